@@ -1,0 +1,259 @@
+"""Checkpoint files: the legacy Keras HDF5 weights layout plus the project's metadata.
+
+Layout (what Keras 2 and Keras 3 `Model.load_weights(path)` both read, matching by order):
+  root attrs  layer_names, backend, keras_version       the legacy Keras weights layout
+  /<layer>    attr weight_names, one dataset per weight
+  root attr   charlstm: JSON metadata (vocabulary, topology, training run)
+  /charlstm_seed_text  the training text as indices (its first SEED_TEXT_LIMIT characters),
+                       the pool of random seed windows, so generation needs no other file
+Weight loaders look only at layer_names, so the extra attribute and dataset are invisible to
+them. Files are written to a temporary name in the same folder and moved into place with
+os.replace: a crash or Ctrl-C never leaves a half-written file under a checkpoint's name.
+
+A file without the metadata is a legacy checkpoint (the tutorial's own, written by Keras 2,
+often a whole model with the weights under /model_weights): its topology is read off the
+weight shapes, its vocabulary must come from the text.
+
+    >>> path = checkpoint_name(19, 1.94351, bigger=False)
+    >>> path
+    'weights-improvement-19-1.9435.hdf5'
+    >>> parse_checkpoint_name(path)
+    (19, 1.9435)
+"""
+
+import dataclasses
+import json
+import os
+import re
+
+import h5py
+import numpy as np
+
+from .corpus import Vocabulary
+from .errors import UserError
+from .models import Topology
+
+FORMAT_VERSION = 1
+METADATA_ATTRIBUTE = "charlstm"
+SEED_TEXT_DATASET = "charlstm_seed_text"
+SEED_TEXT_LIMIT = 1_000_000
+NAME_PATTERN = re.compile(r"^weights-improvement-(\d+)-(\d+\.\d+)(-bigger)?\.hdf5$")
+
+
+def checkpoint_name(epoch, loss, bigger):
+    """The tutorial's file name: weights-improvement-{epoch:02d}-{loss:.4f}[-bigger].hdf5."""
+    suffix = "-bigger" if bigger else ""
+    return f"weights-improvement-{epoch:02d}-{loss:.4f}{suffix}.hdf5"
+
+
+def parse_checkpoint_name(name):
+    """(epoch, loss) from a checkpoint file name, or None if it is not one."""
+    match = NAME_PATTERN.match(os.path.basename(name))
+    return (int(match.group(1)), float(match.group(2))) if match else None
+
+
+def find_best_checkpoint(directory):
+    """The lowest-loss checkpoint in directory (the later epoch on a tie); UserError if none."""
+    try:
+        names = os.listdir(directory)
+    except OSError as error:
+        raise UserError(f"cannot list checkpoint directory '{directory}': {error.strerror}") from None
+    candidates = []
+    for name in names:
+        parsed = parse_checkpoint_name(name)
+        if parsed:
+            epoch, loss = parsed
+            candidates.append((loss, -epoch, name))
+    if not candidates:
+        raise UserError(
+            f"no weights-improvement-*.hdf5 checkpoint in '{directory}': "
+            "train one with train.py or name one with --weights"
+        )
+    return os.path.join(directory, min(candidates)[2])
+
+
+def _weight_file_name(layer, variable):
+    # Keras 2 named weights "<layer>/<cell>/<weight>:0"; Keras 3 paths are
+    # "<model>/<layer>/<cell>/<weight>". Loaders ignore these names, people reading files don't.
+    parts = variable.path.split("/")
+    if layer.name in parts:
+        parts = parts[parts.index(layer.name) :]
+    return "/".join(parts) + ":0"
+
+
+def save_checkpoint(path, model, metadata, seed_indices):
+    """Write model weights, metadata and the seed pool to path, atomically."""
+    import keras
+
+    directory = os.path.dirname(os.path.abspath(path))
+    temporary = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    layers = [layer for layer in model.layers if layer.weights]
+    try:
+        with h5py.File(temporary, "w") as handle:
+            handle.attrs["layer_names"] = np.array([layer.name.encode() for layer in layers])
+            handle.attrs["backend"] = keras.backend.backend().encode()
+            handle.attrs["keras_version"] = keras.__version__.encode()
+            for layer in layers:
+                group = handle.create_group(layer.name)
+                names = [_weight_file_name(layer, variable) for variable in layer.weights]
+                group.attrs["weight_names"] = np.array([name.encode() for name in names])
+                for name, value in zip(names, layer.get_weights()):
+                    group.create_dataset(name, data=value)
+            handle.attrs[METADATA_ATTRIBUTE] = json.dumps(
+                dict(metadata, format_version=FORMAT_VERSION)
+            )
+            handle.create_dataset(
+                SEED_TEXT_DATASET, data=seed_indices[:SEED_TEXT_LIMIT], compression="gzip"
+            )
+        os.replace(temporary, path)
+    except OSError as error:
+        raise UserError(f"cannot write checkpoint '{path}': {error.strerror or error}") from None
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+@dataclasses.dataclass
+class Checkpoint:
+    """What generation needs from a weights file."""
+
+    path: str
+    weights: list  # numpy arrays in model.get_weights() order
+    topology: Topology
+    vocabulary: Vocabulary  # None for legacy files: it comes from the text
+    seq_length: int  # None when the file does not say (legacy weights-only files)
+    metadata: dict  # None for legacy files
+    seed_indices: np.ndarray  # None for legacy files
+
+    @property
+    def is_legacy(self):
+        return self.metadata is None
+
+
+def _strings(values):
+    return [value.decode("utf-8") if isinstance(value, bytes) else str(value) for value in values]
+
+
+def _read_layers(handle):
+    """[(layer name, [arrays])] for the layers that have weights, in file order."""
+    group = handle
+    if "layer_names" not in group.attrs and "model_weights" in group:
+        group = group["model_weights"]  # a whole-model save, as the tutorial's checkpoints are
+    if "layer_names" not in group.attrs:
+        raise ValueError("no layer_names attribute: not a Keras weights file")
+    layers = []
+    for layer_name in _strings(group.attrs["layer_names"]):
+        weight_names = _strings(group[layer_name].attrs.get("weight_names", []))
+        if weight_names:
+            layers.append((layer_name, [np.asarray(group[layer_name][n]) for n in weight_names]))
+    return layers
+
+
+def _legacy_seq_length(handle):
+    """The window length of a whole-model Keras 2 save, from its model_config, else None."""
+    config = handle.attrs.get("model_config")
+    if config is None:
+        return None
+    try:
+        text = config.decode("utf-8") if isinstance(config, bytes) else str(config)
+        layers = json.loads(text)["config"]
+        layers = layers["layers"] if isinstance(layers, dict) else layers
+        for layer in layers:
+            shape = layer["config"].get("batch_input_shape") or layer["config"].get("batch_shape")
+            if shape and len(shape) == 3:
+                return shape[1]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return None
+
+
+def topology_from_weights(layers, vocab_size):
+    """Read a char-LSTM topology off weight shapes; ValueError naming what does not fit."""
+    shapes = [[array.shape for array in arrays] for _, arrays in layers]
+    if len(shapes) < 2:
+        raise ValueError(f"expected LSTM layers and a Dense layer, found {len(shapes)} layer(s)")
+    *lstm_shapes, dense_shapes = shapes
+    units = None
+    for number, layer in enumerate(lstm_shapes, 1):
+        if len(layer) != 3 or len(layer[1]) != 2:
+            raise ValueError(f"layer {number} is not an LSTM (weight shapes {layer})")
+        kernel, recurrent, bias = layer
+        layer_units = recurrent[0]
+        if recurrent != (layer_units, 4 * layer_units) or bias != (4 * layer_units,):
+            raise ValueError(f"layer {number} is not an LSTM (weight shapes {layer})")
+        if kernel[1] != 4 * layer_units or (number > 1 and kernel[0] != units):
+            raise ValueError(f"layer {number} does not fit the layer before it")
+        if units is not None and layer_units != units:
+            raise ValueError("LSTM layers of different sizes are not supported")
+        units = layer_units
+    if len(dense_shapes) != 2 or dense_shapes[0][0] != units:
+        raise ValueError(f"the last layer is not a Dense layer on the LSTM (shapes {dense_shapes})")
+    input_width = lstm_shapes[0][0][0]
+    return Topology(
+        vocab_size=vocab_size,
+        output_size=dense_shapes[1][0],
+        layers=len(lstm_shapes),
+        units=units,
+        input_width=input_width,
+    )
+
+
+def load_checkpoint(path):
+    """Read a checkpoint; UserError for a missing, non-HDF5, damaged or foreign file."""
+    if not os.path.exists(path):
+        raise UserError(f"weights file '{path}' does not exist")
+    if os.path.isdir(path) or not h5py.is_hdf5(path):
+        raise UserError(f"weights file '{path}' is not an HDF5 file")
+    try:
+        with h5py.File(path, "r") as handle:
+            layers = _read_layers(handle)
+            raw_metadata = handle.attrs.get(METADATA_ATTRIBUTE)
+            seed_indices = None
+            if SEED_TEXT_DATASET in handle:
+                seed_indices = np.asarray(handle[SEED_TEXT_DATASET])
+            legacy_seq_length = _legacy_seq_length(handle)
+    except (OSError, KeyError, ValueError) as error:
+        raise UserError(f"weights file '{path}' is damaged or not a Keras weights file ({error})") from None
+
+    if raw_metadata is None:
+        try:
+            topology = topology_from_weights(layers, vocab_size=None)
+        except ValueError as error:
+            raise UserError(f"weights file '{path}' is not a character LSTM: {error}") from None
+        return Checkpoint(path, [a for _, arrays in layers for a in arrays], topology,
+                          None, legacy_seq_length, None, None)
+
+    try:
+        metadata = json.loads(raw_metadata)
+        vocabulary = Vocabulary(metadata["vocabulary"])
+        topology = dataclasses.replace(
+            topology_from_weights(layers, vocab_size=len(vocabulary)), dropout=metadata["dropout"]
+        )
+        expected = (metadata["layers"], metadata["units"], len(vocabulary), 1)
+        found = (topology.layers, topology.units, topology.output_size, topology.input_width)
+        if found != expected or seed_indices is None:
+            raise ValueError(f"weights (layers, units, outputs, input width) {found}, metadata says {expected}")
+        seq_length = int(metadata["seq_length"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise UserError(f"weights file '{path}' has inconsistent metadata: {error}") from None
+    return Checkpoint(path, [a for _, arrays in layers for a in arrays], topology,
+                      vocabulary, seq_length, metadata, seed_indices)
+
+
+def fit_legacy_to_vocabulary(checkpoint, vocabulary, text_path):
+    """Give a legacy checkpoint the text's vocabulary, checking that its shapes allow it."""
+    topology = checkpoint.topology
+    if topology.output_size > len(vocabulary):
+        raise UserError(
+            f"weights file '{checkpoint.path}' predicts {topology.output_size} characters but "
+            f"'{text_path}' has only {len(vocabulary)}: it was trained on another text "
+            "(the original Python 2 tutorial counted bytes: BOM and CR included)"
+        )
+    if topology.input_width != 1:
+        raise UserError(
+            f"weights file '{checkpoint.path}' takes {topology.input_width} input features a "
+            "step; a legacy file must take the tutorial's single scaled index"
+        )
+    checkpoint.topology = dataclasses.replace(topology, vocab_size=len(vocabulary))
+    checkpoint.vocabulary = vocabulary
+    return checkpoint

@@ -1,0 +1,53 @@
+"""The tutorial's two topologies, built in one place for training and generation.
+
+small (layers=1):  LSTM(256) -> Dropout(0.2) -> Dense(vocab, softmax)
+bigger (layers=2): LSTM(256, return_sequences) -> Dropout(0.2) -> LSTM(256) -> Dropout(0.2)
+                   -> Dense(vocab, softmax)
+
+Layers are named as Keras 2 named them in the tutorial's day (lstm_1, dropout_1, dense_1), so
+names in checkpoint files do not depend on how many models a process has built. The LSTMs keep
+Keras' defaults (tanh, sigmoid, no recurrent dropout, not unrolled, with bias), which is what
+cuDNN needs on a GPU.
+
+    >>> model = build_model(Topology(vocab_size=43, output_size=43), seq_length=100)
+    >>> [layer.name for layer in model.layers]
+    ['lstm_1', 'dropout_1', 'dense_1']
+"""
+
+from dataclasses import dataclass
+
+from .backend import import_keras
+
+keras = import_keras()
+
+
+@dataclass(frozen=True)
+class Topology:
+    vocab_size: int  # characters the inputs are scaled by (the tutorial's n_vocab)
+    output_size: int  # Dense width: the vocabulary, or fewer in legacy tutorial files
+    layers: int = 1
+    units: int = 256
+    dropout: float = 0.2
+    input_width: int = 1  # features per time step: 1 for the scaled index
+
+
+def build_model(topology, seq_length=None):
+    """A Sequential model; seq_length None accepts windows of any length (generation)."""
+    stack = [keras.Input(shape=(seq_length, topology.input_width), name="characters")]
+    for number in range(1, topology.layers + 1):
+        stack.append(
+            keras.layers.LSTM(
+                topology.units,
+                return_sequences=number < topology.layers,
+                name=f"lstm_{number}",
+            )
+        )
+        stack.append(keras.layers.Dropout(topology.dropout, name=f"dropout_{number}"))
+    stack.append(keras.layers.Dense(topology.output_size, activation="softmax", name="dense_1"))
+    return keras.Sequential(stack, name="char_lstm")
+
+
+def compile_model(model):
+    """The tutorial's Adam and cross-entropy; sparse targets give the same loss as one-hot."""
+    model.compile(optimizer=keras.optimizers.Adam(), loss="sparse_categorical_crossentropy")
+    return model

@@ -1,0 +1,51 @@
+"""Write text with a trained character LSTM, one character at a time, as the tutorial does.
+
+    python generate.py --weights weights-improvement-19-1.9435.hdf5
+    python generate.py                        # the lowest-loss checkpoint in --checkpoint-dir
+    python generate.py --prime "alice was " --length 200 --raw
+"""
+
+from charlstm.cli import ArgumentParser, positive_int, run
+
+
+def parse_args(argv=None):
+    parser = ArgumentParser(description=__doc__)
+    model = parser.add_argument_group("model")
+    model.add_argument("--weights", default=None,
+                       help="checkpoint (.hdf5) to load (default: the lowest-loss "
+                            "weights-improvement-*.hdf5 in --checkpoint-dir)")
+    model.add_argument("--checkpoint-dir", default=".",
+                       help="where to look for a checkpoint when --weights is not given")
+    model.add_argument("--text", default=None,
+                       help="text to draw the random seed window from (default: the training "
+                            "text stored in our checkpoints; wonderland.txt for legacy files, "
+                            "which also take their vocabulary from it)")
+    model.add_argument("--seq-length", type=positive_int, default=None,
+                       help="window length for legacy weights-only files that do not record it "
+                            "(default: 100)")
+
+    output = parser.add_argument_group("generation")
+    output.add_argument("--length", type=positive_int, default=1000, help="characters to generate")
+    output.add_argument("--seed", type=int, default=None,
+                        help="random seed for the seed window (default: a fresh one, printed on stderr)")
+    output.add_argument("--prime", default=None,
+                        help="start from this text instead of a random window (lower-cased like "
+                             "the corpus; every character must be in the vocabulary)")
+    output.add_argument("--raw", action="store_true",
+                        help="print only the generated characters (no Seed: header, no Done.)")
+    output.add_argument("--verbose-backend", action="store_true",
+                        help="show TensorFlow's start-up messages (oneDNN, CUDA probing)")
+    return parser.parse_args(argv)
+
+
+def main(args):
+    from charlstm.backend import import_keras
+
+    import_keras(verbose=args.verbose_backend)
+    from charlstm.generation import generate
+
+    generate(args)
+
+
+if __name__ == "__main__":
+    run(main, parse_args())

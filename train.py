@@ -1,0 +1,64 @@
+"""Train the tutorial's character-level LSTM on a text and write best-only .hdf5 checkpoints.
+
+    python train.py                 # small model: LSTM(256), 20 epochs, batch 128
+    python train.py --bigger        # stacked model: 2 x LSTM(256), 50 epochs, batch 64
+    python train.py --text my.txt --epochs 5 --checkpoint-dir runs/mine
+"""
+
+from charlstm.cli import ArgumentParser, positive_int, probability, run
+
+
+def parse_args(argv=None):
+    parser = ArgumentParser(description=__doc__)
+    data = parser.add_argument_group("data")
+    data.add_argument("--text", default="wonderland.txt", help="UTF-8 text file to learn from")
+    data.add_argument("--seq-length", type=positive_int, default=100,
+                      help="characters in each input window")
+
+    model = parser.add_argument_group("model")
+    model.add_argument("--bigger", action="store_true",
+                       help="the tutorial's larger model: two LSTM layers, 50 epochs, batch 64, "
+                            "checkpoint names ending in -bigger.hdf5")
+    model.add_argument("--units", type=positive_int, default=256, help="memory units per LSTM layer")
+    model.add_argument("--layers", type=positive_int, default=None,
+                       help="LSTM layers (default: 1; 2 with --bigger)")
+    model.add_argument("--dropout", type=probability, default=0.2,
+                       help="dropout rate after each LSTM layer")
+
+    training = parser.add_argument_group("training")
+    training.add_argument("--epochs", type=positive_int, default=None,
+                          help="passes over all patterns (default: 20; 50 with --bigger)")
+    training.add_argument("--batch-size", type=positive_int, default=None,
+                          help="patterns per gradient step (default: 128; 64 with --bigger)")
+    training.add_argument("--seed", type=int, default=None,
+                          help="random seed; the same seed repeats a run on the same machine "
+                               "(default: a fresh one, printed at the start)")
+    training.add_argument("--dry-run", action="store_true",
+                          help="print the data summary and model summary, train nothing, write nothing")
+
+    output = parser.add_argument_group("output")
+    output.add_argument("--checkpoint-dir", default=".", help="folder for the .hdf5 checkpoints")
+    output.add_argument("--verbose-backend", action="store_true",
+                        help="show TensorFlow's start-up messages (oneDNN, CUDA probing)")
+
+    args = parser.parse_args(argv)
+    if args.epochs is None:
+        args.epochs = 50 if args.bigger else 20
+    if args.batch_size is None:
+        args.batch_size = 64 if args.bigger else 128
+    if args.layers is None:
+        args.layers = 2 if args.bigger else 1
+    return args
+
+
+def main(args):
+    from charlstm.backend import import_keras
+
+    import_keras(verbose=args.verbose_backend)
+    from charlstm.training import train
+
+    train(args)
+
+
+if __name__ == "__main__":
+    run(main, parse_args())
