@@ -66,6 +66,39 @@ def set_random_seed(seed):
         tf.config.experimental.enable_op_determinism()
 
 
+def training_data(batches, epochs):
+    """What to give Model.fit for a WindowBatches: (data, steps_per_epoch).
+
+    On TensorFlow, Keras feeds a PyDataset through tf.data.Dataset.from_generator, which cost
+    ~80 ms a step here (208 ms instead of 125 ms for the small model on 2 CPU cores, measured
+    in one run). A tf.data pipeline that maps batch numbers through numpy_function runs at
+    the speed of in-memory arrays, so TensorFlow gets that; the data and its order are the
+    same (WindowBatches.batch). Other backends take the PyDataset as it is.
+    """
+    keras = import_keras()
+    if keras.backend.backend() != "tensorflow":
+        return batches, None
+    import tensorflow as tf
+
+    steps = len(batches)
+    width = batches.input_width
+
+    def load(step):
+        step = int(step)
+        return batches.batch(step // steps, step % steps)
+
+    def fetch(step):
+        inputs, targets = tf.numpy_function(load, [step], (tf.float32, tf.int32))
+        inputs.set_shape((None, None, width))
+        targets.set_shape((None,))
+        return inputs, targets
+
+    # One dataset for the whole run, epochs back to back: Keras keeps its iterator across
+    # epochs when steps_per_epoch is given, and prefetching crosses epoch boundaries.
+    dataset = tf.data.Dataset.range(steps * epochs).map(fetch).prefetch(tf.data.AUTOTUNE)
+    return dataset, steps
+
+
 def compiled_forward(model):
     """Return f(inputs: np.ndarray) -> np.ndarray, the model's inference pass, compiled once.
 

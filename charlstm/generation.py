@@ -72,7 +72,6 @@ def generate(args):
     model, checkpoint, pool = load_for_generation(weights, args.text, args.seq_length)
     vocabulary = checkpoint.vocabulary
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little") >> 1
-    log(f"weights: {weights}; random seed: {seed}")
     rng = np.random.default_rng(seed)
 
     if args.prime is not None:
@@ -83,6 +82,7 @@ def generate(args):
     else:
         prime_indices = random_seed_window(pool, checkpoint.seq_length, rng)
 
+    log(f"weights: {weights}; random seed: {seed}")
     decoder = WindowDecoder(model, vocabulary, checkpoint.seq_length)
     out = sys.stdout
     if not args.raw:

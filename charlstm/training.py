@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 
-from .backend import import_keras, set_random_seed
+from .backend import import_keras, set_random_seed, training_data
 from .checkpoint import checkpoint_name, save_checkpoint
 from .corpus import Vocabulary, fingerprint, read_text
 from .errors import UserError
@@ -81,6 +81,8 @@ def train(args):
     print(f"Total Vocab: {len(vocabulary)}")
     print(f"Total Patterns: {pattern_count(len(text), args.seq_length)}", flush=True)
 
+    if not args.dry_run:
+        prepare_checkpoint_dir(args.checkpoint_dir)
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little") >> 1
     log(f"random seed: {seed} (pass --seed {seed} to repeat this run)")
     set_random_seed(seed)
@@ -97,7 +99,6 @@ def train(args):
         model.summary()
         return
 
-    prepare_checkpoint_dir(args.checkpoint_dir)
     batches = WindowBatches(indices, args.seq_length, args.batch_size, len(vocabulary), seed)
     metadata = {
         "vocabulary": vocabulary.chars,
@@ -117,7 +118,9 @@ def train(args):
         args.checkpoint_dir, args.bigger, args.epochs, metadata, indices
     )
     try:
-        model.fit(batches, epochs=args.epochs, callbacks=[checkpoints], verbose=1)
+        data, steps_per_epoch = training_data(batches, args.epochs)
+        model.fit(data, epochs=args.epochs, steps_per_epoch=steps_per_epoch, shuffle=False,
+                  callbacks=[checkpoints], verbose=1)
     except KeyboardInterrupt:
         sys.stdout.write("\n")
         best = checkpoints.best_path or "none written yet"

@@ -46,33 +46,50 @@ def encode_inputs(windows, input_table):
 
 
 class WindowBatches(keras.utils.PyDataset):
-    """Batches of (scaled windows, next-character indices), reshuffled every epoch.
+    """Batches of (scaled windows, next-character indices), in a new order every epoch.
 
     Memory is the index array plus one start offset per pattern, whatever seq_length is.
     Targets are sparse indices: sparse categorical cross-entropy is the tutorial's categorical
     cross-entropy on one-hot targets, without the (patterns, vocabulary) one-hot array.
+    Epoch e's order is a permutation drawn from (seed, e) alone, so a run is repeatable
+    whichever way the batches are fetched: by Keras through this PyDataset (every backend;
+    on_epoch_end moves to the next epoch) or by batch(epoch, number) (the TensorFlow fast path
+    in charlstm.backend.training_data).
     """
 
     def __init__(self, indices, seq_length, batch_size, vocab_size, seed):
         super().__init__()
-        count = pattern_count(len(indices), seq_length)
-        assert count > 0, "the text must be longer than seq_length"
+        self.count = pattern_count(len(indices), seq_length)
+        assert self.count > 0, "the text must be longer than seq_length"
         self.indices = indices
         self.seq_length = seq_length
         self.batch_size = batch_size
         self.input_table = scaled_input_table(vocab_size)
-        self.rng = np.random.default_rng(seed)
-        dtype = np.int32 if len(indices) < 2**31 else np.int64
-        self.order = np.arange(count, dtype=dtype)
-        self.rng.shuffle(self.order)
+        self.input_width = 1
+        self.seed = seed
+        self.epoch = 0
+        self._order_epoch, self._order = None, None
 
     def __len__(self):
-        return math.ceil(len(self.order) / self.batch_size)
+        return math.ceil(self.count / self.batch_size)
 
-    def __getitem__(self, batch_number):
-        starts = self.order[batch_number * self.batch_size : (batch_number + 1) * self.batch_size]
+    def order(self, epoch):
+        """The pattern start offsets of one epoch, shuffled."""
+        if self._order_epoch != epoch:
+            dtype = np.int32 if len(self.indices) < 2**31 else np.int64
+            self._order = np.arange(self.count, dtype=dtype)
+            np.random.default_rng([self.seed, epoch]).shuffle(self._order)
+            self._order_epoch = epoch
+        return self._order
+
+    def batch(self, epoch, batch_number):
+        size = self.batch_size
+        starts = self.order(epoch)[batch_number * size : (batch_number + 1) * size]
         windows, targets = gather_patterns(self.indices, starts, self.seq_length)
         return encode_inputs(windows, self.input_table), targets.astype(np.int32)
 
+    def __getitem__(self, batch_number):
+        return self.batch(self.epoch, batch_number)
+
     def on_epoch_end(self):
-        self.rng.shuffle(self.order)
+        self.epoch += 1

@@ -1,0 +1,164 @@
+"""The commands themselves, run as a user runs them: subprocesses, real files."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from charlstm.checkpoint import load_checkpoint
+from conftest import ROOT, run_command
+
+
+@pytest.fixture(scope="module")
+def trained_dir(tiny_text_path, tmp_path_factory):
+    directory = str(tmp_path_factory.mktemp("e2e"))
+    result = run_command("train.py", "--text", tiny_text_path, "--epochs", "2", "--units", "8",
+                         "--seq-length", "10", "--batch-size", "32", "--seed", "3",
+                         "--checkpoint-dir", directory)
+    assert result.returncode == 0, result.stderr
+    return directory, result
+
+
+def test_train_prints_the_tutorials_figures_and_writes_checkpoints(trained_dir):
+    directory, result = trained_dir
+    assert result.stdout.startswith("Total Characters: ")
+    assert "Epoch 1/2" in result.stdout  # Keras' own progress bar
+    summaries = [l for l in result.stderr.splitlines() if l.startswith("epoch ")]
+    assert len(summaries) == 2 and summaries[0].startswith("epoch 1/2 loss ")
+    assert "oneDNN" not in result.stderr and "cuda" not in result.stderr.lower()
+    assert any(name.startswith("weights-improvement-01-") for name in os.listdir(directory))
+
+
+def test_generate_prints_the_tutorials_output(trained_dir):
+    directory, _ = trained_dir
+    result = run_command("generate.py", "--checkpoint-dir", directory, "--length", "50",
+                         "--seed", "5")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.split("\n")
+    assert lines[0] == "Seed:"
+    seed_line = result.stdout.split("\n", 1)[1].split(' "\n', 1)[0]
+    assert seed_line.startswith('" ') and len(seed_line) == 2 + 10
+    generated = result.stdout.split(' "\n', 1)[1]
+    assert generated.endswith("\nDone.\n") and len(generated) == 50 + len("\nDone.\n")
+    assert "oneDNN" not in result.stderr and "Traceback" not in result.stderr
+    again = run_command("generate.py", "--checkpoint-dir", directory, "--length", "50",
+                        "--seed", "5")
+    assert again.stdout == result.stdout
+
+
+def test_generate_raw_prints_only_the_generated_text(trained_dir, tiny_text_path):
+    directory, _ = trained_dir
+    result = run_command("generate.py", "--checkpoint-dir", directory, "--length", "30",
+                         "--prime", "Alice Was", "--raw")
+    assert result.returncode == 0, result.stderr
+    text = result.stdout[:-1]
+    assert result.stdout.endswith("\n") and len(text) == 30
+    vocabulary = load_checkpoint(os.path.join(directory, sorted(os.listdir(directory))[-1])).vocabulary
+    assert not vocabulary.unknown_characters(text)
+
+
+def test_help_shows_defaults_without_importing_keras():
+    for command in ("train.py", "generate.py"):
+        result = run_command(command, "--help")
+        assert result.returncode == 0 and "(default:" in result.stdout
+    # --help must not import Keras: check it in a clean interpreter.
+    probe = subprocess.run(
+        [sys.executable, "-c", "import sys, runpy; sys.argv=['train.py','--help'];\n"
+         "try: runpy.run_path('train.py', run_name='__main__')\n"
+         "except SystemExit: pass\n"
+         "print('KERAS' if 'keras' in sys.modules else 'NO-KERAS')"],
+        cwd=ROOT, capture_output=True, text=True,
+    )
+    assert probe.stdout.strip().endswith("NO-KERAS")
+
+
+def one_line_error(result):
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--epochs", "0"], "--epochs: '0' must be 1 or more"),
+    (["--batch-size", "-3"], "--batch-size: '-3' must be 1 or more"),
+    (["--seq-length", "ten"], "--seq-length: 'ten' is not a whole number"),
+    (["--dropout", "1.5"], "--dropout: '1.5' must be at least 0 and below 1"),
+    (["--text", "no-such-file.txt"], "text file 'no-such-file.txt' does not exist"),
+])
+def test_train_flag_and_file_errors(flags, message):
+    assert message in one_line_error(run_command("train.py", *flags))
+
+
+def test_train_text_errors(tmp_path):
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "latin1.txt").write_bytes("caf\xe9".encode("latin-1") * 50)
+    (tmp_path / "short.txt").write_text("a" * 100)
+    (tmp_path / "blocker").write_text("")
+    cases = [
+        (["--text", "empty.txt"], "is empty"),
+        (["--text", "latin1.txt"], "is not UTF-8"),
+        (["--text", "short.txt"], "must be longer than --seq-length (100)"),
+        (["--text", os.path.join(ROOT, "wonderland.txt"), "--checkpoint-dir", "blocker/sub"],
+         "is not writable"),
+    ]
+    for flags, message in cases:
+        assert message in one_line_error(run_command(os.path.join(ROOT, "train.py"), *flags,
+                                                     cwd=tmp_path))
+
+
+def test_generate_errors(trained_dir, tmp_path):
+    directory, _ = trained_dir
+    (tmp_path / "bad.hdf5").write_text("hello")
+    cases = [
+        (["--length", "0"], "--length: '0' must be 1 or more"),
+        (["--weights", str(tmp_path / "missing.hdf5")], "does not exist"),
+        (["--weights", str(tmp_path / "bad.hdf5")], "is not an HDF5 file"),
+        (["--checkpoint-dir", str(tmp_path)], "no weights-improvement-*.hdf5 checkpoint"),
+        (["--checkpoint-dir", directory, "--prime", "alice {}"], "'{', '}'"),
+        (["--checkpoint-dir", directory, "--seq-length", "20"], "trained on windows of 10"),
+    ]
+    for flags, message in cases:
+        assert message in one_line_error(run_command("generate.py", *flags))
+
+
+def start(*args, cwd=ROOT):
+    return subprocess.Popen([sys.executable, *args], cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def test_ctrl_c_during_training_keeps_every_checkpoint(tmp_path):
+    text = tmp_path / "long.txt"
+    text.write_text(("the quick brown fox jumps over the lazy dog. " * 400))
+    process = start(os.path.join(ROOT, "train.py"), "--text", str(text), "--epochs", "1000",
+                    "--units", "8", "--seq-length", "10", "--batch-size", "64",
+                    "--checkpoint-dir", "out", cwd=tmp_path)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(os.listdir(tmp_path / "out") if (tmp_path / "out").exists() else []) < 2:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err and "interrupted" in err
+    names = os.listdir(tmp_path / "out")
+    assert len(names) >= 2 and all(name.startswith("weights-improvement-") for name in names)
+    for name in names:
+        load_checkpoint(str(tmp_path / "out" / name))
+
+
+def test_ctrl_c_during_generation_keeps_what_was_written(trained_dir):
+    directory, _ = trained_dir
+    process = start("generate.py", "--checkpoint-dir", directory, "--length", "10000000", "--raw")
+    time.sleep(0.5)
+    deadline = time.time() + 60
+    first = ""
+    while time.time() < deadline and len(first) < 20:
+        first += process.stdout.read(1)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and "Traceback" not in err
+    assert "interrupted after" in err

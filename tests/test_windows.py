@@ -1,0 +1,78 @@
+import numpy as np
+
+from charlstm.backend import training_data
+from charlstm.corpus import Vocabulary
+from charlstm.windows import WindowBatches, gather_patterns, pattern_count, scaled_input_table
+
+
+def test_tutorial_patterns_for_length_5():
+    text = "CHAPTER"
+    vocabulary = Vocabulary.from_text(text)
+    indices = vocabulary.encode(text)
+    starts = np.arange(pattern_count(len(text), 5))
+    windows, targets = gather_patterns(indices, starts, 5)
+    pairs = [(vocabulary.decode(w), vocabulary.chars[t]) for w, t in zip(windows, targets)]
+    assert pairs == [("CHAPT", "E"), ("HAPTE", "R")]
+
+
+def test_scaling_is_the_tutorials_float64_division_cast_to_float32():
+    table = scaled_input_table(43)
+    reference = (np.arange(43).reshape(1, 43, 1) / float(43)).astype(np.float32)
+    assert table.dtype == np.float32
+    assert np.array_equal(table.reshape(1, 43, 1), reference)
+
+
+def make_batches(batch_size=7, seed=3):
+    indices = np.arange(60, dtype=np.uint8) % 11
+    return WindowBatches(indices, seq_length=5, batch_size=batch_size, vocab_size=11, seed=seed)
+
+
+def test_each_epoch_visits_every_pattern_once_in_a_new_order():
+    batches = make_batches()
+    assert len(batches) == 8  # 55 patterns in batches of 7: the last one is partial
+    seen = []
+    for epoch in range(2):
+        targets = np.concatenate([batches.batch(epoch, n)[1] for n in range(len(batches))])
+        assert len(targets) == 55
+        seen.append(batches.order(epoch).copy())
+        assert sorted(seen[-1].tolist()) == list(range(55))
+    assert not np.array_equal(seen[0], seen[1])
+
+
+def test_batches_hold_scaled_windows_and_their_next_character():
+    batches = make_batches()
+    inputs, targets = batches.batch(0, 0)
+    starts = batches.order(0)[:7]
+    assert inputs.shape == (7, 5, 1) and inputs.dtype == np.float32
+    assert targets.dtype == np.int32
+    for row, start in enumerate(starts):
+        window = (np.arange(start, start + 5) % 11)
+        assert np.allclose(inputs[row, :, 0], window / 11.0)
+        assert targets[row] == (start + 5) % 11
+
+
+def test_same_seed_same_order_other_seed_other_order():
+    assert np.array_equal(make_batches(seed=1).order(0), make_batches(seed=1).order(0))
+    assert not np.array_equal(make_batches(seed=1).order(0), make_batches(seed=2).order(0))
+
+
+def test_pydataset_epochs_follow_on_epoch_end():
+    batches = make_batches()
+    first = batches[0][1].copy()
+    batches.on_epoch_end()
+    assert np.array_equal(batches[0][1], batches.batch(1, 0)[1])
+    assert not np.array_equal(batches[0][1], first)
+
+
+def test_fast_tensorflow_path_yields_the_same_batches():
+    batches = make_batches()
+    data, steps = training_data(batches, epochs=2)
+    if steps is None:  # another backend: Keras reads the PyDataset itself
+        assert data is batches
+        return
+    fetched = list(data.as_numpy_iterator())
+    assert steps == len(batches) and len(fetched) == 2 * steps
+    for step, (inputs, targets) in enumerate(fetched):
+        expected_inputs, expected_targets = batches.batch(step // steps, step % steps)
+        assert np.array_equal(inputs, expected_inputs)
+        assert np.array_equal(targets, expected_targets)
