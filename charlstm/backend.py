@@ -113,11 +113,11 @@ def compiled_forward(model):
         import tensorflow as tf
 
         width = model.inputs[0].shape[-1]
-        function = tf.function(
+        traced = tf.function(
             lambda inputs: model(inputs, training=False),
             input_signature=[tf.TensorSpec((None, None, width), tf.float32)],
         )
-        return lambda inputs: function(inputs).numpy()
+        return lambda inputs: traced(inputs).numpy()
     if backend == "jax":
         import jax
         import numpy as np
@@ -126,9 +126,9 @@ def compiled_forward(model):
         non_trainable = [v.value for v in model.non_trainable_variables]
 
         @jax.jit
-        def function(trainable, non_trainable, inputs):
+        def jitted(trainable, non_trainable, inputs):
             outputs, _ = model.stateless_call(trainable, non_trainable, inputs, training=False)
             return outputs
 
-        return lambda inputs: np.asarray(function(trainable, non_trainable, inputs))
+        return lambda inputs: np.asarray(jitted(trainable, non_trainable, inputs))
     return lambda inputs: keras.ops.convert_to_numpy(model(inputs, training=False))

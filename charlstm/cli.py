@@ -46,16 +46,6 @@ def positive_int(value):
     return number
 
 
-def non_negative_int(value):
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"{value!r} must be 0 or more")
-    return number
-
-
 def probability(value):
     """A rate in [0, 1), such as a dropout rate."""
     try:
@@ -67,6 +57,16 @@ def probability(value):
     return number
 
 
+def choose_seed(seed):
+    """The user's --seed, or a fresh one (which the caller prints, so a run can be repeated)."""
+    return seed if seed is not None else int.from_bytes(os.urandom(4), "little") >> 1
+
+
+def log(message):
+    """A progress or status line: stderr, so that stdout stays the tutorial's output."""
+    print(message, file=sys.stderr, flush=True)
+
+
 def run(main, args):
     """Call main(args); a UserError becomes one line on stderr and exit status 1."""
     program = sys.argv[0].rsplit("/", 1)[-1]
@@ -76,6 +76,10 @@ def run(main, args):
         sys.stdout.flush()
         print(f"{program}: error: {error}", file=sys.stderr)
         sys.exit(1)
+    except KeyboardInterrupt:
+        sys.stdout.flush()
+        print(f"\n{program}: interrupted", file=sys.stderr)
+        sys.exit(130)
     except BrokenPipeError:
         # The reader went away (for example `| head`): nothing more to say, and stdout is
         # pointed at /dev/null so that Python's final flush does not complain either.

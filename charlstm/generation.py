@@ -5,12 +5,12 @@
     ...          text=None, seq_length=None, length=1000, seed=1, prime=None, raw=False))
 """
 
-import os
 import sys
 
 import numpy as np
 
 from .checkpoint import find_best_checkpoint, fit_legacy_to_vocabulary, load_checkpoint
+from .cli import choose_seed, log
 from .corpus import Vocabulary, normalise_text, read_text
 from .errors import UserError
 from .models import build_model
@@ -19,10 +19,6 @@ from .windows import pattern_count
 
 LEGACY_DEFAULT_TEXT = "wonderland.txt"
 LEGACY_DEFAULT_SEQ_LENGTH = 100
-
-
-def log(message):
-    print(message, file=sys.stderr, flush=True)
 
 
 def load_for_generation(weights, text_path=None, seq_length=None):
@@ -71,7 +67,7 @@ def generate(args):
     weights = args.weights or find_best_checkpoint(args.checkpoint_dir)
     model, checkpoint, pool = load_for_generation(weights, args.text, args.seq_length)
     vocabulary = checkpoint.vocabulary
-    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little") >> 1
+    seed = choose_seed(args.seed)
     rng = np.random.default_rng(seed)
 
     if args.prime is not None:

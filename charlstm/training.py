@@ -7,22 +7,20 @@
 """
 
 import os
+import signal
 import sys
 import tempfile
 import time
 
 from .backend import import_keras, set_random_seed, training_data
 from .checkpoint import checkpoint_name, save_checkpoint
+from .cli import choose_seed, log
 from .corpus import Vocabulary, fingerprint, read_text
 from .errors import UserError
 from .models import Topology, build_model, compile_model
 from .windows import WindowBatches, pattern_count
 
 keras = import_keras()
-
-
-def log(message):
-    print(message, file=sys.stderr, flush=True)
 
 
 class BestOnlyCheckpoint(keras.callbacks.Callback):
@@ -47,6 +45,10 @@ class BestOnlyCheckpoint(keras.callbacks.Callback):
         loss = float(logs["loss"])
         number = epoch + 1  # Keras counts from 0, the tutorial's file names from 1
         seconds = time.perf_counter() - self.epoch_started
+        if getattr(self.model, "stop_training", False):
+            # Stopped part-way (Ctrl-C): a partial epoch's loss is not comparable, no file.
+            log(f"epoch {number}/{self.epochs} interrupted after {seconds:.1f}s: no checkpoint")
+            return
         saved = "not improved"
         if loss < self.best_loss:
             path = os.path.join(self.directory, checkpoint_name(number, loss, self.bigger))
@@ -56,6 +58,32 @@ class BestOnlyCheckpoint(keras.callbacks.Callback):
             saved = f"saved {path}"
         log(f"epoch {number}/{self.epochs} loss {loss:.4f} best {self.best_loss:.4f} "
             f"time {seconds:.1f}s {saved}")
+
+
+class GracefulInterrupt(keras.callbacks.Callback):
+    """First Ctrl-C: finish the current batch, stop training, keep every checkpoint.
+    A second Ctrl-C raises KeyboardInterrupt at once."""
+
+    def __init__(self):
+        super().__init__()
+        self.requested = False
+        self.previous_handler = None
+
+    def _request(self, signal_number, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        log("interrupt: stopping after this batch (Ctrl-C again to stop at once)")
+
+    def on_train_begin(self, logs=None):
+        self.previous_handler = signal.signal(signal.SIGINT, self._request)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.requested:
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        signal.signal(signal.SIGINT, self.previous_handler)
 
 
 def prepare_checkpoint_dir(directory):
@@ -83,7 +111,7 @@ def train(args):
 
     if not args.dry_run:
         prepare_checkpoint_dir(args.checkpoint_dir)
-    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little") >> 1
+    seed = choose_seed(args.seed)
     log(f"random seed: {seed} (pass --seed {seed} to repeat this run)")
     set_random_seed(seed)
 
@@ -117,13 +145,12 @@ def train(args):
     checkpoints = BestOnlyCheckpoint(
         args.checkpoint_dir, args.bigger, args.epochs, metadata, indices
     )
-    try:
-        data, steps_per_epoch = training_data(batches, args.epochs)
-        model.fit(data, epochs=args.epochs, steps_per_epoch=steps_per_epoch, shuffle=False,
-                  callbacks=[checkpoints], verbose=1)
-    except KeyboardInterrupt:
-        sys.stdout.write("\n")
-        best = checkpoints.best_path or "none written yet"
-        log(f"interrupted: stopped training; best checkpoint: {best}")
+    interrupt = GracefulInterrupt()
+    data, steps_per_epoch = training_data(batches, args.epochs)
+    model.fit(data, epochs=args.epochs, steps_per_epoch=steps_per_epoch, shuffle=False,
+              callbacks=[interrupt, checkpoints], verbose=1)
+    best = f"{checkpoints.best_path} (loss {checkpoints.best_loss:.4f})"
+    if interrupt.requested:
+        log(f"interrupted: best checkpoint {best if checkpoints.best_path else 'none yet'}")
         sys.exit(130)
-    log(f"done: best checkpoint {checkpoints.best_path} (loss {checkpoints.best_loss:.4f})")
+    log(f"done: best checkpoint {best}")

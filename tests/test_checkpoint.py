@@ -10,7 +10,7 @@ from charlstm.checkpoint import (
 )
 from charlstm.errors import UserError
 from charlstm.generation import load_for_generation
-from charlstm.models import Topology, build_model
+from charlstm.models import build_model
 from conftest import ROOT, run_command
 
 KERAS2_CLIENT = os.path.join(ROOT, "tests", "keras2_client.py")

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from charlstm.checkpoint import load_checkpoint
+from charlstm.checkpoint import load_checkpoint, parse_checkpoint_name
 from conftest import ROOT, run_command
 
 
@@ -137,15 +137,20 @@ def test_ctrl_c_during_training_keeps_every_checkpoint(tmp_path):
     process = start(os.path.join(ROOT, "train.py"), "--text", str(text), "--epochs", "1000",
                     "--units", "8", "--seq-length", "10", "--batch-size", "64",
                     "--checkpoint-dir", "out", cwd=tmp_path)
+    def finished():
+        folder = tmp_path / "out"
+        names = os.listdir(folder) if folder.exists() else []
+        return [name for name in names if parse_checkpoint_name(name)]
+
     deadline = time.time() + 120
-    while time.time() < deadline and len(os.listdir(tmp_path / "out") if (tmp_path / "out").exists() else []) < 2:
-        time.sleep(0.2)
+    while time.time() < deadline and len(finished()) < 2:
+        time.sleep(0.1)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     assert "Traceback" not in err and "interrupted" in err
     names = os.listdir(tmp_path / "out")
-    assert len(names) >= 2 and all(name.startswith("weights-improvement-") for name in names)
+    assert len(names) >= 2 and names == finished(), names  # no temporary file left behind
     for name in names:
         load_checkpoint(str(tmp_path / "out" / name))
 
@@ -162,3 +167,23 @@ def test_ctrl_c_during_generation_keeps_what_was_written(trained_dir):
     out, err = process.communicate(timeout=60)
     assert process.returncode == 130 and "Traceback" not in err
     assert "interrupted after" in err
+
+
+def test_dry_run_on_the_bundled_text_prints_the_three_figures(tmp_path):
+    result = run_command("train.py", "--dry-run", "--checkpoint-dir", str(tmp_path / "never"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(
+        "Total Characters: 144342\nTotal Vocab: 43\nTotal Patterns: 144242\n")
+    assert "lstm_1 (LSTM)" in result.stdout and not (tmp_path / "never").exists()
+
+
+def test_bigger_changes_the_tutorial_defaults_and_flags_override_them():
+    sys.path.insert(0, ROOT)
+    from train import parse_args
+
+    small = parse_args([])
+    assert (small.epochs, small.batch_size, small.layers, small.units) == (20, 128, 1, 256)
+    assert (small.seq_length, small.dropout, small.text) == (100, 0.2, "wonderland.txt")
+    bigger = parse_args(["--bigger"])
+    assert (bigger.epochs, bigger.batch_size, bigger.layers) == (50, 64, 2)
+    assert parse_args(["--bigger", "--epochs", "3"]).epochs == 3
