@@ -3,9 +3,11 @@
     python generate.py --weights weights-improvement-19-1.9435.hdf5
     python generate.py                        # the lowest-loss checkpoint in --checkpoint-dir
     python generate.py --prime "alice was " --length 200 --raw
+    python generate.py --temperature 0.5 --top-k 10 --num-samples 3 --seed 1
+    python generate.py --stateful --length 100000 > book.txt
 """
 
-from charlstm.cli import ArgumentParser, positive_int, run
+from charlstm.cli import ArgumentParser, non_negative_float, positive_int, run
 
 
 def parse_args(argv=None):
@@ -31,6 +33,18 @@ def parse_args(argv=None):
     output.add_argument("--prime", default=None,
                         help="start from this text instead of a random window (lower-cased like "
                              "the corpus; every character must be in the vocabulary)")
+    output.add_argument("--temperature", type=non_negative_float, default=0.0,
+                        help="0 takes the most likely character (the tutorial); T > 0 samples "
+                             "from softmax(log p / T): below 1 safer, above 1 wilder")
+    output.add_argument("--top-k", type=positive_int, default=None,
+                        help="with --temperature > 0, sample among the K most likely characters "
+                             "only (default: all)")
+    output.add_argument("--num-samples", type=positive_int, default=1,
+                        help="independent continuations, generated together in one batch "
+                             "(each from its own random seed window unless --prime is given)")
+    output.add_argument("--stateful", action="store_true",
+                        help="feed one character a step and carry the LSTM state, instead of "
+                             "re-reading the last seq-length characters (much faster; see README)")
     output.add_argument("--raw", action="store_true",
                         help="print only the generated characters (no Seed: header, no Done.)")
     output.add_argument("--verbose-backend", action="store_true",

@@ -1,9 +1,15 @@
-"""Greedy generation speed: the tutorial's model.predict-per-character loop vs our decoder.
+"""Generation speed, characters per second, four ways on the same weights and seed windows:
 
-Both write the same characters from the same seed window and weights (checked here); the
-figures are characters per second, measured in one run on this machine.
+  (a) the tutorial's loop: model.predict for every character
+  (b) window decoding (generate.py's default): the same characters, a compiled forward pass
+  (c) stateful decoding (generate.py --stateful): one character a step, LSTM state carried
+  (d) window decoding of 32 samples in one batch (--num-samples 32): all characters counted
+  (e) stateful decoding of 32 samples in one batch
 
-    python bench/generation_speed.py                         # fresh small and bigger models
+for the tutorial's small and bigger topologies (fresh weights: speed does not depend on them)
+or for the checkpoints given. "same" says whether (b) wrote exactly (a)'s characters.
+
+    python bench/generation_speed.py
     python bench/generation_speed.py --weights weights-improvement-19-1.9435.hdf5
 
 Prints a table and writes it to bench/results/generation_speed.txt.
@@ -24,9 +30,10 @@ keras = import_keras()
 import numpy as np  # noqa: E402
 
 from charlstm.corpus import Vocabulary, read_text  # noqa: E402
+from charlstm.decoders import StatefulDecoder, WindowDecoder  # noqa: E402
 from charlstm.generation import load_for_generation  # noqa: E402
 from charlstm.models import Topology, build_model  # noqa: E402
-from charlstm.sampling import WindowDecoder  # noqa: E402
+from charlstm.sampling import generate_indices  # noqa: E402
 
 
 def tutorial_loop(model, pattern, n_vocab, length):
@@ -42,19 +49,36 @@ def tutorial_loop(model, pattern, n_vocab, length):
     return result
 
 
-def measure(name, model, vocabulary, pattern, length, predict_length):
-    decoder = WindowDecoder(model, vocabulary, len(pattern))
-    list(decoder.generate_indices(pattern, 2))  # trace once, outside the timing
-    model.predict(np.zeros((1, len(pattern), 1), np.float32), verbose=0)
+def timed(decoder, primes, length):
+    """(characters per second over all rows, first row's indices); traced before timing."""
+    list(generate_indices(decoder, primes, 2))
     started = time.perf_counter()
-    ours = list(decoder.generate_indices(pattern, length))
-    ours_rate = length / (time.perf_counter() - started)
+    steps = list(generate_indices(decoder, primes, length))
+    seconds = time.perf_counter() - started
+    return primes.shape[0] * length / seconds, [int(step[0]) for step in steps]
+
+
+def measure(name, model, topology, seq_length, pool, args):
+    rng = np.random.default_rng(0)
+    starts = rng.integers(0, len(pool) - seq_length, size=32)
+    batch = np.stack([pool[start : start + seq_length] for start in starts])
+    single = batch[:1]
+
+    model.predict(single[..., None].astype(np.float32), verbose=0)  # build predict once
     started = time.perf_counter()
-    theirs = tutorial_loop(model, pattern, len(vocabulary), predict_length)
-    theirs_rate = predict_length / (time.perf_counter() - started)
-    same = ours[:predict_length] == theirs
-    return (f"{name:<34} {theirs_rate:>12.1f} {ours_rate:>12.1f} {ours_rate / theirs_rate:>8.1f}x"
-            f" {'yes' if same else 'NO':>6}")
+    reference = tutorial_loop(model, single[0], topology.vocab_size, args.predict_length)
+    predict_rate = args.predict_length / (time.perf_counter() - started)
+
+    window = WindowDecoder(model, topology, seq_length)
+    stateful = StatefulDecoder(model, topology)
+    window_rate, window_text = timed(window, single, args.length)
+    stateful_rate, _ = timed(stateful, single, args.length)
+    window_batch_rate, _ = timed(window, batch, args.batch_length)
+    stateful_batch_rate, _ = timed(stateful, batch, args.batch_length)
+    same = window_text[: args.predict_length] == reference
+    rates = [predict_rate, window_rate, stateful_rate, window_batch_rate, stateful_batch_rate]
+    cells = " ".join(f"{rate:>9.0f} {rate / predict_rate:>6.1f}x" for rate in rates[1:])
+    return f"{name:<24} {predict_rate:>9.1f} {cells} {'yes' if same else 'NO':>5}"
 
 
 def main():
@@ -62,32 +86,37 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--weights", action="append", default=[],
                         help="checkpoint to time (repeatable; default: fresh small and bigger models)")
-    parser.add_argument("--length", type=int, default=1000, help="characters for our decoder")
+    parser.add_argument("--length", type=int, default=1000, help="characters for (b) and (c)")
     parser.add_argument("--predict-length", type=int, default=1000,
-                        help="characters for the predict loop (slow: about 40 s per 1,000)")
-    parser.add_argument("--output", default=os.path.join(ROOT, "bench", "results", "generation_speed.txt"))
+                        help="characters for (a), the slow predict loop")
+    parser.add_argument("--batch-length", type=int, default=200,
+                        help="steps for the batched runs (d) and (e), 32 characters each")
+    parser.add_argument("--output", default=os.path.join(ROOT, "bench", "results",
+                                                         "generation_speed.txt"))
     args = parser.parse_args()
 
-    text = read_text(os.path.join(ROOT, "wonderland.txt"))
     rows = []
     if args.weights:
         for path in args.weights:
             model, checkpoint, pool = load_for_generation(path)
-            pattern = pool[1000 : 1000 + checkpoint.seq_length]
-            rows.append(measure(os.path.basename(path), model, checkpoint.vocabulary, pattern,
-                                args.length, args.predict_length))
+            rows.append(measure(os.path.basename(path), model, checkpoint.topology,
+                                checkpoint.seq_length, pool, args))
     else:
+        text = read_text(os.path.join(ROOT, "wonderland.txt"))
         vocabulary = Vocabulary.from_text(text)
-        pattern = vocabulary.encode(text[1000:1100])
-        for name, layers in (("small (LSTM 256, fresh weights)", 1), ("bigger (2 x LSTM 256, fresh)", 2)):
+        pool = vocabulary.encode(text)
+        for name, layers in (("small (1 x LSTM 256)", 1), ("bigger (2 x LSTM 256)", 2)):
             keras.utils.set_random_seed(1)
-            model = build_model(Topology(len(vocabulary), len(vocabulary), layers=layers))
-            rows.append(measure(name, model, vocabulary, pattern, args.length, args.predict_length))
+            topology = Topology(len(vocabulary), len(vocabulary), layers=layers)
+            rows.append(measure(name, build_model(topology), topology, 100, pool, args))
 
-    header = (f"# greedy generation, chars/s, {platform.machine()} {os.cpu_count()} CPUs, "
-              f"keras {keras.__version__} ({keras.backend.backend()}), "
-              f"{args.length} chars (ours) / {args.predict_length} (predict loop)\n"
-              f"{'model':<34} {'predict loop':>12} {'ours':>12} {'speedup':>9} {'same':>6}")
+    header = (
+        f"# generation chars/s and ratio to (a); {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"keras {keras.__version__} ({keras.backend.backend()}); (a) {args.predict_length} chars, "
+        f"(b)(c) {args.length}, (d)(e) 32 x {args.batch_length}\n"
+        f"{'model':<24} {'(a) predict':>10} {'(b) window':>17} {'(c) stateful':>17} "
+        f"{'(d) window x32':>17} {'(e) stateful x32':>17} {'same':>5}"
+    )
     table = "\n".join([header, *rows])
     print(table)
     os.makedirs(os.path.dirname(args.output), exist_ok=True)

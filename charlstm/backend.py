@@ -104,7 +104,7 @@ def compiled_forward(model):
 
     Model.predict builds an iterator and callbacks on every call (about 40 ms on a CPU), far
     too slow for a loop of single characters. This traces the model once per backend, with a
-    free batch and time dimension, and is bit-identical to Model.predict (no XLA, whose fused
+    free batch dimension, and is bit-identical to Model.predict (no XLA, whose fused
     kernels round differently).
     """
     keras = import_keras()
@@ -112,10 +112,11 @@ def compiled_forward(model):
     if backend == "tensorflow":
         import tensorflow as tf
 
-        width = model.inputs[0].shape[-1]
+        # The model's own input shape: (None, None, width) for any window length, or a fixed
+        # length for an unrolled model.
         traced = tf.function(
             lambda inputs: model(inputs, training=False),
-            input_signature=[tf.TensorSpec((None, None, width), tf.float32)],
+            input_signature=[tf.TensorSpec(model.inputs[0].shape, tf.float32)],
         )
         return lambda inputs: traced(inputs).numpy()
     if backend == "jax":

@@ -46,6 +46,16 @@ def positive_int(value):
     return number
 
 
+def non_negative_float(value):
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not number >= 0.0 or number == float("inf"):
+        raise argparse.ArgumentTypeError(f"{value!r} must be 0 or more")
+    return number
+
+
 def probability(value):
     """A rate in [0, 1), such as a dropout rate."""
     try:

@@ -2,7 +2,8 @@
 
     >>> from types import SimpleNamespace                                  # doctest: +SKIP
     >>> generate(SimpleNamespace(weights="weights-improvement-19-1.9435.hdf5", checkpoint_dir=".",
-    ...          text=None, seq_length=None, length=1000, seed=1, prime=None, raw=False))
+    ...          text=None, seq_length=None, length=1000, seed=1, prime=None, raw=False,
+    ...          temperature=0.0, top_k=None, num_samples=1, stateful=False))
 """
 
 import sys
@@ -13,8 +14,9 @@ from .checkpoint import find_best_checkpoint, fit_legacy_to_vocabulary, load_che
 from .cli import choose_seed, log
 from .corpus import Vocabulary, normalise_text, read_text
 from .errors import UserError
+from .decoders import StatefulDecoder, WindowDecoder
 from .models import build_model
-from .sampling import WindowDecoder
+from .sampling import generate_indices, make_chooser
 from .windows import pattern_count
 
 LEGACY_DEFAULT_TEXT = "wonderland.txt"
@@ -51,22 +53,32 @@ def load_for_generation(weights, text_path=None, seq_length=None):
     return model, checkpoint, pool
 
 
-def random_seed_window(pool, seq_length, rng):
-    """The tutorial's seed: a random pattern window of the text."""
-    count = pattern_count(len(pool), seq_length)
-    if count == 0:
+def random_seed_windows(pool, seq_length, count, rng):
+    """The tutorial's seed: a random pattern window of the text; one per sample."""
+    patterns = pattern_count(len(pool), seq_length)
+    if patterns == 0:
         raise UserError(
             f"the seed text has {len(pool)} characters: it must be longer than the "
             f"{seq_length}-character window to give a random seed window"
         )
-    start = int(rng.integers(0, count))
-    return pool[start : start + seq_length]
+    starts = rng.integers(0, patterns, size=count)
+    return np.stack([pool[start : start + seq_length] for start in starts])
+
+
+def make_decoder(model, checkpoint, stateful):
+    if stateful:
+        return StatefulDecoder(model, checkpoint.topology)
+    return WindowDecoder(model, checkpoint.topology, checkpoint.seq_length)
 
 
 def generate(args):
     weights = args.weights or find_best_checkpoint(args.checkpoint_dir)
     model, checkpoint, pool = load_for_generation(weights, args.text, args.seq_length)
     vocabulary = checkpoint.vocabulary
+    if args.top_k is not None and args.top_k > len(vocabulary):
+        raise UserError(
+            f"--top-k {args.top_k} is more than the model's {len(vocabulary)} characters"
+        )
     seed = choose_seed(args.seed)
     rng = np.random.default_rng(seed)
 
@@ -74,28 +86,54 @@ def generate(args):
         prime = normalise_text(args.prime)
         if not prime:
             raise UserError("--prime is empty: give at least one character")
-        prime_indices = vocabulary.encode(prime, what="the prime text")
+        primes = np.tile(vocabulary.encode(prime, what="the prime text"), (args.num_samples, 1))
     else:
-        prime_indices = random_seed_window(pool, checkpoint.seq_length, rng)
+        primes = random_seed_windows(pool, checkpoint.seq_length, args.num_samples, rng)
 
     log(f"weights: {weights}; random seed: {seed}")
-    decoder = WindowDecoder(model, vocabulary, checkpoint.seq_length)
-    out = sys.stdout
-    if not args.raw:
-        print("Seed:")
-        print('"', vocabulary.decode(prime_indices), '"')  # the tutorial's Python 2 print
-    written = 0
-    try:
-        for index in decoder.generate_indices(prime_indices, args.length):
-            out.write(vocabulary.chars[index])
-            out.flush()  # stream: a long --length shows its progress
-            written += 1
-    except KeyboardInterrupt:
-        out.write("\n")
-        out.flush()
-        log(f"interrupted after {written} characters")
-        sys.exit(130)
-    out.write("\n")
-    if not args.raw:
-        out.write("Done.\n")
+    decoder = make_decoder(model, checkpoint, args.stateful)
+    choose = make_chooser(args.temperature, args.top_k, rng)
+    write_samples(decoder, primes, args.length, choose, vocabulary, args.raw)
+
+
+def write_samples(decoder, primes, length, choose, vocabulary, raw, out=None):
+    """Generate all samples in one batch; stream the first, then print the others.
+
+    Output per sample: the tutorial's "Seed:", the seed in quotes, the text, "Done." (or the
+    text alone with raw); samples after the first are introduced by a "--- sample K/N ---"
+    line. Ctrl-C prints what every sample has so far and exits with status 130.
+    """
+    out = out or sys.stdout
+    count = len(primes)
+    generated = [[] for _ in range(count)]
+
+    def header(number):
+        if count > 1:
+            out.write(f"--- sample {number}/{count} ---\n")
+        if not raw:
+            out.write("Seed:\n")
+            out.write(f'" {vocabulary.decode(primes[number - 1])} "\n')  # the tutorial's print
+
+    def footer():
+        out.write("\n" if raw else "\nDone.\n")
+
+    header(1)
     out.flush()
+    interrupted = False
+    try:
+        for indices in generate_indices(decoder, primes, length, choose):
+            for row, index in enumerate(indices):
+                generated[row].append(vocabulary.chars[index])
+            out.write(generated[0][-1])
+            out.flush()  # stream: a long --length shows its progress
+    except KeyboardInterrupt:
+        interrupted = True
+    footer()
+    for number in range(2, count + 1):
+        header(number)
+        out.write("".join(generated[number - 1]))
+        footer()
+    out.flush()
+    if interrupted:
+        log(f"interrupted after {len(generated[0])} characters")
+        sys.exit(130)

@@ -31,14 +31,21 @@ class Topology:
     input_width: int = 1  # features per time step: 1 for the scaled index
 
 
-def build_model(topology, seq_length=None):
-    """A Sequential model; seq_length None accepts windows of any length (generation)."""
+def build_model(topology, seq_length=None, unroll=False):
+    """A Sequential model; seq_length None accepts windows of any length (generation).
+
+    unroll=True (generation only, fixed seq_length) replaces the LSTM's time loop by seq_length
+    copies of its step: the same arithmetic, bit for bit, and faster for single windows on a
+    CPU, where the loop's per-step overhead dominates. Training keeps the loop, which cuDNN
+    needs on a GPU.
+    """
     stack = [keras.Input(shape=(seq_length, topology.input_width), name="characters")]
     for number in range(1, topology.layers + 1):
         stack.append(
             keras.layers.LSTM(
                 topology.units,
                 return_sequences=number < topology.layers,
+                unroll=unroll,
                 name=f"lstm_{number}",
             )
         )

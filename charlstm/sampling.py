@@ -1,48 +1,64 @@
-"""Writing text one character at a time from a trained model.
+"""Choosing each next character, and the generation loop that train and generate share.
 
-Window decoding, as the tutorial: each step feeds the last seq_length characters (fewer while
-a short prime text has not grown to seq_length yet), scaled as in training, and takes the most
-likely next character. The forward pass is a compiled function (charlstm.backend), not
-Model.predict, which costs ~40 ms of set-up per call; the characters are the same.
+temperature 0 is the tutorial's argmax. temperature T > 0 samples from softmax(log p / T),
+optionally among the top_k most likely characters only; zero probabilities stay impossible
+(masked, never log(0)). Everything works on a batch: probabilities (N, vocabulary) in,
+indices (N,) out, so N samples cost one forward call per step.
 
-    >>> decoder = WindowDecoder(model, vocabulary, seq_length=100)     # doctest: +SKIP
-    >>> "".join(decoder.generate("alice was ", length=20))            # doctest: +SKIP
+    >>> import numpy as np
+    >>> choose = make_chooser(temperature=0)
+    >>> choose(np.array([[0.1, 0.7, 0.2]])).tolist()
+    [1]
+    >>> choose = make_chooser(temperature=1.0, top_k=1, rng=np.random.default_rng(0))
+    >>> choose(np.array([[0.1, 0.7, 0.2]])).tolist()
+    [1]
 """
 
 import numpy as np
 
-from .backend import compiled_forward
-from .windows import encode_inputs, scaled_input_table
-
 
 def greedy(probabilities):
-    """The tutorial's choice: the most likely character (the first one on a tie)."""
-    return int(np.argmax(probabilities))
+    """The most likely character of each row (the first one on a tie), as the tutorial."""
+    return np.argmax(probabilities, axis=1)
 
 
-class WindowDecoder:
-    """Generates characters from a model by re-reading a sliding window each step."""
+def make_chooser(temperature=0.0, top_k=None, rng=None):
+    """A function from probabilities (N, V) to chosen indices (N,)."""
+    assert temperature >= 0 and (top_k is None or top_k >= 1)
+    if temperature == 0:
+        return greedy
+    rng = rng if rng is not None else np.random.default_rng()
 
-    def __init__(self, model, vocabulary, seq_length, forward=None):
-        self.forward = forward or compiled_forward(model)
-        self.vocabulary = vocabulary
-        self.seq_length = seq_length
-        self.input_table = scaled_input_table(len(vocabulary))
+    def choose(probabilities):
+        probabilities = np.asarray(probabilities, dtype=np.float64)
+        rows, size = probabilities.shape
+        allowed = probabilities > 0
+        if top_k is not None and top_k < size:
+            # The k most likely of each row; a stable sort keeps the lower index on ties.
+            ranked = np.argsort(-probabilities, axis=1, kind="stable")[:, :top_k]
+            in_top = np.zeros_like(allowed)
+            in_top[np.arange(rows)[:, None], ranked] = True
+            allowed &= in_top
+        logits = np.full_like(probabilities, -np.inf)
+        logits[allowed] = np.log(probabilities[allowed]) / temperature
+        logits -= logits.max(axis=1, keepdims=True)
+        weights = np.exp(logits)  # exp(-inf) is exactly 0, without a warning
+        cumulative = np.cumsum(weights / weights.sum(axis=1, keepdims=True), axis=1)
+        draws = rng.random((rows, 1))
+        chosen = (cumulative <= draws).sum(axis=1)
+        # Rounding can leave the last cumulative value just under a draw near 1: take the
+        # last allowed character then, never one that was masked out.
+        last_allowed = size - 1 - np.argmax(allowed[:, ::-1], axis=1)
+        return np.minimum(chosen, last_allowed)
 
-    def generate_indices(self, prime_indices, length, choose=greedy):
-        """Yield `length` next-character indices, starting from the prime's last window."""
-        window = list(prime_indices[-self.seq_length :])
-        assert window, "generation needs at least one prime character"
-        for _ in range(length):
-            inputs = encode_inputs(np.asarray(window)[None, :], self.input_table)
-            index = choose(self.forward(inputs)[0])
-            yield index
-            window.append(index)
-            if len(window) > self.seq_length:
-                del window[0]
+    return choose
 
-    def generate(self, prime_text, length, choose=greedy):
-        """Yield `length` characters continuing prime_text (UserError on unknown characters)."""
-        prime_indices = self.vocabulary.encode(prime_text, what="the prime text")
-        for index in self.generate_indices(prime_indices, length, choose):
-            yield self.vocabulary.chars[index]
+
+def generate_indices(decoder, primes, length, choose=greedy):
+    """Yield `length` arrays of N next-character indices, continuing the N prime rows."""
+    probabilities = decoder.start(primes)
+    for step in range(length):
+        indices = choose(probabilities)
+        yield indices
+        if step + 1 < length:
+            probabilities = decoder.advance(indices)

@@ -121,6 +121,12 @@ def test_generate_errors(trained_dir, tmp_path):
         (["--checkpoint-dir", str(tmp_path)], "no weights-improvement-*.hdf5 checkpoint"),
         (["--checkpoint-dir", directory, "--prime", "alice {}"], "'{', '}'"),
         (["--checkpoint-dir", directory, "--seq-length", "20"], "trained on windows of 10"),
+        (["--temperature", "-0.5"], "--temperature: '-0.5' must be 0 or more"),
+        (["--temperature", "nan"], "--temperature: 'nan' must be 0 or more"),
+        (["--top-k", "0"], "--top-k: '0' must be 1 or more"),
+        (["--num-samples", "0"], "--num-samples: '0' must be 1 or more"),
+        (["--checkpoint-dir", directory, "--top-k", "30", "--temperature", "1"],
+         "--top-k 30 is more than the model's 29 characters"),
     ]
     for flags, message in cases:
         assert message in one_line_error(run_command("generate.py", *flags))
@@ -187,3 +193,35 @@ def test_bigger_changes_the_tutorial_defaults_and_flags_override_them():
     bigger = parse_args(["--bigger"])
     assert (bigger.epochs, bigger.batch_size, bigger.layers) == (50, 64, 2)
     assert parse_args(["--bigger", "--epochs", "3"]).epochs == 3
+
+
+def test_sampled_generation_repeats_with_a_seed_and_differs_without(trained_dir):
+    directory, _ = trained_dir
+    common = ["generate.py", "--checkpoint-dir", directory, "--length", "80", "--raw",
+              "--temperature", "1.5", "--prime", "alice"]
+    first, again, other = (run_command(*common, "--seed", seed) for seed in ("1", "1", "2"))
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == again.stdout and first.stdout != other.stdout
+
+
+def test_many_samples_print_one_after_the_other(trained_dir):
+    directory, _ = trained_dir
+    result = run_command("generate.py", "--checkpoint-dir", directory, "--length", "25",
+                         "--num-samples", "3", "--temperature", "1", "--seed", "4")
+    assert result.returncode == 0, result.stderr
+    parts = result.stdout.split("--- sample ")
+    assert parts[0] == "" and [p[:4] for p in parts[1:]] == ["1/3 ", "2/3 ", "3/3 "]
+    texts = []
+    for part in parts[1:]:
+        lines = part.split("\n")
+        assert lines[1] == "Seed:" and part.endswith("\nDone.\n")
+        texts.append(part.split(' "\n', 1)[1][: -len("\nDone.\n")])
+    assert all(len(text) == 25 for text in texts) and len(set(texts)) == 3
+
+
+def test_stateful_generation_through_the_command(trained_dir):
+    directory, _ = trained_dir
+    result = run_command("generate.py", "--checkpoint-dir", directory, "--length", "300",
+                         "--stateful", "--prime", "a", "--raw", "--seed", "1")
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout) == 301 and result.stdout.endswith("\n")

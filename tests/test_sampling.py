@@ -1,75 +1,91 @@
+import warnings
+
 import numpy as np
+import pytest
 
-from charlstm.corpus import Vocabulary
-from charlstm.generation import load_for_generation
-from charlstm.models import Topology, build_model
-from charlstm.sampling import WindowDecoder
+from charlstm.sampling import generate_indices, greedy, make_chooser
 
 
-def tutorial_loop(model, pattern, n_vocab, length):
-    """The tutorial's generation loop, verbatim but for Python 3 and Keras 3's predict."""
-    pattern = list(pattern)
-    result = []
-    for _ in range(length):
-        x = np.reshape(pattern, (1, len(pattern), 1))
-        x = x / float(n_vocab)
-        prediction = model.predict(x, verbose=0)
-        index = np.argmax(prediction)
-        result.append(int(index))
-        pattern.append(index)
-        pattern = pattern[1 : len(pattern)]
-    return result
+def random_probabilities(rows=50, size=12, seed=0, zeros=True):
+    rng = np.random.default_rng(seed)
+    probabilities = rng.random((rows, size)) ** 3
+    if zeros:
+        probabilities[:, ::3] = 0.0  # some characters impossible
+    return (probabilities / probabilities.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-def test_greedy_decoding_equals_the_tutorials_loop_on_a_trained_checkpoint(tiny_checkpoint):
-    model, checkpoint, pool = load_for_generation(tiny_checkpoint)
-    pattern = pool[5 : 5 + checkpoint.seq_length]
-    decoder = WindowDecoder(model, checkpoint.vocabulary, checkpoint.seq_length)
-    ours = list(decoder.generate_indices(pattern, 30))
-    assert ours == tutorial_loop(model, pattern, len(checkpoint.vocabulary), 30)
+def test_temperature_zero_is_greedy():
+    probabilities = random_probabilities()
+    assert make_chooser(temperature=0.0) is greedy
+    assert np.array_equal(greedy(probabilities), probabilities.argmax(axis=1))
 
 
-def test_greedy_decoding_equals_the_tutorials_loop_on_a_stacked_model():
-    import keras
-
-    keras.utils.set_random_seed(4)
-    vocabulary = Vocabulary("abcdefghij")
-    # Random weights scaled up, and a random output bias, so that the argmax moves with the
-    # input: the comparison then really checks the window order and scaling.
-    model = build_model(Topology(vocab_size=10, output_size=10, layers=2, units=16))
-    *weights, output_bias = model.get_weights()
-    output_bias = np.random.default_rng(1).normal(size=output_bias.shape) * 3
-    model.set_weights([w * 8 for w in weights] + [output_bias])
-    pattern = np.random.default_rng(0).integers(0, 10, size=12)
-    decoder = WindowDecoder(model, vocabulary, seq_length=12)
-    ours = list(decoder.generate_indices(pattern, 40))
-    assert len(set(ours)) >= 4
-    assert ours == tutorial_loop(model, pattern, 10, 40)
+@pytest.mark.parametrize("temperature", [0.1, 1.0, 5.0])
+def test_top_k_one_is_greedy_at_any_temperature(temperature):
+    probabilities = random_probabilities()
+    choose = make_chooser(temperature, top_k=1, rng=np.random.default_rng(1))
+    for _ in range(5):
+        assert np.array_equal(choose(probabilities), greedy(probabilities))
 
 
-def test_a_short_prime_grows_into_a_full_window():
-    lengths = []
-
-    def forward(inputs):
-        lengths.append(inputs.shape[1])
-        probabilities = np.zeros((1, 3), dtype=np.float32)
-        probabilities[0, len(lengths) % 3] = 1.0
-        return probabilities
-
-    decoder = WindowDecoder(None, Vocabulary("abc"), seq_length=4, forward=forward)
-    text = "".join(decoder.generate("ab", 6))
-    assert lengths == [2, 3, 4, 4, 4, 4]
-    assert text == "bcabca"
+def test_zero_probabilities_are_never_chosen_and_raise_no_warning():
+    probabilities = random_probabilities()
+    with warnings.catch_warnings(), np.errstate(all="raise"):
+        warnings.simplefilter("error")
+        for temperature in (0.05, 1.0, 20.0):
+            choose = make_chooser(temperature, rng=np.random.default_rng(2))
+            for _ in range(20):
+                chosen = choose(probabilities)
+                assert np.all(probabilities[np.arange(len(chosen)), chosen] > 0)
 
 
-def test_a_long_prime_is_cut_to_its_last_window():
-    windows = []
+def test_top_k_samples_only_among_the_k_most_likely():
+    probabilities = random_probabilities(zeros=False)
+    top3 = np.argsort(-probabilities, axis=1)[:, :3]
+    choose = make_chooser(2.0, top_k=3, rng=np.random.default_rng(3))
+    seen = set()
+    for _ in range(30):
+        chosen = choose(probabilities)
+        assert all(chosen[row] in top3[row] for row in range(len(chosen)))
+        seen.update(zip(range(len(chosen)), chosen.tolist()))
+    assert len(seen) > 2 * len(probabilities)  # it does sample, not always the first
 
-    def forward(inputs):
-        windows.append(inputs[0, :, 0].copy())
-        return np.array([[1.0, 0.0, 0.0]], dtype=np.float32)
 
-    vocabulary = Vocabulary("abc")
-    decoder = WindowDecoder(None, vocabulary, seq_length=3, forward=forward)
-    list(decoder.generate("cbcab", 1))
-    assert np.allclose(windows[0] * 3, vocabulary.encode("cab"))
+def test_temperature_one_samples_the_distribution_and_low_temperature_sharpens_it():
+    probabilities = np.tile(np.array([[0.5, 0.3, 0.2, 0.0]], np.float32), (20000, 1))
+    counts = np.bincount(make_chooser(1.0, rng=np.random.default_rng(4))(probabilities),
+                         minlength=4) / 20000
+    assert np.allclose(counts, [0.5, 0.3, 0.2, 0.0], atol=0.015)
+    cold = np.bincount(make_chooser(0.25, rng=np.random.default_rng(4))(probabilities),
+                       minlength=4) / 20000
+    # softmax(log p / 0.25) is p**4 normalised: 0.0625, 0.0081, 0.0016 -> 0.867, 0.112, 0.022
+    assert np.allclose(cold, [0.867, 0.112, 0.022, 0.0], atol=0.015)
+
+
+def test_the_same_rng_seed_repeats_and_another_differs():
+    probabilities = random_probabilities()
+    runs = [make_chooser(0.8, rng=np.random.default_rng(seed))(probabilities) for seed in (7, 7, 8)]
+    assert np.array_equal(runs[0], runs[1]) and not np.array_equal(runs[0], runs[2])
+
+
+class CountingDecoder:
+    """A decoder whose next character is always (last + 1) mod 5; counts forward calls."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def start(self, primes):
+        self.calls += 1
+        return np.eye(5, dtype=np.float32)[(primes[:, -1] + 1) % 5]
+
+    def advance(self, indices):
+        self.calls += 1
+        return np.eye(5, dtype=np.float32)[(indices + 1) % 5]
+
+
+def test_the_loop_makes_one_forward_call_per_step_for_all_samples():
+    decoder = CountingDecoder()
+    steps = list(generate_indices(decoder, np.array([[0], [2], [4]]), 6))
+    assert decoder.calls == 6
+    assert np.stack(steps, axis=1).tolist() == [[1, 2, 3, 4, 0, 1], [3, 4, 0, 1, 2, 3],
+                                                [0, 1, 2, 3, 4, 0]]

@@ -1,0 +1,95 @@
+"""Forward passes for generation: window decoding (the tutorial's) and stateful decoding.
+
+Both decoders take a batch of N prime texts as an (N, t) index array and answer each step with
+(N, vocabulary) next-character probabilities:
+
+    probabilities = decoder.start(primes)          # read the primes
+    probabilities = decoder.advance(indices)       # append one chosen character per row
+
+WindowDecoder re-reads the last seq_length characters every step from a fresh LSTM state,
+exactly what the model saw in training with --targets last (the tutorial). StatefulDecoder
+feeds one character a step and carries the LSTM state, O(1) per character; it is computed in
+NumPy straight from the model's weights (Keras' LSTM equations, below), which on a CPU is
+far faster per step than any framework call.
+"""
+
+import numpy as np
+
+from .backend import compiled_forward
+from .models import build_model
+from .windows import encode_inputs, scaled_input_table
+
+
+class WindowDecoder:
+    """The tutorial's decoding: each step, the model on the last seq_length characters."""
+
+    def __init__(self, model, topology, seq_length):
+        self.seq_length = seq_length
+        self.input_table = scaled_input_table(topology.vocab_size)
+        # Full windows go through an unrolled twin (same weights, same arithmetic, faster);
+        # windows still growing from a short prime through the model itself.
+        unrolled = build_model(topology, seq_length, unroll=True)
+        unrolled.set_weights(model.get_weights())
+        self.forward_full_window = compiled_forward(unrolled)
+        self.forward_any_length = compiled_forward(model)
+        self.windows = None
+
+    def start(self, primes):
+        self.windows = np.asarray(primes)[:, -self.seq_length :]
+        return self._forward()
+
+    def advance(self, indices):
+        grown = np.concatenate([self.windows, np.asarray(indices)[:, None]], axis=1)
+        self.windows = grown[:, -self.seq_length :]
+        return self._forward()
+
+    def _forward(self):
+        inputs = encode_inputs(self.windows, self.input_table)
+        if self.windows.shape[1] == self.seq_length:
+            return self.forward_full_window(inputs)
+        return self.forward_any_length(inputs)
+
+
+def _sigmoid(values):
+    # The tanh form cannot overflow, unlike 1 / (1 + exp(-x)) for large negative x.
+    return 0.5 * (1.0 + np.tanh(0.5 * values))
+
+
+class StatefulDecoder:
+    """One character a step with the LSTM state carried over, from zero state at start()."""
+
+    def __init__(self, model, topology):
+        weights = model.get_weights()
+        self.lstm_layers = [tuple(weights[3 * n : 3 * n + 3]) for n in range(topology.layers)]
+        self.dense_kernel, self.dense_bias = weights[3 * topology.layers :]
+        self.units = topology.units
+        self.input_table = scaled_input_table(topology.vocab_size)
+        self.hidden = self.cells = None
+
+    def start(self, primes):
+        primes = np.asarray(primes)
+        rows = len(primes)
+        self.hidden = [np.zeros((rows, self.units), np.float32) for _ in self.lstm_layers]
+        self.cells = [np.zeros((rows, self.units), np.float32) for _ in self.lstm_layers]
+        for position in range(primes.shape[1] - 1):
+            self._step(primes[:, position])
+        return self.advance(primes[:, -1])
+
+    def advance(self, indices):
+        top = self._step(np.asarray(indices))
+        logits = top @ self.dense_kernel + self.dense_bias
+        logits -= logits.max(axis=1, keepdims=True)
+        exponentials = np.exp(logits)
+        return exponentials / exponentials.sum(axis=1, keepdims=True)
+
+    def _step(self, indices):
+        """Keras' LSTM cell, layer by layer; returns the top layer's new hidden state."""
+        inputs = self.input_table[indices][:, None]
+        for number, (kernel, recurrent_kernel, bias) in enumerate(self.lstm_layers):
+            gates = inputs @ kernel + self.hidden[number] @ recurrent_kernel + bias
+            input_gate, forget_gate, candidate, output_gate = np.split(gates, 4, axis=1)
+            self.cells[number] = (_sigmoid(forget_gate) * self.cells[number]
+                                  + _sigmoid(input_gate) * np.tanh(candidate))
+            self.hidden[number] = _sigmoid(output_gate) * np.tanh(self.cells[number])
+            inputs = self.hidden[number]
+        return inputs
