@@ -3,9 +3,10 @@
     python train.py                 # small model: LSTM(256), 20 epochs, batch 128
     python train.py --bigger        # stacked model: 2 x LSTM(256), 50 epochs, batch 64
     python train.py --text my.txt --epochs 5 --checkpoint-dir runs/mine
+    python train.py --targets every --one-hot --validation-split 0.1 --monitor val_loss
 """
 
-from charlstm.cli import ArgumentParser, positive_int, probability, run
+from charlstm.cli import ArgumentParser, fraction, positive_int, run
 
 
 def parse_args(argv=None):
@@ -22,14 +23,26 @@ def parse_args(argv=None):
     model.add_argument("--units", type=positive_int, default=256, help="memory units per LSTM layer")
     model.add_argument("--layers", type=positive_int, default=None,
                        help="LSTM layers (default: 1; 2 with --bigger)")
-    model.add_argument("--dropout", type=probability, default=0.2,
+    model.add_argument("--dropout", type=fraction, default=0.2,
                        help="dropout rate after each LSTM layer")
+    model.add_argument("--one-hot", action="store_true",
+                       help="one-hot input (a 1 among vocabulary-size features) instead of the "
+                            "tutorial's index divided by the vocabulary size")
 
     training = parser.add_argument_group("training")
     training.add_argument("--epochs", type=positive_int, default=None,
                           help="passes over all patterns (default: 20; 50 with --bigger)")
     training.add_argument("--batch-size", type=positive_int, default=None,
                           help="patterns per gradient step (default: 128; 64 with --bigger)")
+    training.add_argument("--targets", choices=("last", "every"), default="last",
+                          help="last: each stride-1 window teaches the character after it (the "
+                               "tutorial); every: non-overlapping windows, each position teaches "
+                               "its next character (about seq-length times the signal per step)")
+    training.add_argument("--validation-split", type=fraction, default=0.0,
+                          help="hold out this last fraction of the text, never trained on, and "
+                               "report val_loss each epoch")
+    training.add_argument("--monitor", choices=("loss", "val_loss"), default="loss",
+                          help="what best-only checkpoints track")
     training.add_argument("--seed", type=int, default=None,
                           help="random seed; the same seed repeats a run on the same machine "
                                "(default: a fresh one, printed at the start)")

@@ -90,7 +90,7 @@ def training_data(batches, epochs):
     def fetch(step):
         inputs, targets = tf.numpy_function(load, [step], (tf.float32, tf.int32))
         inputs.set_shape((None, None, width))
-        targets.set_shape((None,))
+        targets.set_shape((None,) if batches.targets == "last" else (None, None))
         return inputs, targets
 
     # One dataset for the whole run, epochs back to back: Keras keeps its iterator across

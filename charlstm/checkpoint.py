@@ -18,7 +18,7 @@ weight shapes, its vocabulary must come from the text.
     >>> path
     'weights-improvement-19-1.9435.hdf5'
     >>> parse_checkpoint_name(path)
-    (19, 1.9435)
+    (19, 1.9435, None)
 """
 
 import dataclasses
@@ -37,23 +37,31 @@ FORMAT_VERSION = 1
 METADATA_ATTRIBUTE = "charlstm"
 SEED_TEXT_DATASET = "charlstm_seed_text"
 SEED_TEXT_LIMIT = 1_000_000
-NAME_PATTERN = re.compile(r"^weights-improvement-(\d+)-(\d+\.\d+)(-bigger)?\.hdf5$")
+NAME_PATTERN = re.compile(
+    r"^weights-improvement-(\d+)-(\d+\.\d+)(?:-val-(\d+\.\d+))?(-bigger)?\.hdf5$"
+)
 
 
-def checkpoint_name(epoch, loss, bigger):
-    """The tutorial's file name: weights-improvement-{epoch:02d}-{loss:.4f}[-bigger].hdf5."""
+def checkpoint_name(epoch, loss, bigger, val_loss=None):
+    """The tutorial's file name, weights-improvement-{epoch:02d}-{loss:.4f}[-bigger].hdf5, with
+    -val-{val_loss:.4f} after the loss when a held-out part was evaluated."""
+    validation = f"-val-{val_loss:.4f}" if val_loss is not None else ""
     suffix = "-bigger" if bigger else ""
-    return f"weights-improvement-{epoch:02d}-{loss:.4f}{suffix}.hdf5"
+    return f"weights-improvement-{epoch:02d}-{loss:.4f}{validation}{suffix}.hdf5"
 
 
 def parse_checkpoint_name(name):
-    """(epoch, loss) from a checkpoint file name, or None if it is not one."""
+    """(epoch, loss, val_loss or None) from a checkpoint file name, or None if it is not one."""
     match = NAME_PATTERN.match(os.path.basename(name))
-    return (int(match.group(1)), float(match.group(2))) if match else None
+    if not match:
+        return None
+    val_loss = float(match.group(3)) if match.group(3) else None
+    return int(match.group(1)), float(match.group(2)), val_loss
 
 
 def find_best_checkpoint(directory):
-    """The lowest-loss checkpoint in directory (the later epoch on a tie); UserError if none."""
+    """The best checkpoint in directory: the lowest held-out loss among files that carry one,
+    else the lowest training loss (the later epoch on a tie); UserError if none."""
     try:
         names = os.listdir(directory)
     except OSError as error:
@@ -62,14 +70,16 @@ def find_best_checkpoint(directory):
     for name in names:
         parsed = parse_checkpoint_name(name)
         if parsed:
-            epoch, loss = parsed
-            candidates.append((loss, -epoch, name))
+            epoch, loss, val_loss = parsed
+            ranked_by_held_out = val_loss is not None
+            candidates.append((not ranked_by_held_out, val_loss if ranked_by_held_out else loss,
+                               -epoch, name))
     if not candidates:
         raise UserError(
             f"no weights-improvement-*.hdf5 checkpoint in '{directory}': "
             "train one with train.py or name one with --weights"
         )
-    return os.path.join(directory, min(candidates)[2])
+    return os.path.join(directory, min(candidates)[-1])
 
 
 def _weight_file_name(layer, variable):
@@ -124,6 +134,7 @@ class Checkpoint:
     seq_length: int  # None when the file does not say (legacy weights-only files)
     metadata: dict  # None for legacy files
     seed_indices: np.ndarray  # None for legacy files
+    legacy_input_width: int = None  # features per step read off a legacy file's weights
 
     @property
     def is_legacy(self):
@@ -167,8 +178,9 @@ def _legacy_seq_length(handle):
     return None
 
 
-def topology_from_weights(layers, vocab_size):
-    """Read a char-LSTM topology off weight shapes; ValueError naming what does not fit."""
+def shapes_from_weights(layers):
+    """Read a char-LSTM's sizes off its weight shapes: dict(layers, units, output_size,
+    input_width); ValueError naming what does not fit."""
     shapes = [[array.shape for array in arrays] for _, arrays in layers]
     if len(shapes) < 2:
         raise ValueError(f"expected LSTM layers and a Dense layer, found {len(shapes)} layer(s)")
@@ -188,14 +200,8 @@ def topology_from_weights(layers, vocab_size):
         units = layer_units
     if len(dense_shapes) != 2 or dense_shapes[0][0] != units:
         raise ValueError(f"the last layer is not a Dense layer on the LSTM (shapes {dense_shapes})")
-    input_width = lstm_shapes[0][0][0]
-    return Topology(
-        vocab_size=vocab_size,
-        output_size=dense_shapes[1][0],
-        layers=len(lstm_shapes),
-        units=units,
-        input_width=input_width,
-    )
+    return {"layers": len(lstm_shapes), "units": units, "output_size": dense_shapes[1][0],
+            "input_width": lstm_shapes[0][0][0]}
 
 
 def load_checkpoint(path):
@@ -215,29 +221,40 @@ def load_checkpoint(path):
     except (OSError, KeyError, ValueError) as error:
         raise UserError(f"weights file '{path}' is damaged or not a Keras weights file ({error})") from None
 
+    weights = [array for _, arrays in layers for array in arrays]
+    try:
+        shapes = shapes_from_weights(layers)
+    except ValueError as error:
+        raise UserError(f"weights file '{path}' is not a character LSTM: {error}") from None
+
     if raw_metadata is None:
-        try:
-            topology = topology_from_weights(layers, vocab_size=None)
-        except ValueError as error:
-            raise UserError(f"weights file '{path}' is not a character LSTM: {error}") from None
-        return Checkpoint(path, [a for _, arrays in layers for a in arrays], topology,
-                          None, legacy_seq_length, None, None)
+        # The vocabulary, and so the input encoding, come from the text: see
+        # fit_legacy_to_vocabulary. Until then the topology has no vocabulary size.
+        topology = Topology(vocab_size=None, output_size=shapes["output_size"],
+                            layers=shapes["layers"], units=shapes["units"])
+        checkpoint = Checkpoint(path, weights, topology, None, legacy_seq_length, None, None)
+        checkpoint.legacy_input_width = shapes["input_width"]
+        return checkpoint
 
     try:
         metadata = json.loads(raw_metadata)
         vocabulary = Vocabulary(metadata["vocabulary"])
-        topology = dataclasses.replace(
-            topology_from_weights(layers, vocab_size=len(vocabulary)), dropout=metadata["dropout"]
+        topology = Topology(
+            vocab_size=len(vocabulary), output_size=shapes["output_size"],
+            layers=shapes["layers"], units=shapes["units"], dropout=metadata["dropout"],
+            input_encoding=metadata["input_encoding"],
         )
-        expected = (metadata["layers"], metadata["units"], len(vocabulary), 1)
-        found = (topology.layers, topology.units, topology.output_size, topology.input_width)
+        expected = (metadata["layers"], metadata["units"], len(vocabulary), topology.input_width)
+        found = (shapes["layers"], shapes["units"], shapes["output_size"], shapes["input_width"])
         if found != expected or seed_indices is None:
-            raise ValueError(f"weights (layers, units, outputs, input width) {found}, metadata says {expected}")
+            raise ValueError(f"weights (layers, units, outputs, input width) {found}, "
+                             f"metadata says {expected}")
+        if metadata["input_encoding"] not in ("scaled", "one-hot"):
+            raise ValueError(f"unknown input encoding {metadata['input_encoding']!r}")
         seq_length = int(metadata["seq_length"])
     except (ValueError, KeyError, TypeError) as error:
         raise UserError(f"weights file '{path}' has inconsistent metadata: {error}") from None
-    return Checkpoint(path, [a for _, arrays in layers for a in arrays], topology,
-                      vocabulary, seq_length, metadata, seed_indices)
+    return Checkpoint(path, weights, topology, vocabulary, seq_length, metadata, seed_indices)
 
 
 def fit_legacy_to_vocabulary(checkpoint, vocabulary, text_path):
@@ -249,11 +266,19 @@ def fit_legacy_to_vocabulary(checkpoint, vocabulary, text_path):
             f"'{text_path}' has only {len(vocabulary)}: it was trained on another text "
             "(the original Python 2 tutorial counted bytes: BOM and CR included)"
         )
-    if topology.input_width != 1:
+    width = checkpoint.legacy_input_width
+    if width == 1:
+        encoding = "scaled"
+    elif width == len(vocabulary):
+        encoding = "one-hot"
+    else:
         raise UserError(
-            f"weights file '{checkpoint.path}' takes {topology.input_width} input features a "
-            "step; a legacy file must take the tutorial's single scaled index"
+            f"weights file '{checkpoint.path}' takes {width} input features a step, which fits "
+            f"neither a scaled index (1) nor one-hot input over '{text_path}'s "
+            f"{len(vocabulary)} characters"
         )
-    checkpoint.topology = dataclasses.replace(topology, vocab_size=len(vocabulary))
+    checkpoint.topology = dataclasses.replace(
+        topology, vocab_size=len(vocabulary), input_encoding=encoding
+    )
     checkpoint.vocabulary = vocabulary
     return checkpoint

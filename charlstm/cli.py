@@ -56,8 +56,8 @@ def non_negative_float(value):
     return number
 
 
-def probability(value):
-    """A rate in [0, 1), such as a dropout rate."""
+def fraction(value):
+    """A number in [0, 1): a dropout rate, a held-out share of the text."""
     try:
         number = float(value)
     except ValueError:

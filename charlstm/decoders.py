@@ -17,7 +17,7 @@ import numpy as np
 
 from .backend import compiled_forward
 from .models import build_model
-from .windows import encode_inputs, scaled_input_table
+from .windows import encode_inputs, input_table
 
 
 class WindowDecoder:
@@ -25,7 +25,7 @@ class WindowDecoder:
 
     def __init__(self, model, topology, seq_length):
         self.seq_length = seq_length
-        self.input_table = scaled_input_table(topology.vocab_size)
+        self.input_table = input_table(topology.vocab_size, topology.input_encoding)
         # Full windows go through an unrolled twin (same weights, same arithmetic, faster);
         # windows still growing from a short prime through the model itself.
         unrolled = build_model(topology, seq_length, unroll=True)
@@ -63,7 +63,7 @@ class StatefulDecoder:
         self.lstm_layers = [tuple(weights[3 * n : 3 * n + 3]) for n in range(topology.layers)]
         self.dense_kernel, self.dense_bias = weights[3 * topology.layers :]
         self.units = topology.units
-        self.input_table = scaled_input_table(topology.vocab_size)
+        self.input_table = input_table(topology.vocab_size, topology.input_encoding)
         self.hidden = self.cells = None
 
     def start(self, primes):
@@ -84,7 +84,7 @@ class StatefulDecoder:
 
     def _step(self, indices):
         """Keras' LSTM cell, layer by layer; returns the top layer's new hidden state."""
-        inputs = self.input_table[indices][:, None]
+        inputs = self.input_table[indices]
         for number, (kernel, recurrent_kernel, bias) in enumerate(self.lstm_layers):
             gates = inputs @ kernel + self.hidden[number] @ recurrent_kernel + bias
             input_gate, forget_gate, candidate, output_gate = np.split(gates, 4, axis=1)

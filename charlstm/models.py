@@ -28,11 +28,20 @@ class Topology:
     layers: int = 1
     units: int = 256
     dropout: float = 0.2
-    input_width: int = 1  # features per time step: 1 for the scaled index
+    input_encoding: str = "scaled"  # "scaled": index / vocab_size; "one-hot": a 1 in vocab_size
+
+    @property
+    def input_width(self):
+        """Features per time step."""
+        return self.vocab_size if self.input_encoding == "one-hot" else 1
 
 
-def build_model(topology, seq_length=None, unroll=False):
+def build_model(topology, seq_length=None, unroll=False, every_position=False):
     """A Sequential model; seq_length None accepts windows of any length (generation).
+
+    every_position=True (training with --targets every) makes the last LSTM return its whole
+    sequence, so that the Dense layer predicts a next character at every position. No weight
+    changes shape: such a model's weights load into the tutorial topology and back.
 
     unroll=True (generation only, fixed seq_length) replaces the LSTM's time loop by seq_length
     copies of its step: the same arithmetic, bit for bit, and faster for single windows on a
@@ -44,7 +53,7 @@ def build_model(topology, seq_length=None, unroll=False):
         stack.append(
             keras.layers.LSTM(
                 topology.units,
-                return_sequences=number < topology.layers,
+                return_sequences=every_position or number < topology.layers,
                 unroll=unroll,
                 name=f"lstm_{number}",
             )

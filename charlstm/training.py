@@ -18,23 +18,24 @@ from .cli import choose_seed, log
 from .corpus import Vocabulary, fingerprint, read_text
 from .errors import UserError
 from .models import Topology, build_model, compile_model
-from .windows import WindowBatches, pattern_count
+from .windows import WindowBatches, input_table, pattern_count
 
 keras = import_keras()
 
 
 class BestOnlyCheckpoint(keras.callbacks.Callback):
-    """After each epoch: write a checkpoint if the loss beat every earlier epoch of this run,
-    then log one greppable summary line ("epoch 3/20 loss 2.1234 ...") on stderr."""
+    """After each epoch: write a checkpoint if the monitored loss beat every earlier epoch of
+    this run, then log one greppable summary line ("epoch 3/20 loss 2.1234 ...") on stderr."""
 
-    def __init__(self, directory, bigger, epochs, metadata, seed_indices):
+    def __init__(self, directory, bigger, epochs, metadata, seed_indices, monitor="loss"):
         super().__init__()
         self.directory = directory
         self.bigger = bigger
         self.epochs = epochs
         self.metadata = metadata
         self.seed_indices = seed_indices
-        self.best_loss = float("inf")
+        self.monitor = monitor
+        self.best_value = float("inf")
         self.best_path = None
         self.epoch_started = None
 
@@ -43,20 +44,24 @@ class BestOnlyCheckpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         loss = float(logs["loss"])
+        val_loss = float(logs["val_loss"]) if "val_loss" in logs else None
         number = epoch + 1  # Keras counts from 0, the tutorial's file names from 1
         seconds = time.perf_counter() - self.epoch_started
         if getattr(self.model, "stop_training", False):
             # Stopped part-way (Ctrl-C): a partial epoch's loss is not comparable, no file.
             log(f"epoch {number}/{self.epochs} interrupted after {seconds:.1f}s: no checkpoint")
             return
+        value = val_loss if self.monitor == "val_loss" else loss
         saved = "not improved"
-        if loss < self.best_loss:
-            path = os.path.join(self.directory, checkpoint_name(number, loss, self.bigger))
-            metadata = dict(self.metadata, epoch=number, loss=loss)
+        if value < self.best_value:
+            name = checkpoint_name(number, loss, self.bigger, val_loss)
+            path = os.path.join(self.directory, name)
+            metadata = dict(self.metadata, epoch=number, loss=loss, val_loss=val_loss)
             save_checkpoint(path, self.model, metadata, self.seed_indices)
-            self.best_loss, self.best_path = loss, path
+            self.best_value, self.best_path = value, path
             saved = f"saved {path}"
-        log(f"epoch {number}/{self.epochs} loss {loss:.4f} best {self.best_loss:.4f} "
+        validation = f" val_loss {val_loss:.4f}" if val_loss is not None else ""
+        log(f"epoch {number}/{self.epochs} loss {loss:.4f}{validation} best {self.best_value:.4f} "
             f"time {seconds:.1f}s {saved}")
 
 
@@ -96,6 +101,12 @@ def prepare_checkpoint_dir(directory):
         raise UserError(f"checkpoint directory '{directory}' is not writable: {error.strerror}") from None
 
 
+def split_held_out(indices, fraction):
+    """(training part, held-out tail): the last `fraction` of the text, never trained on."""
+    held_out = int(round(len(indices) * fraction))
+    return indices[: len(indices) - held_out], indices[len(indices) - held_out :]
+
+
 def train(args):
     text = read_text(args.text)
     if len(text) <= args.seq_length:
@@ -103,11 +114,20 @@ def train(args):
             f"text file '{args.text}' has {len(text)} characters: it must be longer than "
             f"--seq-length ({args.seq_length}) to give one pattern"
         )
+    if args.monitor == "val_loss" and not args.validation_split:
+        raise UserError("--monitor val_loss needs a held-out part: give --validation-split")
     vocabulary = Vocabulary.from_text(text)
     indices = vocabulary.encode(text)
     print(f"Total Characters: {len(text)}")
     print(f"Total Vocab: {len(vocabulary)}")
     print(f"Total Patterns: {pattern_count(len(text), args.seq_length)}", flush=True)
+    training_indices, held_out_indices = split_held_out(indices, args.validation_split)
+    for name, part in (("training", training_indices), ("held-out", held_out_indices)):
+        if (args.validation_split or name == "training") and len(part) <= args.seq_length:
+            raise UserError(
+                f"the {name} part of '{args.text}' has {len(part)} characters: it must be "
+                f"longer than --seq-length ({args.seq_length}); change --validation-split"
+            )
 
     if not args.dry_run:
         prepare_checkpoint_dir(args.checkpoint_dir)
@@ -121,35 +141,51 @@ def train(args):
         layers=args.layers,
         units=args.units,
         dropout=args.dropout,
+        input_encoding="one-hot" if args.one_hot else "scaled",
     )
-    model = compile_model(build_model(topology, seq_length=args.seq_length))
+    every_position = args.targets == "every"
+    model = compile_model(build_model(topology, args.seq_length, every_position=every_position))
+    table = input_table(topology.vocab_size, topology.input_encoding)
+    batches = WindowBatches(training_indices, args.seq_length, args.batch_size, table, seed,
+                            targets=args.targets)
+    if every_position or args.validation_split:
+        log(f"training on {len(training_indices)} characters: {batches.count} "
+            f"{'non-overlapping windows' if every_position else 'patterns'} an epoch"
+            + (f"; {len(held_out_indices)} held out" if args.validation_split else ""))
     if args.dry_run:
         model.summary()
         return
 
-    batches = WindowBatches(indices, args.seq_length, args.batch_size, len(vocabulary), seed)
     metadata = {
         "vocabulary": vocabulary.chars,
         "seq_length": args.seq_length,
         "layers": args.layers,
         "units": args.units,
         "dropout": args.dropout,
-        "input_encoding": "scaled",
-        "targets": "last",
+        "input_encoding": topology.input_encoding,
+        "targets": args.targets,
         "batch_size": args.batch_size,
+        "validation_split": args.validation_split,
+        "monitor": args.monitor,
         "random_seed": seed,
         "text_name": os.path.basename(args.text),
         "text_length": len(text),
         "text_sha256": fingerprint(text),
     }
     checkpoints = BestOnlyCheckpoint(
-        args.checkpoint_dir, args.bigger, args.epochs, metadata, indices
+        args.checkpoint_dir, args.bigger, args.epochs, metadata, indices, monitor=args.monitor
     )
     interrupt = GracefulInterrupt()
     data, steps_per_epoch = training_data(batches, args.epochs)
+    validation = None
+    if args.validation_split:
+        held_out = WindowBatches(held_out_indices, args.seq_length, args.batch_size, table,
+                                 targets=args.targets, shuffle=False)
+        # One pass, re-read from the start at every epoch's end (no validation_steps).
+        validation, _ = training_data(held_out, 1)
     model.fit(data, epochs=args.epochs, steps_per_epoch=steps_per_epoch, shuffle=False,
-              callbacks=[interrupt, checkpoints], verbose=1)
-    best = f"{checkpoints.best_path} (loss {checkpoints.best_loss:.4f})"
+              validation_data=validation, callbacks=[interrupt, checkpoints], verbose=1)
+    best = f"{checkpoints.best_path} ({args.monitor} {checkpoints.best_value:.4f})"
     if interrupt.requested:
         log(f"interrupted: best checkpoint {best if checkpoints.best_path else 'none yet'}")
         sys.exit(130)

@@ -31,42 +31,70 @@ def gather_patterns(indices, starts, seq_length):
     return indices[positions], indices[starts + seq_length]
 
 
-def scaled_input_table(vocab_size):
-    """Index -> model input, exactly the tutorial's X / float(n_vocab) once cast to float32.
+def input_table(vocab_size, encoding="scaled"):
+    """Row i is the model input for character i: shape (vocab_size, features per step).
 
-    The tutorial divided in float64 and Keras cast to float32; computing the same way keeps
-    inputs bit-identical, so greedy decoding gives the tutorial's characters.
+    "scaled" is exactly the tutorial's X / float(n_vocab) once cast to float32: the tutorial
+    divided in float64 and Keras cast to float32, and computing the same way keeps inputs
+    bit-identical, so greedy decoding gives the tutorial's characters. "one-hot" is the
+    tutorial's improvement idea 3.
     """
-    return (np.arange(vocab_size, dtype=np.float64) / float(vocab_size)).astype(np.float32)
+    if encoding == "one-hot":
+        return np.eye(vocab_size, dtype=np.float32)
+    assert encoding == "scaled", encoding
+    return (np.arange(vocab_size, dtype=np.float64) / float(vocab_size)).astype(np.float32)[:, None]
 
 
-def encode_inputs(windows, input_table):
-    """Index windows (batch, time) to model inputs (batch, time, 1)."""
-    return input_table[windows][..., None]
+def encode_inputs(windows, table):
+    """Index windows (batch, time) to model inputs (batch, time, features)."""
+    return table[windows]
+
+
+def every_position_layout(text_length, seq_length):
+    """(windows per epoch, number of possible start offsets) for --targets every.
+
+    Windows do not overlap: epoch e starts them at a random offset below seq_length, then every
+    seq_length characters. The count is the same for every offset, so each epoch has the same
+    number of steps; a text shorter than two windows gets one window at any offset that fits.
+    """
+    count = (text_length - seq_length) // seq_length
+    if count >= 1:
+        return count, seq_length
+    return 1, max(text_length - seq_length, 0)
 
 
 class WindowBatches(keras.utils.PyDataset):
-    """Batches of (scaled windows, next-character indices), in a new order every epoch.
+    """Batches of (encoded windows, next-character targets), in a new order every epoch.
 
-    Memory is the index array plus one start offset per pattern, whatever seq_length is.
+    targets="last" (the tutorial): every stride-1 window, target the character after it.
+    targets="every": non-overlapping windows from a random offset, target the character after
+    each position, shape (batch, seq_length).
+    Memory is the index array plus one start offset per window, whatever seq_length is.
     Targets are sparse indices: sparse categorical cross-entropy is the tutorial's categorical
     cross-entropy on one-hot targets, without the (patterns, vocabulary) one-hot array.
-    Epoch e's order is a permutation drawn from (seed, e) alone, so a run is repeatable
-    whichever way the batches are fetched: by Keras through this PyDataset (every backend;
-    on_epoch_end moves to the next epoch) or by batch(epoch, number) (the TensorFlow fast path
-    in charlstm.backend.training_data).
+    Epoch e's order is drawn from (seed, e) alone, so a run is repeatable whichever way the
+    batches are fetched: by Keras through this PyDataset (every backend; on_epoch_end moves to
+    the next epoch) or by batch(epoch, number) (the TensorFlow fast path in
+    charlstm.backend.training_data). shuffle=False gives a fixed order (validation).
     """
 
-    def __init__(self, indices, seq_length, batch_size, vocab_size, seed):
+    def __init__(self, indices, seq_length, batch_size, table, seed=0, targets="last",
+                 shuffle=True):
         super().__init__()
-        self.count = pattern_count(len(indices), seq_length)
-        assert self.count > 0, "the text must be longer than seq_length"
+        assert targets in ("last", "every"), targets
         self.indices = indices
         self.seq_length = seq_length
         self.batch_size = batch_size
-        self.input_table = scaled_input_table(vocab_size)
-        self.input_width = 1
+        self.table = table
+        self.input_width = table.shape[1]
         self.seed = seed
+        self.targets = targets
+        self.shuffle = shuffle
+        if targets == "last":
+            self.count, self.offsets = pattern_count(len(indices), seq_length), 1
+        else:
+            self.count, self.offsets = every_position_layout(len(indices), seq_length)
+        assert self.count > 0, "the text must be longer than seq_length"
         self.epoch = 0
         self._order_epoch, self._order = None, None
 
@@ -74,11 +102,17 @@ class WindowBatches(keras.utils.PyDataset):
         return math.ceil(self.count / self.batch_size)
 
     def order(self, epoch):
-        """The pattern start offsets of one epoch, shuffled."""
+        """The window start offsets of one epoch, in the order they are trained."""
+        if not self.shuffle:
+            epoch = 0
         if self._order_epoch != epoch:
+            rng = np.random.default_rng([self.seed, epoch])
             dtype = np.int32 if len(self.indices) < 2**31 else np.int64
-            self._order = np.arange(self.count, dtype=dtype)
-            np.random.default_rng([self.seed, epoch]).shuffle(self._order)
+            offset = int(rng.integers(0, self.offsets)) if self.shuffle else 0
+            stride = 1 if self.targets == "last" else self.seq_length
+            self._order = offset + stride * np.arange(self.count, dtype=dtype)
+            if self.shuffle:
+                rng.shuffle(self._order)
             self._order_epoch = epoch
         return self._order
 
@@ -86,7 +120,9 @@ class WindowBatches(keras.utils.PyDataset):
         size = self.batch_size
         starts = self.order(epoch)[batch_number * size : (batch_number + 1) * size]
         windows, targets = gather_patterns(self.indices, starts, self.seq_length)
-        return encode_inputs(windows, self.input_table), targets.astype(np.int32)
+        if self.targets == "every":
+            targets = self.indices[starts[:, None] + 1 + np.arange(self.seq_length)]
+        return encode_inputs(windows, self.table), targets.astype(np.int32)
 
     def __getitem__(self, batch_number):
         return self.batch(self.epoch, batch_number)

@@ -26,7 +26,8 @@ TINY_TEXT = (
 def train_args(**overrides):
     """The arguments train.py would pass, with tiny-model defaults for tests."""
     values = dict(text=None, bigger=False, epochs=2, batch_size=32, seq_length=10, units=8,
-                  layers=1, dropout=0.2, checkpoint_dir=None, seed=1, dry_run=False)
+                  layers=1, dropout=0.2, checkpoint_dir=None, seed=1, dry_run=False,
+                  targets="last", one_hot=False, validation_split=0.0, monitor="loss")
     values.update(overrides)
     return SimpleNamespace(**values)
 

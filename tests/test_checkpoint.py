@@ -26,7 +26,11 @@ def probe_inputs(checkpoint, count=4):
 def test_names_follow_the_tutorial():
     assert checkpoint_name(19, 1.94351, bigger=False) == "weights-improvement-19-1.9435.hdf5"
     assert checkpoint_name(7, 1.2219, bigger=True) == "weights-improvement-07-1.2219-bigger.hdf5"
-    assert parse_checkpoint_name("runs/weights-improvement-47-1.2219-bigger.hdf5") == (47, 1.2219)
+    assert parse_checkpoint_name("runs/weights-improvement-47-1.2219-bigger.hdf5") == (47, 1.2219, None)
+    assert checkpoint_name(3, 1.5, bigger=False, val_loss=1.61234) == \
+        "weights-improvement-03-1.5000-val-1.6123.hdf5"
+    assert parse_checkpoint_name("weights-improvement-03-1.5000-val-1.6123-bigger.hdf5") == \
+        (3, 1.5, 1.6123)
     assert parse_checkpoint_name("weights.hdf5") is None
 
 
@@ -35,6 +39,10 @@ def test_best_checkpoint_is_the_lowest_loss(tmp_path):
                  "weights-improvement-02-2.1000-bigger.hdf5", "notes.txt"]:
         (tmp_path / name).write_bytes(b"")
     assert find_best_checkpoint(str(tmp_path)).endswith("weights-improvement-03-1.9000.hdf5")
+    # Files that carry a held-out loss are ranked by it, ahead of those that do not.
+    (tmp_path / "weights-improvement-04-1.9500-val-2.2000.hdf5").write_bytes(b"")
+    (tmp_path / "weights-improvement-05-1.8000-val-2.3000.hdf5").write_bytes(b"")
+    assert find_best_checkpoint(str(tmp_path)).endswith("weights-improvement-04-1.9500-val-2.2000.hdf5")
     (tmp_path / "empty").mkdir()
     with pytest.raises(UserError, match="no weights-improvement"):
         find_best_checkpoint(str(tmp_path / "empty"))

@@ -42,7 +42,8 @@ def test_a_short_run_names_checkpoints_by_epoch_and_loss(tiny_text_path, tmp_pat
     improving = [e + 1 for e, loss in enumerate(losses) if loss < min(losses[:e], default=9e9)]
     assert [parse_checkpoint_name(name)[0] for name in names] == improving
     for name in names:
-        epoch, loss = parse_checkpoint_name(name)
+        epoch, loss, val_loss = parse_checkpoint_name(name)
+        assert val_loss is None
         assert loss == round(losses[epoch - 1], 4)
         assert name in summaries[epoch - 1]
 

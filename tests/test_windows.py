@@ -2,7 +2,7 @@ import numpy as np
 
 from charlstm.backend import training_data
 from charlstm.corpus import Vocabulary
-from charlstm.windows import WindowBatches, gather_patterns, pattern_count, scaled_input_table
+from charlstm.windows import WindowBatches, gather_patterns, input_table, pattern_count
 
 
 def test_tutorial_patterns_for_length_5():
@@ -16,7 +16,7 @@ def test_tutorial_patterns_for_length_5():
 
 
 def test_scaling_is_the_tutorials_float64_division_cast_to_float32():
-    table = scaled_input_table(43)
+    table = input_table(43)
     reference = (np.arange(43).reshape(1, 43, 1) / float(43)).astype(np.float32)
     assert table.dtype == np.float32
     assert np.array_equal(table.reshape(1, 43, 1), reference)
@@ -24,7 +24,8 @@ def test_scaling_is_the_tutorials_float64_division_cast_to_float32():
 
 def make_batches(batch_size=7, seed=3):
     indices = np.arange(60, dtype=np.uint8) % 11
-    return WindowBatches(indices, seq_length=5, batch_size=batch_size, vocab_size=11, seed=seed)
+    return WindowBatches(indices, seq_length=5, batch_size=batch_size, table=input_table(11),
+                         seed=seed)
 
 
 def test_each_epoch_visits_every_pattern_once_in_a_new_order():
