@@ -6,7 +6,8 @@
     python train.py --targets every --one-hot --validation-split 0.1 --monitor val_loss
 """
 
-from charlstm.cli import ArgumentParser, fraction, positive_int, run
+from charlstm.cli import ArgumentParser, fraction, positive_float, positive_int, run
+from charlstm.presets import PRESETS
 
 
 def parse_args(argv=None):
@@ -34,6 +35,13 @@ def parse_args(argv=None):
                           help="passes over all patterns (default: 20; 50 with --bigger)")
     training.add_argument("--batch-size", type=positive_int, default=None,
                           help="patterns per gradient step (default: 128; 64 with --bigger)")
+    training.add_argument("--preset", choices=sorted(PRESETS), default=None,
+                          help="a tuned recipe that sets several flags at once; flags given "
+                               "explicitly still win (fast: see README)")
+    training.add_argument("--learning-rate", type=positive_float, default=0.001,
+                          help="Adam's learning rate (Keras' default, the tutorial's)")
+    training.add_argument("--clipnorm", type=positive_float, default=None,
+                          help="clip each gradient to this norm (default: no clipping)")
     training.add_argument("--targets", choices=("last", "every"), default="last",
                           help="last: each stride-1 window teaches the character after it (the "
                                "tutorial); every: non-overlapping windows, each position teaches "
@@ -55,6 +63,10 @@ def parse_args(argv=None):
                         help="show TensorFlow's start-up messages (oneDNN, CUDA probing)")
 
     args = parser.parse_args(argv)
+    if args.preset:
+        # Parse again with the preset as defaults, so that explicit flags override it.
+        parser.set_defaults(**PRESETS[args.preset])
+        args = parser.parse_args(argv)
     if args.epochs is None:
         args.epochs = 50 if args.bigger else 20
     if args.batch_size is None:

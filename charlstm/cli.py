@@ -46,6 +46,16 @@ def positive_int(value):
     return number
 
 
+def positive_float(value):
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not 0.0 < number < float("inf"):
+        raise argparse.ArgumentTypeError(f"{value!r} must be above 0")
+    return number
+
+
 def non_negative_float(value):
     try:
         number = float(value)

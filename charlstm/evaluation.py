@@ -14,28 +14,37 @@ from .backend import compiled_forward
 from .checkpoint import find_best_checkpoint
 from .generation import load_for_generation
 from .training import split_held_out
-from .windows import WindowBatches, input_table
+from .windows import encode_inputs, gather_patterns, input_table, pattern_count
 
 EPSILON = 1e-7
 
 
-def tutorial_loss(model, topology, indices, seq_length, batch_size=256):
-    """(mean cross-entropy in nats, number of windows) over all stride-1 windows of indices."""
-    forward = compiled_forward(model)
-    batches = WindowBatches(indices, seq_length, batch_size,
-                            input_table(topology.vocab_size, topology.input_encoding),
-                            targets="last", shuffle=False)
-    total = 0.0
-    for number in range(len(batches)):
-        inputs, targets = batches.batch(0, number)
-        probabilities = forward(inputs)
+def window_losses(forward, table, indices, seq_length, starts, batch_size=256):
+    """Cross-entropy (nats) of the character after each window starting at `starts`.
+
+    forward maps encoded windows (batch, seq_length, features) to next-character
+    probabilities (batch, outputs): a compiled model whose output is the last position's.
+    """
+    losses = np.empty(len(starts), np.float64)
+    for first in range(0, len(starts), batch_size):
+        chunk = starts[first : first + batch_size]
+        windows, targets = gather_patterns(indices, chunk, seq_length)
+        probabilities = forward(encode_inputs(windows, table))
         # A legacy tutorial file may predict fewer characters than the text has: a target
         # beyond its Dense layer has probability 0 (clipped to epsilon).
         known = targets < probabilities.shape[1]
         chosen = np.zeros(len(targets), np.float64)
         chosen[known] = probabilities[np.arange(len(targets))[known], targets[known]]
-        total += float(-np.log(np.clip(chosen, EPSILON, 1.0)).sum())
-    return total / batches.count, batches.count
+        losses[first : first + len(chunk)] = -np.log(np.clip(chosen, EPSILON, 1.0))
+    return losses
+
+
+def tutorial_loss(model, topology, indices, seq_length, batch_size=256):
+    """(mean cross-entropy in nats, number of windows) over all stride-1 windows of indices."""
+    starts = np.arange(pattern_count(len(indices), seq_length))
+    table = input_table(topology.vocab_size, topology.input_encoding)
+    losses = window_losses(compiled_forward(model), table, indices, seq_length, starts, batch_size)
+    return float(losses.mean()), len(starts)
 
 
 def evaluate(args):

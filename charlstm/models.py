@@ -63,7 +63,9 @@ def build_model(topology, seq_length=None, unroll=False, every_position=False):
     return keras.Sequential(stack, name="char_lstm")
 
 
-def compile_model(model):
-    """The tutorial's Adam and cross-entropy; sparse targets give the same loss as one-hot."""
-    model.compile(optimizer=keras.optimizers.Adam(), loss="sparse_categorical_crossentropy")
+def compile_model(model, learning_rate=0.001, clipnorm=None):
+    """The tutorial's Adam (learning rate 0.001 is Keras' default) and cross-entropy; sparse
+    targets give the same loss as one-hot ones. learning_rate may be a Keras schedule."""
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm)
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
     return model

@@ -144,7 +144,8 @@ def train(args):
         input_encoding="one-hot" if args.one_hot else "scaled",
     )
     every_position = args.targets == "every"
-    model = compile_model(build_model(topology, args.seq_length, every_position=every_position))
+    model = compile_model(build_model(topology, args.seq_length, every_position=every_position),
+                          learning_rate=args.learning_rate, clipnorm=args.clipnorm)
     table = input_table(topology.vocab_size, topology.input_encoding)
     batches = WindowBatches(training_indices, args.seq_length, args.batch_size, table, seed,
                             targets=args.targets)
@@ -165,6 +166,9 @@ def train(args):
         "input_encoding": topology.input_encoding,
         "targets": args.targets,
         "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate,
+        "clipnorm": args.clipnorm,
+        "preset": args.preset,
         "validation_split": args.validation_split,
         "monitor": args.monitor,
         "random_seed": seed,

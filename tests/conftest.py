@@ -27,7 +27,8 @@ def train_args(**overrides):
     """The arguments train.py would pass, with tiny-model defaults for tests."""
     values = dict(text=None, bigger=False, epochs=2, batch_size=32, seq_length=10, units=8,
                   layers=1, dropout=0.2, checkpoint_dir=None, seed=1, dry_run=False,
-                  targets="last", one_hot=False, validation_split=0.0, monitor="loss")
+                  targets="last", one_hot=False, validation_split=0.0, monitor="loss",
+                  learning_rate=0.001, clipnorm=None, preset=None)
     values.update(overrides)
     return SimpleNamespace(**values)
 

@@ -225,3 +225,38 @@ def test_stateful_generation_through_the_command(trained_dir):
                          "--stateful", "--prime", "a", "--raw", "--seed", "1")
     assert result.returncode == 0, result.stderr
     assert len(result.stdout) == 301 and result.stdout.endswith("\n")
+
+
+def test_a_preset_sets_its_flags_and_explicit_flags_win():
+    sys.path.insert(0, ROOT)
+    from charlstm.presets import FAST
+    from train import parse_args
+
+    fast = parse_args(["--preset", "fast"])
+    assert all(getattr(fast, key) == value for key, value in FAST.items())
+    mixed = parse_args(["--preset", "fast", "--units", "64", "--targets", "last"])
+    assert (mixed.units, mixed.targets, mixed.one_hot) == (64, "last", FAST["one_hot"])
+    assert parse_args([]).learning_rate == 0.001 and parse_args([]).clipnorm is None
+
+
+def test_learning_rate_and_clipnorm_reach_the_optimizer(tiny_text_path, tmp_path):
+    from charlstm.training import train
+    from conftest import train_args
+
+    import keras
+
+    seen = {}
+    original = keras.Model.fit
+
+    def spy(model, *args, **kwargs):
+        seen["learning_rate"] = float(model.optimizer.learning_rate)
+        seen["clipnorm"] = model.optimizer.clipnorm
+        return original(model, *args, **kwargs)
+
+    keras.Model.fit = spy
+    try:
+        train(train_args(text=tiny_text_path, epochs=1, learning_rate=0.01, clipnorm=2.5,
+                         checkpoint_dir=str(tmp_path)))
+    finally:
+        keras.Model.fit = original
+    assert seen == {"learning_rate": pytest.approx(0.01), "clipnorm": 2.5}
