@@ -31,13 +31,5 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def main(args):
-    from charlstm.backend import import_keras
-
-    import_keras(verbose=args.verbose_backend)
-    from charlstm.evaluation import evaluate
-
-    evaluate(args)
-
 if __name__ == "__main__":
-    run(main, parse_args())
+    run("charlstm.evaluation:evaluate", parse_args())

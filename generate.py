@@ -52,14 +52,5 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def main(args):
-    from charlstm.backend import import_keras
-
-    import_keras(verbose=args.verbose_backend)
-    from charlstm.generation import generate
-
-    generate(args)
-
-
 if __name__ == "__main__":
-    run(main, parse_args())
+    run("charlstm.generation:generate", parse_args())

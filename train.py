@@ -76,14 +76,5 @@ def parse_args(argv=None):
     return args
 
 
-def main(args):
-    from charlstm.backend import import_keras
-
-    import_keras(verbose=args.verbose_backend)
-    from charlstm.training import train
-
-    train(args)
-
-
 if __name__ == "__main__":
-    run(main, parse_args())
+    run("charlstm.training:train", parse_args())

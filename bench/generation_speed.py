@@ -18,11 +18,9 @@ Prints a table and writes it to bench/results/generation_speed.txt.
 import argparse
 import os
 import platform
-import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from common import ROOT, save_table
 
 from charlstm.backend import import_keras  # noqa: E402
 
@@ -117,11 +115,7 @@ def main():
         f"{'model':<24} {'(a) predict':>10} {'(b) window':>17} {'(c) stateful':>17} "
         f"{'(d) window x32':>17} {'(e) stateful x32':>17} {'same':>5}"
     )
-    table = "\n".join([header, *rows])
-    print(table)
-    os.makedirs(os.path.dirname(args.output), exist_ok=True)
-    with open(args.output, "w") as handle:
-        handle.write(table + "\n")
+    save_table("\n".join([header, *rows]), args.output)
 
 
 if __name__ == "__main__":

@@ -15,10 +15,8 @@ Prints a table and writes it to bench/results/stateful_vs_window.txt.
 import argparse
 import os
 import re
-import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from common import ROOT, save_table
 
 from charlstm.backend import import_keras  # noqa: E402
 
@@ -81,11 +79,7 @@ def main():
         lines.append(f"{name:<10} {real:>11.1%} {distinct:>24.1%}")
     lines.append(f"window   sample: {texts['window'][0][:160]!r}")
     lines.append(f"stateful sample: {texts['stateful'][0][:160]!r}")
-    table = "\n".join(lines)
-    print(table)
-    os.makedirs(os.path.dirname(args.output), exist_ok=True)
-    with open(args.output, "w") as handle:
-        handle.write(table + "\n")
+    save_table("\n".join(lines), args.output)
 
 
 if __name__ == "__main__":

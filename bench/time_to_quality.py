@@ -24,8 +24,7 @@ import platform
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from common import ROOT, save_table
 
 from charlstm.backend import import_keras  # noqa: E402
 
@@ -155,7 +154,7 @@ def main():
         lines.append(f"({name}) {description}")
         for elapsed, train_loss, held_out_loss in budget.results:
             lines.append(f"    {elapsed:7.0f} s   train {train_loss:.4f}   held-out {held_out_loss:.4f}")
-        print("\n".join(lines[-1 - len(budget.results):]), flush=True)
+        print("\n".join(lines[-1 - len(budget.results):]), file=sys.stderr, flush=True)  # progress
         if name == "d":
             topology = Topology(len(vocabulary), len(vocabulary), layers=FAST["layers"],
                                 units=FAST["units"],
@@ -169,12 +168,7 @@ def main():
                 steps_out = np.stack(list(generate_indices(decoder, prime, 300, choose)), axis=1)
                 samples.append(f"({name}) {label} from the held-out tail's first window:\n"
                                + vocabulary.decode(steps_out[0]))
-    table_text = "\n".join(lines + samples)
-    print("\n".join(samples))
-    if args.output:
-        os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-        with open(args.output, "w") as handle:
-            handle.write(table_text + "\n")
+    save_table("\n".join(lines + samples), args.output)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ No Keras here, so --help answers at once.
 """
 
 import argparse
+import importlib
 import os
 import sys
 
@@ -36,45 +37,27 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def positive_int(value):
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if number <= 0:
-        raise argparse.ArgumentTypeError(f"{value!r} must be 1 or more")
-    return number
+def _checked_number(convert, kind, accept, requirement):
+    """An argparse type: convert the text, then check it, each failure one clear message."""
+
+    def parse(value):
+        try:
+            number = convert(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not {kind}") from None
+        if not accept(number):  # NaN fails every comparison, so it is refused too
+            raise argparse.ArgumentTypeError(f"{value!r} must be {requirement}")
+        return number
+
+    return parse
 
 
-def positive_float(value):
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
-    if not 0.0 < number < float("inf"):
-        raise argparse.ArgumentTypeError(f"{value!r} must be above 0")
-    return number
-
-
-def non_negative_float(value):
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
-    if not number >= 0.0 or number == float("inf"):
-        raise argparse.ArgumentTypeError(f"{value!r} must be 0 or more")
-    return number
-
-
-def fraction(value):
-    """A number in [0, 1): a dropout rate, a held-out share of the text."""
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
-    if not 0.0 <= number < 1.0:
-        raise argparse.ArgumentTypeError(f"{value!r} must be at least 0 and below 1")
-    return number
+INFINITY = float("inf")
+positive_int = _checked_number(int, "a whole number", lambda n: n >= 1, "1 or more")
+positive_float = _checked_number(float, "a number", lambda n: 0 < n < INFINITY, "above 0")
+non_negative_float = _checked_number(float, "a number", lambda n: 0 <= n < INFINITY, "0 or more")
+# A dropout rate, a held-out share of the text.
+fraction = _checked_number(float, "a number", lambda n: 0 <= n < 1, "at least 0 and below 1")
 
 
 def choose_seed(seed):
@@ -87,11 +70,17 @@ def log(message):
     print(message, file=sys.stderr, flush=True)
 
 
-def run(main, args):
-    """Call main(args); a UserError becomes one line on stderr and exit status 1."""
+def run(target, args):
+    """Import Keras (quietly unless args.verbose_backend), then call target(args), named as
+    "module:function" so that nothing heavy is imported before the flags are parsed. A
+    UserError becomes one line on stderr and exit status 1."""
     program = sys.argv[0].rsplit("/", 1)[-1]
     try:
-        main(args)
+        from .backend import import_keras
+
+        import_keras(verbose=args.verbose_backend)
+        module_name, function_name = target.split(":")
+        getattr(importlib.import_module(module_name), function_name)(args)
     except UserError as error:
         sys.stdout.flush()
         print(f"{program}: error: {error}", file=sys.stderr)

@@ -1,9 +1,7 @@
 """Generation: load a checkpoint, pick a seed window, write characters as the tutorial does.
 
-    >>> from types import SimpleNamespace                                  # doctest: +SKIP
-    >>> generate(SimpleNamespace(weights="weights-improvement-19-1.9435.hdf5", checkpoint_dir=".",
-    ...          text=None, seq_length=None, length=1000, seed=1, prime=None, raw=False,
-    ...          temperature=0.0, top_k=None, num_samples=1, stateful=False))
+    >>> from generate import parse_args                                    # doctest: +SKIP
+    >>> generate(parse_args(["--weights", "weights-improvement-19-1.9435.hdf5"]))  # doctest: +SKIP
 """
 
 import sys

@@ -1,9 +1,7 @@
 """Training: the tutorial's fit on pattern windows, with best-only .hdf5 checkpoints.
 
-    >>> from types import SimpleNamespace                                  # doctest: +SKIP
-    >>> train(SimpleNamespace(text="wonderland.txt", bigger=False, epochs=1, batch_size=128,
-    ...       seq_length=100, units=256, layers=1, dropout=0.2, checkpoint_dir=".",
-    ...       seed=1, dry_run=False))                                        # doctest: +SKIP
+    >>> from train import parse_args                                       # doctest: +SKIP
+    >>> train(parse_args(["--epochs", "1", "--checkpoint-dir", "runs"]))    # doctest: +SKIP
 """
 
 import os

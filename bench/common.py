@@ -1,0 +1,20 @@
+"""What the bench scripts share: the project on the import path, and saving a results table.
+
+    >>> save_table("model  chars/s\\nsmall  500", "/tmp/example.txt")     # doctest: +SKIP
+"""
+
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+
+def save_table(table, path):
+    """Print a results table and write it to path (folders created as needed)."""
+    print(table, flush=True)
+    if path:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(path, "w") as handle:
+            handle.write(table + "\n")
