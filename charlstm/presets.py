@@ -7,13 +7,16 @@ on the command line win. The figures behind each recipe come from bench/time_to_
 
 # Every-position targets and one-hot input: about seq_length times the training signal per
 # step of the tutorial's last-position targets, on the same LSTM stack and checkpoint format.
+# Two layers of 256 with dropout 0.3 and small batches: in 300 s probes on this CPU it beat
+# one layer of 384 or 512 (which memorised the training part and got worse on held-out text
+# after two minutes) and larger batches (slower to learn).
 FAST = {
     "targets": "every",
     "one_hot": True,
-    "layers": 1,
-    "units": 512,
-    "dropout": 0.1,
-    "batch_size": 32,
+    "layers": 2,
+    "units": 256,
+    "dropout": 0.3,
+    "batch_size": 16,
     "learning_rate": 0.002,
     "clipnorm": 5.0,
 }
