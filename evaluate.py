@@ -6,18 +6,12 @@ legacy tutorial files included, whatever targets or input encoding it was traine
     python evaluate.py --weights FILE --held-out 0.1    # training part and held-out tail apart
 """
 
-from charlstm.cli import ArgumentParser, fraction, positive_int, run
+from charlstm.cli import ArgumentParser, add_checkpoint_arguments, fraction, positive_int, run
 
 
 def parse_args(argv=None):
     parser = ArgumentParser(description=__doc__)
-    model = parser.add_argument_group("model")
-    model.add_argument("--weights", default=None,
-                       help="checkpoint to score (default: the best in --checkpoint-dir)")
-    model.add_argument("--checkpoint-dir", default=".",
-                       help="where to look for a checkpoint when --weights is not given")
-    model.add_argument("--seq-length", type=positive_int, default=None,
-                       help="window length for legacy weights-only files (default: 100)")
+    add_checkpoint_arguments(parser)
     data = parser.add_argument_group("data")
     data.add_argument("--text", default=None,
                       help="text to score on (default: the training text stored in our "

@@ -7,24 +7,17 @@
     python generate.py --stateful --length 100000 > book.txt
 """
 
-from charlstm.cli import ArgumentParser, non_negative_float, positive_int, run
+from charlstm.cli import (ArgumentParser, add_checkpoint_arguments, non_negative_float,
+                          positive_int, run)
 
 
 def parse_args(argv=None):
     parser = ArgumentParser(description=__doc__)
-    model = parser.add_argument_group("model")
-    model.add_argument("--weights", default=None,
-                       help="checkpoint (.hdf5) to load (default: the lowest-loss "
-                            "weights-improvement-*.hdf5 in --checkpoint-dir)")
-    model.add_argument("--checkpoint-dir", default=".",
-                       help="where to look for a checkpoint when --weights is not given")
+    model = add_checkpoint_arguments(parser)
     model.add_argument("--text", default=None,
                        help="text to draw the random seed window from (default: the training "
                             "text stored in our checkpoints; wonderland.txt for legacy files, "
                             "which also take their vocabulary from it)")
-    model.add_argument("--seq-length", type=positive_int, default=None,
-                       help="window length for legacy weights-only files that do not record it "
-                            "(default: 100)")
 
     output = parser.add_argument_group("generation")
     output.add_argument("--length", type=positive_int, default=1000, help="characters to generate")

@@ -60,6 +60,20 @@ non_negative_float = _checked_number(float, "a number", lambda n: 0 <= n < INFIN
 fraction = _checked_number(float, "a number", lambda n: 0 <= n < 1, "at least 0 and below 1")
 
 
+def add_checkpoint_arguments(parser):
+    """The flags that pick a checkpoint, shared by generate.py and evaluate.py."""
+    group = parser.add_argument_group("model")
+    group.add_argument("--weights", default=None,
+                       help="checkpoint (.hdf5) to load (default: the best "
+                            "weights-improvement-*.hdf5 in --checkpoint-dir)")
+    group.add_argument("--checkpoint-dir", default=".",
+                       help="where to look for a checkpoint when --weights is not given")
+    group.add_argument("--seq-length", type=positive_int, default=None,
+                       help="window length for legacy weights-only files that do not record it "
+                            "(default: 100)")
+    return group
+
+
 def choose_seed(seed):
     """The user's --seed, or a fresh one (which the caller prints, so a run can be repeated)."""
     return seed if seed is not None else int.from_bytes(os.urandom(4), "little") >> 1
