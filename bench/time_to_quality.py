@@ -57,6 +57,13 @@ def peer_model(vocab_size):
     return compile_model(model), last
 
 
+def fast_topology(vocab_size):
+    """The topology of --preset fast (recipe d)."""
+    return Topology(vocab_size, vocab_size, layers=FAST["layers"], units=FAST["units"],
+                    dropout=FAST["dropout"],
+                    input_encoding="one-hot" if FAST["one_hot"] else "scaled")
+
+
 def recipe(name, vocab_size):
     """(training model, model for the tutorial objective, input table, targets, batch size,
     description) for one recipe."""
@@ -70,8 +77,7 @@ def recipe(name, vocab_size):
         model = compile_model(build_model(topology, SEQ_LENGTH))
         return (model, model, input_table(vocab_size), "last", batch,
                 f"tutorial {'small' if layers == 1 else 'bigger'}: {layers} x LSTM 256, batch {batch}")
-    topology = Topology(vocab_size, vocab_size, layers=FAST["layers"], units=FAST["units"],
-                        dropout=FAST["dropout"], input_encoding="one-hot" if FAST["one_hot"] else "scaled")
+    topology = fast_topology(vocab_size)
     model = compile_model(build_model(topology, SEQ_LENGTH, every_position=True),
                           FAST["learning_rate"], clipnorm=FAST["clipnorm"])
     last = build_model(topology, SEQ_LENGTH)
@@ -156,9 +162,7 @@ def main():
             lines.append(f"    {elapsed:7.0f} s   train {train_loss:.4f}   held-out {held_out_loss:.4f}")
         print("\n".join(lines[-1 - len(budget.results):]), file=sys.stderr, flush=True)  # progress
         if name == "d":
-            topology = Topology(len(vocabulary), len(vocabulary), layers=FAST["layers"],
-                                units=FAST["units"],
-                                input_encoding="one-hot" if FAST["one_hot"] else "scaled")
+            topology = fast_topology(len(vocabulary))
             prime = held_out[None, :SEQ_LENGTH]
             for label, decoder, temperature in (
                 ("greedy", WindowDecoder(last, topology, SEQ_LENGTH), 0.0),
