@@ -6,7 +6,11 @@ Layout (what Keras 2 and Keras 3 `Model.load_weights(path)` both read, matching 
   root attr   charlstm: JSON metadata (vocabulary, topology, training run)
   /charlstm_seed_text  the training text as indices (its first SEED_TEXT_LIMIT characters),
                        the pool of random seed windows, so generation needs no other file
-Weight loaders look only at layer_names, so the extra attribute and dataset are invisible to
+  /charlstm_training_state/optimizer  Adam's variables (step count, learning rate, moments)
+  /charlstm_training_state/model      the model's non-trainable variables (dropout's random
+                       generator states): with the weights, all that --resume needs to carry
+                       on exactly as if the run had never stopped
+Weight loaders look only at layer_names, so the extra attribute and groups are invisible to
 them. Files are written to a temporary name in the same folder and moved into place with
 os.replace: a crash or Ctrl-C never leaves a half-written file under a checkpoint's name.
 
@@ -33,10 +37,11 @@ from .corpus import Vocabulary
 from .errors import UserError
 from .models import Topology
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: training state group, idea and resume settings
 METADATA_ATTRIBUTE = "charlstm"
 SEED_TEXT_DATASET = "charlstm_seed_text"
 SEED_TEXT_LIMIT = 1_000_000
+TRAINING_STATE_GROUP = "charlstm_training_state"
 NAME_PATTERN = re.compile(
     r"^weights-improvement-(\d+)-(\d+\.\d+)(?:-val-(\d+\.\d+))?(-bigger)?\.hdf5$"
 )
@@ -91,8 +96,15 @@ def _weight_file_name(layer, variable):
     return "/".join(parts) + ":0"
 
 
+def _write_variables(group, variables):
+    group.attrs["paths"] = np.array([variable.path.encode() for variable in variables])
+    for number, variable in enumerate(variables):
+        group.create_dataset(f"{number:04d}", data=np.asarray(variable.numpy()))
+
+
 def save_checkpoint(path, model, metadata, seed_indices):
-    """Write model weights, metadata and the seed pool to path, atomically."""
+    """Write model weights, metadata, the seed pool and (for a compiled model whose optimizer
+    has started) the training state to path, atomically."""
     import keras
 
     directory = os.path.dirname(os.path.abspath(path))
@@ -115,6 +127,11 @@ def save_checkpoint(path, model, metadata, seed_indices):
             handle.create_dataset(
                 SEED_TEXT_DATASET, data=seed_indices[:SEED_TEXT_LIMIT], compression="gzip"
             )
+            optimizer = getattr(model, "optimizer", None)
+            if optimizer is not None and optimizer.built:
+                state = handle.create_group(TRAINING_STATE_GROUP)
+                _write_variables(state.create_group("optimizer"), optimizer.variables)
+                _write_variables(state.create_group("model"), model.non_trainable_variables)
         os.replace(temporary, path)
     except OSError as error:
         raise UserError(f"cannot write checkpoint '{path}': {error.strerror or error}") from None
@@ -243,6 +260,7 @@ def load_checkpoint(path):
             vocab_size=len(vocabulary), output_size=shapes["output_size"],
             layers=shapes["layers"], units=shapes["units"], dropout=metadata["dropout"],
             input_encoding=metadata["input_encoding"],
+            input_dropout=metadata.get("input_dropout", 0.0),
         )
         expected = (metadata["layers"], metadata["units"], len(vocabulary), topology.input_width)
         found = (shapes["layers"], shapes["units"], shapes["output_size"], shapes["input_width"])
@@ -255,6 +273,42 @@ def load_checkpoint(path):
     except (ValueError, KeyError, TypeError) as error:
         raise UserError(f"weights file '{path}' has inconsistent metadata: {error}") from None
     return Checkpoint(path, weights, topology, vocabulary, seq_length, metadata, seed_indices)
+
+
+def has_training_state(path):
+    with h5py.File(path, "r") as handle:
+        return TRAINING_STATE_GROUP in handle
+
+
+def restore_training_state(path, model, skip=("learning_rate",)):
+    """Put a checkpoint's optimizer and non-trainable variables into a compiled model of the
+    same topology (weights are set separately). Variables whose path ends in a name in skip
+    keep their value: the learning rate may change on resume. UserError on any mismatch."""
+    optimizer = model.optimizer
+    optimizer.build(model.trainable_variables)
+    try:
+        with h5py.File(path, "r") as handle:
+            if TRAINING_STATE_GROUP not in handle:
+                raise UserError(
+                    f"'{path}' has no optimizer state, so it cannot be resumed (a legacy file, "
+                    "or one written before --resume existed)"
+                )
+            state = handle[TRAINING_STATE_GROUP]
+            for name, variables in (("optimizer", optimizer.variables),
+                                    ("model", model.non_trainable_variables)):
+                group = state[name]
+                values = [np.asarray(group[f"{n:04d}"]) for n in range(len(group.attrs["paths"]))]
+                if len(values) != len(variables):
+                    raise UserError(f"'{path}' holds {len(values)} {name} state variables, "
+                                    f"this model has {len(variables)}")
+                for variable, value in zip(variables, values):
+                    if tuple(variable.shape) != value.shape:
+                        raise UserError(f"'{path}': {name} state {variable.path} has shape "
+                                        f"{value.shape}, this model needs {tuple(variable.shape)}")
+                    if not variable.path.split("/")[-1] in skip:
+                        variable.assign(value)
+    except (OSError, KeyError) as error:
+        raise UserError(f"weights file '{path}' has a damaged training state ({error})") from None
 
 
 def fit_legacy_to_vocabulary(checkpoint, vocabulary, text_path):

@@ -52,6 +52,21 @@ def _checked_number(convert, kind, accept, requirement):
     return parse
 
 
+def explicit_flags(parser, argv):
+    """The destinations of the flags given on the command line (not left at their default):
+    parse again with every default replaced by a marker that no typed value can equal."""
+    marker = object()
+    saved = {action.dest: action.default for action in parser._actions}
+    try:
+        for action in parser._actions:
+            action.default = marker
+        again = parser.parse_args(argv)
+    finally:
+        for action in parser._actions:
+            action.default = saved[action.dest]
+    return {dest for dest, value in vars(again).items() if value is not marker}
+
+
 INFINITY = float("inf")
 positive_int = _checked_number(int, "a whole number", lambda n: n >= 1, "1 or more")
 positive_float = _checked_number(float, "a number", lambda n: 0 < n < INFINITY, "above 0")

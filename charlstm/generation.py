@@ -10,7 +10,7 @@ import numpy as np
 
 from .checkpoint import find_best_checkpoint, fit_legacy_to_vocabulary, load_checkpoint
 from .cli import choose_seed, log
-from .corpus import Vocabulary, normalise_text, read_text
+from .corpus import Vocabulary, prepare_text, read_text
 from .errors import UserError
 from .decoders import StatefulDecoder, WindowDecoder
 from .models import build_model
@@ -42,13 +42,19 @@ def load_for_generation(weights, text_path=None, seq_length=None):
             )
         pool = checkpoint.seed_indices
         if text_path:
-            pool = checkpoint.vocabulary.encode(read_text(text_path), what=f"text file '{text_path}'")
+            text = read_text(text_path, strip_punctuation_of(checkpoint))
+            pool = checkpoint.vocabulary.encode(text, what=f"text file '{text_path}'")
     model = build_model(checkpoint.topology)
     try:
         model.set_weights(checkpoint.weights)
     except ValueError as error:
         raise UserError(f"weights file '{weights}' does not fit its own topology: {error}") from None
     return model, checkpoint, pool
+
+
+def strip_punctuation_of(checkpoint):
+    """Whether the checkpoint's model was trained on text without punctuation."""
+    return bool(checkpoint.metadata and checkpoint.metadata.get("strip_punctuation"))
 
 
 def random_seed_windows(pool, seq_length, count, rng):
@@ -81,7 +87,9 @@ def generate(args):
     rng = np.random.default_rng(seed)
 
     if args.prime is not None:
-        prime = normalise_text(args.prime)
+        # The prime is prepared as the training text was: lower-cased, and without punctuation
+        # for a model trained with --strip-punctuation.
+        prime = prepare_text(args.prime, strip_punctuation_of(checkpoint))
         if not prime:
             raise UserError("--prime is empty: give at least one character")
         primes = np.tile(vocabulary.encode(prime, what="the prime text"), (args.num_samples, 1))

@@ -29,6 +29,7 @@ class Topology:
     units: int = 256
     dropout: float = 0.2
     input_encoding: str = "scaled"  # "scaled": index / vocab_size; "one-hot": a 1 in vocab_size
+    input_dropout: float = 0.0  # dropout on the visible input (idea 6); a layer without weights
 
     @property
     def input_width(self):
@@ -36,7 +37,8 @@ class Topology:
         return self.vocab_size if self.input_encoding == "one-hot" else 1
 
 
-def build_model(topology, seq_length=None, unroll=False, every_position=False):
+def build_model(topology, seq_length=None, unroll=False, every_position=False,
+                stateful_batch_size=None):
     """A Sequential model; seq_length None accepts windows of any length (generation).
 
     every_position=True (training with --targets every) makes the last LSTM return its whole
@@ -47,14 +49,29 @@ def build_model(topology, seq_length=None, unroll=False, every_position=False):
     copies of its step: the same arithmetic, bit for bit, and faster for single windows on a
     CPU, where the loop's per-step overhead dominates. Training keeps the loop, which cuDNN
     needs on a GPU.
+
+    stateful_batch_size=B (training with --stateful, idea 10) fixes the batch at B rows and
+    makes every LSTM keep its state from one batch to the next: row b of a batch continues
+    row b of the batch before (see charlstm.sequences.StreamBatches). Weight shapes do not
+    change.
+
+    input_dropout > 0 puts a Dropout layer on the input (idea 6). It has no weights, so files
+    still load into the tutorial's topology, and at inference it passes inputs unchanged.
     """
-    stack = [keras.Input(shape=(seq_length, topology.input_width), name="characters")]
+    if stateful_batch_size:
+        shape = dict(batch_shape=(stateful_batch_size, seq_length, topology.input_width))
+    else:
+        shape = dict(shape=(seq_length, topology.input_width))
+    stack = [keras.Input(**shape, name="characters")]
+    if topology.input_dropout:
+        stack.append(keras.layers.Dropout(topology.input_dropout, name="input_dropout"))
     for number in range(1, topology.layers + 1):
         stack.append(
             keras.layers.LSTM(
                 topology.units,
                 return_sequences=every_position or number < topology.layers,
                 unroll=unroll,
+                stateful=bool(stateful_batch_size),
                 name=f"lstm_{number}",
             )
         )
@@ -63,9 +80,18 @@ def build_model(topology, seq_length=None, unroll=False, every_position=False):
     return keras.Sequential(stack, name="char_lstm")
 
 
-def compile_model(model, learning_rate=0.001, clipnorm=None):
+# The target of a padding position (--sentences): the loss skips it and averages over the
+# real positions only.
+PADDING_TARGET = -1
+
+
+def compile_model(model, learning_rate=0.001, clipnorm=None, padded_targets=False):
     """The tutorial's Adam (learning rate 0.001 is Keras' default) and cross-entropy; sparse
-    targets give the same loss as one-hot ones. learning_rate may be a Keras schedule."""
+    targets give the same loss as one-hot ones. padded_targets=True makes the loss ignore
+    PADDING_TARGET positions (padded sentences)."""
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm)
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
+    loss = "sparse_categorical_crossentropy"
+    if padded_targets:
+        loss = keras.losses.SparseCategoricalCrossentropy(ignore_class=PADDING_TARGET)
+    model.compile(optimizer=optimizer, loss=loss)
     return model

@@ -1,92 +1,35 @@
-"""Training: the tutorial's fit on pattern windows, with best-only .hdf5 checkpoints.
+"""Training: the tutorial's fit on pattern windows, with best-only .hdf5 checkpoints, and
+--resume, which carries on from a checkpoint exactly as if the run had never stopped.
 
     >>> from train import parse_args                                       # doctest: +SKIP
     >>> train(parse_args(["--epochs", "1", "--checkpoint-dir", "runs"]))    # doctest: +SKIP
 """
 
 import os
-import signal
 import sys
 import tempfile
-import time
+
+import numpy as np
 
 from .backend import import_keras, set_random_seed, training_data
-from .checkpoint import checkpoint_name, save_checkpoint
+from .callbacks import (BestOnlyCheckpoint, DivergenceStop, GracefulInterrupt, HistoryLog,
+                        SampleWriter, StateReset)
+from .checkpoint import has_training_state, load_checkpoint, restore_training_state
 from .cli import choose_seed, log
 from .corpus import Vocabulary, fingerprint, read_text
 from .errors import UserError
 from .models import Topology, build_model, compile_model
+from .sequences import SentenceBatches, StreamBatches
 from .windows import WindowBatches, input_table, pattern_count
 
 keras = import_keras()
 
-
-class BestOnlyCheckpoint(keras.callbacks.Callback):
-    """After each epoch: write a checkpoint if the monitored loss beat every earlier epoch of
-    this run, then log one greppable summary line ("epoch 3/20 loss 2.1234 ...") on stderr."""
-
-    def __init__(self, directory, bigger, epochs, metadata, seed_indices, monitor="loss"):
-        super().__init__()
-        self.directory = directory
-        self.bigger = bigger
-        self.epochs = epochs
-        self.metadata = metadata
-        self.seed_indices = seed_indices
-        self.monitor = monitor
-        self.best_value = float("inf")
-        self.best_path = None
-        self.epoch_started = None
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch_started = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        loss = float(logs["loss"])
-        val_loss = float(logs["val_loss"]) if "val_loss" in logs else None
-        number = epoch + 1  # Keras counts from 0, the tutorial's file names from 1
-        seconds = time.perf_counter() - self.epoch_started
-        if getattr(self.model, "stop_training", False):
-            # Stopped part-way (Ctrl-C): a partial epoch's loss is not comparable, no file.
-            log(f"epoch {number}/{self.epochs} interrupted after {seconds:.1f}s: no checkpoint")
-            return
-        value = val_loss if self.monitor == "val_loss" else loss
-        saved = "not improved"
-        if value < self.best_value:
-            name = checkpoint_name(number, loss, self.bigger, val_loss)
-            path = os.path.join(self.directory, name)
-            metadata = dict(self.metadata, epoch=number, loss=loss, val_loss=val_loss)
-            save_checkpoint(path, self.model, metadata, self.seed_indices)
-            self.best_value, self.best_path = value, path
-            saved = f"saved {path}"
-        validation = f" val_loss {val_loss:.4f}" if val_loss is not None else ""
-        log(f"epoch {number}/{self.epochs} loss {loss:.4f}{validation} best {self.best_value:.4f} "
-            f"time {seconds:.1f}s {saved}")
-
-
-class GracefulInterrupt(keras.callbacks.Callback):
-    """First Ctrl-C: finish the current batch, stop training, keep every checkpoint.
-    A second Ctrl-C raises KeyboardInterrupt at once."""
-
-    def __init__(self):
-        super().__init__()
-        self.requested = False
-        self.previous_handler = None
-
-    def _request(self, signal_number, frame):
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-        log("interrupt: stopping after this batch (Ctrl-C again to stop at once)")
-
-    def on_train_begin(self, logs=None):
-        self.previous_handler = signal.signal(signal.SIGINT, self._request)
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.requested:
-            self.model.stop_training = True
-
-    def on_train_end(self, logs=None):
-        signal.signal(signal.SIGINT, self.previous_handler)
+# What a resumed run takes from its checkpoint. A flag given explicitly with another value is
+# refused (these shape the model, the data or the file names); RESUME_ADJUSTABLE may change.
+RESUME_FIXED = ("seq_length", "layers", "units", "one_hot", "input_dropout", "targets",
+                "sentences", "stateful", "batch_size", "validation_split", "monitor",
+                "strip_punctuation", "bigger", "seed")
+RESUME_ADJUSTABLE = ("epochs", "learning_rate", "clipnorm", "dropout", "preset")
 
 
 def prepare_checkpoint_dir(directory):
@@ -105,27 +48,138 @@ def split_held_out(indices, fraction):
     return indices[: len(indices) - held_out], indices[len(indices) - held_out :]
 
 
+
+
+def flag_name(setting):
+    return "--" + setting.replace("_", "-")
+
+
+def run_settings(checkpoint):
+    """The train.py arguments a checkpoint of ours was trained with."""
+    metadata = checkpoint.metadata
+    settings = {key: metadata[key] for key in RESUME_FIXED + RESUME_ADJUSTABLE
+                if key not in ("one_hot", "seed")}
+    settings["one_hot"] = metadata["input_encoding"] == "one-hot"
+    settings["seed"] = metadata["random_seed"]
+    return settings
+
+
+def apply_resume(args):
+    """Load --resume's checkpoint and take its settings into args; UserError if it cannot be
+    resumed or an explicit flag contradicts it. Returns the checkpoint."""
+    checkpoint = load_checkpoint(args.resume)
+    if checkpoint.is_legacy or not has_training_state(args.resume):
+        raise UserError(
+            f"'{args.resume}' has no optimizer state, so it cannot be resumed (a legacy file, "
+            "or one written before --resume existed)"
+        )
+    explicit = getattr(args, "explicit", set())
+    try:
+        settings = run_settings(checkpoint)
+    except KeyError as error:
+        raise UserError(f"'{args.resume}' does not record its setting {error}") from None
+    for key, value in settings.items():
+        given = getattr(args, key, None)
+        if key in explicit and key in RESUME_FIXED and given != value:
+            shown = value if not isinstance(value, bool) else ("on" if value else "off")
+            raise UserError(f"cannot resume with {flag_name(key)} {given}: "
+                            f"'{args.resume}' was trained with {shown}")
+        if key not in explicit:
+            setattr(args, key, value)
+    if "checkpoint_dir" not in explicit:
+        args.checkpoint_dir = os.path.dirname(args.resume) or "."
+    done = checkpoint.metadata["epoch"]
+    if args.epochs <= done:
+        raise UserError(f"'{args.resume}' has already trained {done} epochs: "
+                        f"give --epochs more than {done} to train further")
+    return checkpoint
+
+
+def check_same_text(checkpoint, vocabulary, text, text_path):
+    """Refuse to resume on another text: name the characters or the length that differ."""
+    metadata = checkpoint.metadata
+    if vocabulary != checkpoint.vocabulary:
+        added = "".join(sorted(set(vocabulary.chars) - set(checkpoint.vocabulary.chars)))
+        missing = "".join(sorted(set(checkpoint.vocabulary.chars) - set(vocabulary.chars)))
+        raise UserError(
+            f"cannot resume on '{text_path}': its vocabulary differs from the checkpoint's "
+            f"(new characters {added!r}, missing {missing!r})"
+        )
+    if fingerprint(text) != metadata["text_sha256"]:
+        raise UserError(
+            f"cannot resume on '{text_path}' ({len(text)} characters): '{checkpoint.path}' "
+            f"was trained on another text, {metadata['text_name']} "
+            f"({metadata['text_length']} characters)"
+        )
+
+
+def training_batches(args, indices, text, table, seed, shuffle=True):
+    """The EpochBatches for this run's layout: windows (the tutorial's, or --targets every),
+    --sentences or --stateful."""
+    if args.sentences:
+        return SentenceBatches(indices, text, args.seq_length, args.batch_size, table, seed,
+                               shuffle=shuffle)
+    if args.stateful:
+        return StreamBatches(indices, args.seq_length, args.batch_size, table, seed,
+                             shuffle=shuffle)
+    return WindowBatches(indices, args.seq_length, args.batch_size, table, seed,
+                         targets=args.targets, shuffle=shuffle)
+
+
+def check_layout(args, part_name, part):
+    """UserError unless this part of the text gives at least one batch row."""
+    length = len(part)
+    if args.stateful:
+        needed = StreamBatches.minimum_length(args.seq_length, args.batch_size)
+        if length < needed:
+            raise UserError(
+                f"the {part_name} part has {length} characters: --stateful lays the text out "
+                f"as --batch-size ({args.batch_size}) streams of at least one window, which "
+                f"needs {needed}; lower --batch-size or --seq-length"
+            )
+    elif length <= args.seq_length:
+        raise UserError(
+            f"the {part_name} part of '{args.text}' has {length} characters: it must be "
+            f"longer than --seq-length ({args.seq_length})"
+            + ("; change --validation-split" if args.validation_split else "")
+        )
+
+
+def check_flags(args):
+    explicit = getattr(args, "explicit", set())
+    if args.monitor == "val_loss" and not args.validation_split:
+        raise UserError("--monitor val_loss needs a held-out part: give --validation-split")
+    if args.sentences and args.stateful:
+        raise UserError("--sentences and --stateful are two different layouts: choose one")
+    for layout in ("sentences", "stateful"):
+        if getattr(args, layout):
+            if "targets" in explicit and args.targets == "last":
+                raise UserError(f"--{layout} trains every position: it cannot be combined "
+                                "with --targets last")
+            args.targets = "every"
+
+
 def train(args):
-    text = read_text(args.text)
+    checkpoint = apply_resume(args) if args.resume else None
+    check_flags(args)
+    text = read_text(args.text, args.strip_punctuation)
     if len(text) <= args.seq_length:
         raise UserError(
             f"text file '{args.text}' has {len(text)} characters: it must be longer than "
             f"--seq-length ({args.seq_length}) to give one pattern"
         )
-    if args.monitor == "val_loss" and not args.validation_split:
-        raise UserError("--monitor val_loss needs a held-out part: give --validation-split")
     vocabulary = Vocabulary.from_text(text)
+    if checkpoint:
+        check_same_text(checkpoint, vocabulary, text, args.text)
     indices = vocabulary.encode(text)
     print(f"Total Characters: {len(text)}")
     print(f"Total Vocab: {len(vocabulary)}")
     print(f"Total Patterns: {pattern_count(len(text), args.seq_length)}", flush=True)
     training_indices, held_out_indices = split_held_out(indices, args.validation_split)
-    for name, part in (("training", training_indices), ("held-out", held_out_indices)):
-        if (args.validation_split or name == "training") and len(part) <= args.seq_length:
-            raise UserError(
-                f"the {name} part of '{args.text}' has {len(part)} characters: it must be "
-                f"longer than --seq-length ({args.seq_length}); change --validation-split"
-            )
+    training_text = text[: len(training_indices)]
+    check_layout(args, "training", training_indices)
+    if args.validation_split:
+        check_layout(args, "held-out", held_out_indices)
 
     if not args.dry_run:
         prepare_checkpoint_dir(args.checkpoint_dir)
@@ -140,20 +194,36 @@ def train(args):
         units=args.units,
         dropout=args.dropout,
         input_encoding="one-hot" if args.one_hot else "scaled",
+        input_dropout=args.input_dropout,
     )
-    every_position = args.targets == "every"
-    model = compile_model(build_model(topology, args.seq_length, every_position=every_position),
-                          learning_rate=args.learning_rate, clipnorm=args.clipnorm)
     table = input_table(topology.vocab_size, topology.input_encoding)
-    batches = WindowBatches(training_indices, args.seq_length, args.batch_size, table, seed,
-                            targets=args.targets)
-    if every_position or args.validation_split:
-        log(f"training on {len(training_indices)} characters: {batches.count} "
-            f"{'non-overlapping windows' if every_position else 'patterns'} an epoch"
-            + (f"; {len(held_out_indices)} held out" if args.validation_split else ""))
+    batches = training_batches(args, training_indices, training_text, table, seed)
+    held_out = None
+    if args.validation_split:
+        held_out = training_batches(args, held_out_indices, text[len(training_indices) :],
+                                    table, seed, shuffle=False)
+    for name, part in (("training", batches), ("held-out", held_out)):
+        if part is not None and part.steps == 0:  # only sentences can come out empty
+            raise UserError(f"the {name} part of '{args.text}' has no sentence of two "
+                            "characters or more")
+    model = build_model(topology, args.seq_length, every_position=args.targets == "every",
+                        stateful_batch_size=args.batch_size if args.stateful else None)
+    compile_model(model, learning_rate=args.learning_rate, clipnorm=args.clipnorm,
+                  padded_targets=args.sentences)
+    describe_layout(args, batches, training_indices, held_out_indices)
     if args.dry_run:
         model.summary()
         return
+
+    initial_epoch, best_value, best_path = 0, float("inf"), None
+    if checkpoint:
+        model.set_weights(checkpoint.weights)
+        restore_training_state(checkpoint.path, model)
+        initial_epoch = checkpoint.metadata["epoch"]
+        best_value = checkpoint.metadata["val_loss" if args.monitor == "val_loss" else "loss"]
+        best_path = checkpoint.path
+        log(f"resuming {checkpoint.path} at epoch {initial_epoch + 1}/{args.epochs}, "
+            f"best {args.monitor} so far {best_value:.4f}")
 
     metadata = {
         "vocabulary": vocabulary.chars,
@@ -161,9 +231,15 @@ def train(args):
         "layers": args.layers,
         "units": args.units,
         "dropout": args.dropout,
+        "input_dropout": args.input_dropout,
         "input_encoding": topology.input_encoding,
         "targets": args.targets,
+        "sentences": args.sentences,
+        "stateful": args.stateful,
+        "strip_punctuation": args.strip_punctuation,
+        "bigger": args.bigger,
         "batch_size": args.batch_size,
+        "epochs": args.epochs,
         "learning_rate": args.learning_rate,
         "clipnorm": args.clipnorm,
         "preset": args.preset,
@@ -174,21 +250,67 @@ def train(args):
         "text_length": len(text),
         "text_sha256": fingerprint(text),
     }
-    checkpoints = BestOnlyCheckpoint(
-        args.checkpoint_dir, args.bigger, args.epochs, metadata, indices, monitor=args.monitor
-    )
     interrupt = GracefulInterrupt()
-    data, steps_per_epoch = training_data(batches, args.epochs)
+    divergence = DivergenceStop(len(vocabulary))
+    checkpoints = BestOnlyCheckpoint(args.checkpoint_dir, args.bigger, args.epochs, metadata,
+                                     indices, monitor=args.monitor, best_value=best_value,
+                                     best_path=best_path)
+    history_path = args.history or os.path.join(args.checkpoint_dir, "history.csv")
+    # Keras' progress bar first, so that it finishes its line before the summary line.
+    callbacks = [keras.callbacks.ProgbarLogger(), interrupt, divergence, checkpoints,
+                 HistoryLog(history_path, checkpoints, append=checkpoint is not None)]
+    if args.stateful:
+        callbacks.insert(1, StateReset())
+    if args.sample_every:
+        rng = np.random.default_rng(seed)
+        start = int(rng.integers(0, pattern_count(len(training_indices), args.seq_length)))
+        callbacks.append(SampleWriter(args.sample_every, topology, vocabulary,
+                                      training_indices[start : start + args.seq_length],
+                                      random_seed=seed))
+    if args.tensorboard:
+        callbacks.append(tensorboard_callback(args.tensorboard))
+
+    data, steps_per_epoch = training_data(batches, args.epochs, initial_epoch)
     validation = None
-    if args.validation_split:
-        held_out = WindowBatches(held_out_indices, args.seq_length, args.batch_size, table,
-                                 targets=args.targets, shuffle=False)
+    if held_out is not None:
         # One pass, re-read from the start at every epoch's end (no validation_steps).
         validation, _ = training_data(held_out, 1)
-    model.fit(data, epochs=args.epochs, steps_per_epoch=steps_per_epoch, shuffle=False,
-              validation_data=validation, callbacks=[interrupt, checkpoints], verbose=1)
+    model.fit(data, epochs=args.epochs, initial_epoch=initial_epoch,
+              steps_per_epoch=steps_per_epoch, shuffle=False, validation_data=validation,
+              callbacks=callbacks, verbose=1)
     best = f"{checkpoints.best_path} ({args.monitor} {checkpoints.best_value:.4f})"
+    if not checkpoints.best_path:
+        best = "none yet"
+    if divergence.reason:
+        raise UserError(f"training stopped: {divergence.reason}; last good checkpoint: {best}. "
+                        "Try a lower --learning-rate or a --clipnorm")
     if interrupt.requested:
-        log(f"interrupted: best checkpoint {best if checkpoints.best_path else 'none yet'}")
+        log(f"interrupted: best checkpoint {best}")
         sys.exit(130)
-    log(f"done: best checkpoint {best}")
+    log(f"done: best checkpoint {best}; history in {history_path}")
+
+
+def describe_layout(args, batches, training_indices, held_out_indices):
+    """One log line on what an epoch reads, for every layout but the tutorial's."""
+    held_out = f"; {len(held_out_indices)} held out" if args.validation_split else ""
+    if args.sentences:
+        what = (f"{batches.count} sentence rows ({batches.predictions} predictions, "
+                f"padding skipped)")
+    elif args.stateful:
+        what = (f"{args.batch_size} contiguous streams of {batches.stream_length} characters, "
+                f"{batches.steps} stateful steps")
+    elif args.targets == "every":
+        what = f"{batches.count} non-overlapping windows"
+    elif args.validation_split:
+        what = f"{batches.count} patterns"
+    else:
+        return
+    log(f"training on {len(training_indices)} characters: {what} an epoch{held_out}")
+
+
+def tensorboard_callback(directory):
+    """Keras' TensorBoard callback (it needs TensorFlow's summary writer, on any backend)."""
+    try:
+        return keras.callbacks.TensorBoard(log_dir=directory)
+    except (ImportError, ModuleNotFoundError) as error:
+        raise UserError(f"--tensorboard needs TensorFlow installed: {error}") from None

@@ -63,7 +63,31 @@ def every_position_layout(text_length, seq_length):
     return 1, max(text_length - seq_length, 0)
 
 
-class WindowBatches(keras.utils.PyDataset):
+class EpochBatches(keras.utils.PyDataset):
+    """Batches that are a pure function of (epoch, batch number): a run is repeatable whichever
+    way they are fetched, by Keras through this PyDataset (every backend; on_epoch_end moves
+    to the next epoch) or by batch(epoch, number) (the TensorFlow fast path in
+    charlstm.backend.training_data), and a resumed run can start at any epoch.
+
+    Subclasses set steps, input_width and sequence_targets (targets shaped (batch, time)
+    rather than (batch,)) and define batch(epoch, number) -> (inputs, targets).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.epoch = 0
+
+    def __len__(self):
+        return self.steps
+
+    def __getitem__(self, batch_number):
+        return self.batch(self.epoch, batch_number)
+
+    def on_epoch_end(self):
+        self.epoch += 1
+
+
+class WindowBatches(EpochBatches):
     """Batches of (encoded windows, next-character targets), in a new order every epoch.
 
     targets="last" (the tutorial): every stride-1 window, target the character after it.
@@ -72,10 +96,8 @@ class WindowBatches(keras.utils.PyDataset):
     Memory is the index array plus one start offset per window, whatever seq_length is.
     Targets are sparse indices: sparse categorical cross-entropy is the tutorial's categorical
     cross-entropy on one-hot targets, without the (patterns, vocabulary) one-hot array.
-    Epoch e's order is drawn from (seed, e) alone, so a run is repeatable whichever way the
-    batches are fetched: by Keras through this PyDataset (every backend; on_epoch_end moves to
-    the next epoch) or by batch(epoch, number) (the TensorFlow fast path in
-    charlstm.backend.training_data). shuffle=False gives a fixed order (validation).
+    Epoch e's order is drawn from (seed, e) alone. shuffle=False gives a fixed order
+    (validation).
     """
 
     def __init__(self, indices, seq_length, batch_size, table, seed=0, targets="last",
@@ -90,16 +112,14 @@ class WindowBatches(keras.utils.PyDataset):
         self.seed = seed
         self.targets = targets
         self.shuffle = shuffle
+        self.sequence_targets = targets == "every"
         if targets == "last":
             self.count, self.offsets = pattern_count(len(indices), seq_length), 1
         else:
             self.count, self.offsets = every_position_layout(len(indices), seq_length)
         assert self.count > 0, "the text must be longer than seq_length"
-        self.epoch = 0
+        self.steps = math.ceil(self.count / batch_size)
         self._order_epoch, self._order = None, None
-
-    def __len__(self):
-        return math.ceil(self.count / self.batch_size)
 
     def order(self, epoch):
         """The window start offsets of one epoch, in the order they are trained."""
@@ -123,9 +143,3 @@ class WindowBatches(keras.utils.PyDataset):
         if self.targets == "every":
             targets = self.indices[starts[:, None] + 1 + np.arange(self.seq_length)]
         return encode_inputs(windows, self.table), targets.astype(np.int32)
-
-    def __getitem__(self, batch_number):
-        return self.batch(self.epoch, batch_number)
-
-    def on_epoch_end(self):
-        self.epoch += 1

@@ -28,7 +28,9 @@ def train_args(**overrides):
     values = dict(text=None, bigger=False, epochs=2, batch_size=32, seq_length=10, units=8,
                   layers=1, dropout=0.2, checkpoint_dir=None, seed=1, dry_run=False,
                   targets="last", one_hot=False, validation_split=0.0, monitor="loss",
-                  learning_rate=0.001, clipnorm=None, preset=None)
+                  learning_rate=0.001, clipnorm=None, preset=None, strip_punctuation=False,
+                  sentences=False, input_dropout=0.0, stateful=False, resume=None,
+                  history=None, tensorboard=None, sample_every=None, explicit=set())
     values.update(overrides)
     return SimpleNamespace(**values)
 

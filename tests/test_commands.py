@@ -1,5 +1,6 @@
 """The commands themselves, run as a user runs them: subprocesses, real files."""
 
+import csv
 import os
 import signal
 import subprocess
@@ -155,9 +156,15 @@ def test_ctrl_c_during_training_keeps_every_checkpoint(tmp_path):
     out, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     assert "Traceback" not in err and "interrupted" in err
-    names = os.listdir(tmp_path / "out")
-    assert len(names) >= 2 and names == finished(), names  # no temporary file left behind
-    for name in names:
+    names = sorted(os.listdir(tmp_path / "out"))
+    # Checkpoints and the history file, and no temporary file left behind.
+    assert len(names) >= 3 and names == sorted(finished() + ["history.csv"]), names
+    with open(tmp_path / "out" / "history.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    # One row per completed epoch, none for the interrupted one.
+    assert sorted(os.path.basename(row["checkpoint"]) for row in rows if row["checkpoint"]) \
+        == sorted(finished())
+    for name in finished():
         load_checkpoint(str(tmp_path / "out" / name))
 
 
