@@ -81,9 +81,11 @@ def apply_resume(args):
     for key, value in settings.items():
         given = getattr(args, key, None)
         if key in explicit and key in RESUME_FIXED and given != value:
-            shown = value if not isinstance(value, bool) else ("on" if value else "off")
+            if isinstance(value, bool):  # a switch: only "on" can be given explicitly
+                raise UserError(f"cannot resume with {flag_name(key)}: '{args.resume}' was "
+                                "trained without it")
             raise UserError(f"cannot resume with {flag_name(key)} {given}: "
-                            f"'{args.resume}' was trained with {shown}")
+                            f"'{args.resume}' was trained with {value}")
         if key not in explicit:
             setattr(args, key, value)
     if "checkpoint_dir" not in explicit:
@@ -309,8 +311,12 @@ def describe_layout(args, batches, training_indices, held_out_indices):
 
 
 def tensorboard_callback(directory):
-    """Keras' TensorBoard callback (it needs TensorFlow's summary writer, on any backend)."""
-    try:
-        return keras.callbacks.TensorBoard(log_dir=directory)
-    except (ImportError, ModuleNotFoundError) as error:
-        raise UserError(f"--tensorboard needs TensorFlow installed: {error}") from None
+    """Keras' TensorBoard callback. It writes through TensorFlow's summary API, which needs
+    the tensorboard package: an optional extra, checked before any training happens."""
+    import importlib.util
+
+    for package in ("tensorflow", "tensorboard"):
+        if importlib.util.find_spec(package) is None:
+            raise UserError(f"--tensorboard needs the {package} package: "
+                            f"pip install {package}")
+    return keras.callbacks.TensorBoard(log_dir=directory)
