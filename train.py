@@ -45,6 +45,10 @@ def parse_args(argv=None):
     training = parser.add_argument_group("training")
     training.add_argument("--epochs", type=positive_int, default=None,
                           help="passes over all patterns (default: 20; 50 with --bigger)")
+    training.add_argument("--steps-per-epoch", type=positive_int, default=None,
+                          help="end an epoch (and check for a better checkpoint) after this "
+                               "many batches, for texts too big for one pass an epoch; the "
+                               "next epoch carries on through the text (default: one pass)")
     training.add_argument("--batch-size", type=positive_int, default=None,
                           help="patterns per gradient step (default: 128; 64 with --bigger)")
     training.add_argument("--preset", choices=sorted(PRESETS), default=None,
@@ -75,6 +79,16 @@ def parse_args(argv=None):
                                "(default: a fresh one, printed at the start)")
     training.add_argument("--dry-run", action="store_true",
                           help="print the data summary and model summary, train nothing, write nothing")
+
+    devices = parser.add_argument_group("devices")
+    devices.add_argument("--distribute", action="store_true",
+                         help="data-parallel training over every visible GPU (MirroredStrategy; "
+                              "MultiWorkerMirroredStrategy when TF_CONFIG is set; DataParallel "
+                              "on JAX); --batch-size stays the global batch")
+    devices.add_argument("--mixed-precision", action="store_true",
+                         help="16-bit compute on GPUs (bfloat16, or float16 before compute "
+                              "capability 8.0) with float32 weights, softmax and loss; refused "
+                              "on a CPU, where it only slows training")
 
     output = parser.add_argument_group("output")
     output.add_argument("--checkpoint-dir", default=".",

@@ -38,7 +38,7 @@ class BestOnlyCheckpoint(keras.callbacks.Callback):
     ("epoch 3/20 loss 2.1234 ...") on stderr."""
 
     def __init__(self, directory, bigger, epochs, metadata, seed_indices, monitor="loss",
-                 best_value=float("inf"), best_path=None):
+                 best_value=float("inf"), best_path=None, write=True):
         super().__init__()
         self.directory = directory
         self.bigger = bigger
@@ -48,6 +48,7 @@ class BestOnlyCheckpoint(keras.callbacks.Callback):
         self.monitor = monitor
         self.best_value = best_value
         self.best_path = best_path
+        self.write = write  # False: track and log only (a non-chief worker)
         self.saved_path = None  # this epoch's file, None if it did not improve
         self.epoch_started = None
 
@@ -69,9 +70,10 @@ class BestOnlyCheckpoint(keras.callbacks.Callback):
             name = checkpoint_name(number, loss, self.bigger, val_loss)
             path = os.path.join(self.directory, name)
             metadata = dict(self.metadata, epoch=number, loss=loss, val_loss=val_loss)
-            save_checkpoint(path, self.model, metadata, self.seed_indices)
+            if self.write:
+                save_checkpoint(path, self.model, metadata, self.seed_indices)
             self.best_value, self.best_path, self.saved_path = value, path, path
-            saved = f"saved {path}"
+            saved = f"saved {path}" if self.write else "improved (the chief saves it)"
         validation = f" val_loss {val_loss:.4f}" if val_loss is not None else ""
         log(f"epoch {number}/{self.epochs} loss {loss:.4f}{validation} best {self.best_value:.4f} "
             f"time {seconds:.1f}s {saved}")

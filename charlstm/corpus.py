@@ -11,9 +11,17 @@ does. The vocabulary is sorted(set(text)), so a character's index is its rank.
     >>> vocabulary = Vocabulary.from_text(text)
     >>> vocabulary.encode("down").tolist()
     [3, 9, 12, 7]
+
+A corpus file of any size is read with load_corpus, a piece at a time, into one compact
+index array (one byte a character for vocabularies up to 256): the text itself is never
+held whole. Texts of CACHE_MIN_BYTES or more keep that array in a cache beside them
+(TEXT.charlstm.npy and .json), reused while the text's size and modification time match.
 """
 
+import codecs
+import dataclasses
 import hashlib
+import json
 import os
 import sys
 import unicodedata
@@ -27,6 +35,10 @@ def normalise_text(text):
     """Drop a byte-order mark, fold CRLF and CR to LF, lower-case."""
     if text.startswith("\ufeff"):
         text = text[1:]
+    return _fold_and_lower(text)
+
+
+def _fold_and_lower(text):
     return text.replace("\r\n", "\n").replace("\r", "\n").lower()
 
 
@@ -116,10 +128,163 @@ class Vocabulary:
             raise UserError(
                 f"{what} has {len(unknown)} character(s) the model does not know: {shown}{more}"
             )
-        # uint8 keeps a corpus at one byte a character when the vocabulary allows it.
-        dtype = np.uint8 if len(self.chars) <= 256 else np.int32
-        lookup = self.char_to_index
-        return np.fromiter((lookup[char] for char in text), dtype=dtype, count=len(text))
+        return self.encode_known(text)
 
     def decode(self, indices):
         return "".join(self.chars[index] for index in indices)
+
+    def _lookup(self):
+        """Code point -> index (-1 for characters outside the vocabulary), as a NumPy table."""
+        if getattr(self, "_table", None) is None:
+            code_points = np.array([ord(char) for char in self.chars], dtype=np.int64)
+            self._table = np.full(int(code_points.max(initial=0)) + 1, -1, dtype=np.int32)
+            self._table[code_points] = np.arange(len(self.chars), dtype=np.int32)
+        return self._table
+
+    @property
+    def dtype(self):
+        # uint8 keeps a corpus at one byte a character when the vocabulary allows it.
+        return np.uint8 if len(self.chars) <= 256 else np.int32
+
+    def encode_known(self, text):
+        """Text whose characters are all in the vocabulary to indices, vectorised."""
+        code_points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        return self._lookup()[code_points].astype(self.dtype)
+
+    def decode_all(self, indices):
+        """A whole index array back to text, without a Python object per character."""
+        code_points = np.array([ord(char) for char in self.chars], dtype=np.uint32)
+        return code_points[np.asarray(indices)].tobytes().decode("utf-32-le")
+
+
+CHUNK_BYTES = 1 << 22  # 4 MiB read at a time: about 16 MiB of transient arrays
+CACHE_MIN_BYTES = 8 << 20
+CACHE_VERSION = 1
+
+
+def read_prepared_pieces(path, strip=False, chunk_bytes=CHUNK_BYTES):
+    """Yield the prepared text of a file (see prepare_text) a piece at a time: a UTF-8
+    sequence or a CRLF split between two reads is joined first, so the pieces add up to
+    prepare_text of the whole file. UserError if the file is not UTF-8."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    carried, offset, first = "", 0, True
+    with open(path, "rb") as handle:
+        while True:
+            raw = handle.read(chunk_bytes)
+            try:
+                piece = carried + decoder.decode(raw, final=not raw)
+            except UnicodeDecodeError as error:
+                raise UserError(
+                    f"text file '{path}' is not UTF-8 (bad byte at offset "
+                    f"{offset + error.start}); convert it first, for example with iconv -t utf-8"
+                ) from None
+            offset += len(raw)
+            if first and piece:
+                piece, first = (piece[1:] if piece.startswith("\ufeff") else piece), False
+            # A CR at the end may be the first half of a CRLF: keep it for the next piece.
+            carried = ""
+            if raw and piece.endswith("\r"):
+                piece, carried = piece[:-1], "\r"
+            if piece:
+                # Not prepare_text: a byte-order mark is dropped at the file's start only.
+                piece = _fold_and_lower(piece)
+                yield strip_punctuation(piece) if strip else piece
+            if not raw:
+                return
+
+
+@dataclasses.dataclass
+class Corpus:
+    """A prepared text as indices: what training needs, and all it keeps in memory."""
+
+    vocabulary: Vocabulary
+    indices: np.ndarray  # may be a read-only memory map of the cache
+    sha256: str  # fingerprint() of the prepared text
+    name: str
+
+    def __len__(self):
+        return len(self.indices)
+
+    def text(self, start=0, stop=None):
+        """The prepared text (or a part of it) as a string: only for layouts that need one."""
+        return self.vocabulary.decode_all(self.indices[start:stop])
+
+
+def _cache_paths(path, strip):
+    base = f"{path}.charlstm{'-nopunct' if strip else ''}"
+    return base + ".npy", base + ".json"
+
+
+def _cache_key(path, strip):
+    status = os.stat(path)
+    return {"version": CACHE_VERSION, "size": status.st_size, "mtime_ns": status.st_mtime_ns,
+            "strip_punctuation": strip}
+
+
+def _read_cache(path, strip):
+    array_path, info_path = _cache_paths(path, strip)
+    try:
+        with open(info_path) as handle:
+            info = json.load(handle)
+        if info.get("key") != _cache_key(path, strip):
+            return None
+        indices = np.load(array_path, mmap_mode="r")
+        if len(indices) != info["length"]:
+            return None
+        vocabulary = Vocabulary(info["vocabulary"])
+        return Corpus(vocabulary, indices, info["sha256"], os.path.basename(path))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # no cache, or a damaged one: read the text
+
+
+def _write_cache(path, strip, corpus):
+    """Best effort: a folder we cannot write to just means no cache."""
+    array_path, info_path = _cache_paths(path, strip)
+    info = {"key": _cache_key(path, strip), "length": len(corpus.indices),
+            "vocabulary": corpus.vocabulary.chars, "sha256": corpus.sha256}
+    try:
+        for target, write in ((array_path, lambda h: np.save(h, corpus.indices)),
+                              (info_path, lambda h: h.write(json.dumps(info).encode()))):
+            temporary = f"{target}.{os.getpid()}.tmp"
+            with open(temporary, "wb") as handle:
+                write(handle)
+            os.replace(temporary, target)  # the .json last: it is what makes the cache valid
+    except OSError:
+        pass
+
+
+def load_corpus(path, strip=False, chunk_bytes=CHUNK_BYTES, cache=True):
+    """Read a text file into a Corpus; UserError if it is missing, unreadable, not UTF-8 or
+    empty. Two passes over the file, a piece at a time: the vocabulary and fingerprint, then
+    the indices, straight into their final array."""
+    if not os.path.exists(path):
+        raise UserError(f"text file '{path}' does not exist")
+    if os.path.isdir(path):
+        raise UserError(f"text file '{path}' is a directory")
+    use_cache = cache and os.path.getsize(path) >= CACHE_MIN_BYTES
+    if use_cache:
+        cached = _read_cache(path, strip)
+        if cached is not None:
+            return cached
+    try:
+        characters, digest, length = set(), hashlib.sha256(), 0
+        for piece in read_prepared_pieces(path, strip, chunk_bytes):
+            characters.update(piece)
+            digest.update(piece.encode("utf-8"))
+            length += len(piece)
+        if not length:
+            raise UserError(f"text file '{path}' is empty"
+                            + (" once punctuation is stripped" if strip else ""))
+        vocabulary = Vocabulary(sorted(characters))
+        indices = np.empty(length, dtype=vocabulary.dtype)
+        position = 0
+        for piece in read_prepared_pieces(path, strip, chunk_bytes):
+            indices[position : position + len(piece)] = vocabulary.encode_known(piece)
+            position += len(piece)
+    except OSError as error:
+        raise UserError(f"cannot read text file '{path}': {error.strerror}") from None
+    assert position == length, "the file changed while it was read"
+    corpus = Corpus(vocabulary, indices, digest.hexdigest(), os.path.basename(path))
+    if use_cache:
+        _write_cache(path, strip, corpus)
+    return corpus

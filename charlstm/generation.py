@@ -10,7 +10,7 @@ import numpy as np
 
 from .checkpoint import find_best_checkpoint, fit_legacy_to_vocabulary, load_checkpoint
 from .cli import choose_seed, log
-from .corpus import Vocabulary, prepare_text, read_text
+from .corpus import load_corpus, prepare_text
 from .errors import UserError
 from .decoders import StatefulDecoder, WindowDecoder
 from .models import build_model
@@ -30,10 +30,10 @@ def load_for_generation(weights, text_path=None, seq_length=None):
     checkpoint = load_checkpoint(weights)
     if checkpoint.is_legacy:
         text_path = text_path or LEGACY_DEFAULT_TEXT
-        text = read_text(text_path)
-        fit_legacy_to_vocabulary(checkpoint, Vocabulary.from_text(text), text_path)
+        corpus = load_corpus(text_path)
+        fit_legacy_to_vocabulary(checkpoint, corpus.vocabulary, text_path)
         checkpoint.seq_length = seq_length or checkpoint.seq_length or LEGACY_DEFAULT_SEQ_LENGTH
-        pool = checkpoint.vocabulary.encode(text)
+        pool = corpus.indices
     else:
         if seq_length is not None and seq_length != checkpoint.seq_length:
             raise UserError(
@@ -42,14 +42,22 @@ def load_for_generation(weights, text_path=None, seq_length=None):
             )
         pool = checkpoint.seed_indices
         if text_path:
-            text = read_text(text_path, strip_punctuation_of(checkpoint))
-            pool = checkpoint.vocabulary.encode(text, what=f"text file '{text_path}'")
+            pool = pool_from_text(text_path, checkpoint)
     model = build_model(checkpoint.topology)
     try:
         model.set_weights(checkpoint.weights)
     except ValueError as error:
         raise UserError(f"weights file '{weights}' does not fit its own topology: {error}") from None
     return model, checkpoint, pool
+
+
+def pool_from_text(text_path, checkpoint):
+    """A text's indices in the checkpoint's vocabulary; UserError naming the characters the
+    model does not know. The text is read as a compact corpus and its indices mapped."""
+    corpus = load_corpus(text_path, strip_punctuation_of(checkpoint))
+    # Each of the text's own characters in the model's vocabulary (UserError if unknown).
+    mapping = checkpoint.vocabulary.encode(corpus.vocabulary.chars, what=f"text file '{text_path}'")
+    return mapping[corpus.indices]
 
 
 def strip_punctuation_of(checkpoint):

@@ -76,7 +76,11 @@ def build_model(topology, seq_length=None, unroll=False, every_position=False,
             )
         )
         stack.append(keras.layers.Dropout(topology.dropout, name=f"dropout_{number}"))
-    stack.append(keras.layers.Dense(topology.output_size, activation="softmax", name="dense_1"))
+    # Under a mixed-precision policy (--mixed-precision) the softmax, and so the loss, stay
+    # float32; under the default float32 policy this is the layer it always was.
+    output_dtype = "float32" if keras.mixed_precision.dtype_policy().name.startswith("mixed") else None
+    stack.append(keras.layers.Dense(topology.output_size, activation="softmax", name="dense_1",
+                                    dtype=output_dtype))
     return keras.Sequential(stack, name="char_lstm")
 
 

@@ -8,6 +8,8 @@
 import os
 import sys
 import tempfile
+import time
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -16,7 +18,8 @@ from .callbacks import (BestOnlyCheckpoint, DivergenceStop, GracefulInterrupt, H
                         SampleWriter, StateReset)
 from .checkpoint import has_training_state, load_checkpoint, restore_training_state
 from .cli import choose_seed, log
-from .corpus import Vocabulary, fingerprint, read_text
+from .corpus import load_corpus
+from .devices import distribution_strategy, is_chief, mixed_precision_policy, scope
 from .errors import UserError
 from .models import Topology, build_model, compile_model
 from .sequences import SentenceBatches, StreamBatches
@@ -28,8 +31,8 @@ keras = import_keras()
 # refused (these shape the model, the data or the file names); RESUME_ADJUSTABLE may change.
 RESUME_FIXED = ("seq_length", "layers", "units", "one_hot", "input_dropout", "targets",
                 "sentences", "stateful", "batch_size", "validation_split", "monitor",
-                "strip_punctuation", "bigger", "seed")
-RESUME_ADJUSTABLE = ("epochs", "learning_rate", "clipnorm", "dropout", "preset")
+                "strip_punctuation", "bigger", "seed", "steps_per_epoch", "mixed_precision")
+RESUME_ADJUSTABLE = ("epochs", "learning_rate", "clipnorm", "dropout", "preset", "distribute")
 
 
 def prepare_checkpoint_dir(directory):
@@ -97,9 +100,10 @@ def apply_resume(args):
     return checkpoint
 
 
-def check_same_text(checkpoint, vocabulary, text, text_path):
+def check_same_text(checkpoint, corpus, text_path):
     """Refuse to resume on another text: name the characters or the length that differ."""
     metadata = checkpoint.metadata
+    vocabulary = corpus.vocabulary
     if vocabulary != checkpoint.vocabulary:
         added = "".join(sorted(set(vocabulary.chars) - set(checkpoint.vocabulary.chars)))
         missing = "".join(sorted(set(checkpoint.vocabulary.chars) - set(vocabulary.chars)))
@@ -107,20 +111,21 @@ def check_same_text(checkpoint, vocabulary, text, text_path):
             f"cannot resume on '{text_path}': its vocabulary differs from the checkpoint's "
             f"(new characters {added!r}, missing {missing!r})"
         )
-    if fingerprint(text) != metadata["text_sha256"]:
+    if corpus.sha256 != metadata["text_sha256"]:
         raise UserError(
-            f"cannot resume on '{text_path}' ({len(text)} characters): '{checkpoint.path}' "
+            f"cannot resume on '{text_path}' ({len(corpus)} characters): '{checkpoint.path}' "
             f"was trained on another text, {metadata['text_name']} "
             f"({metadata['text_length']} characters)"
         )
 
 
-def training_batches(args, indices, text, table, seed, shuffle=True):
+def training_batches(args, indices, vocabulary, table, seed, shuffle=True):
     """The EpochBatches for this run's layout: windows (the tutorial's, or --targets every),
     --sentences or --stateful."""
     if args.sentences:
-        return SentenceBatches(indices, text, args.seq_length, args.batch_size, table, seed,
-                               shuffle=shuffle)
+        # Only this layout needs the text as a string, to find where sentences end.
+        return SentenceBatches(indices, vocabulary.decode_all(indices), args.seq_length,
+                               args.batch_size, table, seed, shuffle=shuffle)
     if args.stateful:
         return StreamBatches(indices, args.seq_length, args.batch_size, table, seed,
                              shuffle=shuffle)
@@ -151,6 +156,9 @@ def check_flags(args):
     explicit = getattr(args, "explicit", set())
     if args.monitor == "val_loss" and not args.validation_split:
         raise UserError("--monitor val_loss needs a held-out part: give --validation-split")
+    if args.stateful and args.steps_per_epoch:
+        raise UserError("--steps-per-epoch would cut a --stateful pass, whose state runs "
+                        "from the start of the text to its end: leave it out")
     if args.sentences and args.stateful:
         raise UserError("--sentences and --stateful are two different layouts: choose one")
     for layout in ("sentences", "stateful"):
@@ -161,24 +169,35 @@ def check_flags(args):
             args.targets = "every"
 
 
-def train(args):
+def prepare(args):
+    """Everything a run needs before fit, from train.py's arguments: the text, vocabulary,
+    batches, compiled model and (with --resume) the checkpoint it continues, with the
+    checkpoint's weights and training state in the model. Benchmarks call it too."""
     checkpoint = apply_resume(args) if args.resume else None
     check_flags(args)
-    text = read_text(args.text, args.strip_punctuation)
-    if len(text) <= args.seq_length:
+    mixed_precision_policy(args.mixed_precision)
+    strategy = distribution_strategy(args.distribute)
+    if strategy is not None and args.stateful:
+        raise UserError("--stateful keeps one state per batch row, which replicas cannot "
+                        "share: leave out --distribute")
+    if strategy is not None and args.batch_size % strategy.num_replicas_in_sync:
+        raise UserError(f"--batch-size {args.batch_size} does not split evenly over "
+                        f"{strategy.num_replicas_in_sync} replicas")
+    started = time.perf_counter()
+    corpus = load_corpus(args.text, args.strip_punctuation)
+    log(f"read '{args.text}' in {time.perf_counter() - started:.2f}s")
+    if len(corpus) <= args.seq_length:
         raise UserError(
-            f"text file '{args.text}' has {len(text)} characters: it must be longer than "
+            f"text file '{args.text}' has {len(corpus)} characters: it must be longer than "
             f"--seq-length ({args.seq_length}) to give one pattern"
         )
-    vocabulary = Vocabulary.from_text(text)
+    vocabulary, indices = corpus.vocabulary, corpus.indices
     if checkpoint:
-        check_same_text(checkpoint, vocabulary, text, args.text)
-    indices = vocabulary.encode(text)
-    print(f"Total Characters: {len(text)}")
+        check_same_text(checkpoint, corpus, args.text)
+    print(f"Total Characters: {len(corpus)}")
     print(f"Total Vocab: {len(vocabulary)}")
-    print(f"Total Patterns: {pattern_count(len(text), args.seq_length)}", flush=True)
+    print(f"Total Patterns: {pattern_count(len(corpus), args.seq_length)}", flush=True)
     training_indices, held_out_indices = split_held_out(indices, args.validation_split)
-    training_text = text[: len(training_indices)]
     check_layout(args, "training", training_indices)
     if args.validation_split:
         check_layout(args, "held-out", held_out_indices)
@@ -199,28 +218,41 @@ def train(args):
         input_dropout=args.input_dropout,
     )
     table = input_table(topology.vocab_size, topology.input_encoding)
-    batches = training_batches(args, training_indices, training_text, table, seed)
+    batches = training_batches(args, training_indices, vocabulary, table, seed)
     held_out = None
     if args.validation_split:
-        held_out = training_batches(args, held_out_indices, text[len(training_indices) :],
-                                    table, seed, shuffle=False)
+        held_out = training_batches(args, held_out_indices, vocabulary, table, seed,
+                                    shuffle=False)
     for name, part in (("training", batches), ("held-out", held_out)):
         if part is not None and part.steps == 0:  # only sentences can come out empty
             raise UserError(f"the {name} part of '{args.text}' has no sentence of two "
                             "characters or more")
-    model = build_model(topology, args.seq_length, every_position=args.targets == "every",
-                        stateful_batch_size=args.batch_size if args.stateful else None)
-    compile_model(model, learning_rate=args.learning_rate, clipnorm=args.clipnorm,
-                  padded_targets=args.sentences)
+    with scope(strategy):
+        model = build_model(topology, args.seq_length, every_position=args.targets == "every",
+                            stateful_batch_size=args.batch_size if args.stateful else None)
+        compile_model(model, learning_rate=args.learning_rate, clipnorm=args.clipnorm,
+                      padded_targets=args.sentences)
+        if checkpoint and not args.dry_run:
+            model.set_weights(checkpoint.weights)
+            restore_training_state(checkpoint.path, model)
     describe_layout(args, batches, training_indices, held_out_indices)
+    return SimpleNamespace(
+        corpus=corpus, vocabulary=vocabulary, indices=indices, training_indices=training_indices,
+        held_out_indices=held_out_indices, topology=topology, table=table, batches=batches,
+        held_out=held_out, model=model, seed=seed, checkpoint=checkpoint,
+    )
+
+
+def train(args):
+    run = prepare(args)
+    model, vocabulary, checkpoint, seed = run.model, run.vocabulary, run.checkpoint, run.seed
+    corpus, indices, training_indices = run.corpus, run.indices, run.training_indices
     if args.dry_run:
         model.summary()
         return
 
     initial_epoch, best_value, best_path = 0, float("inf"), None
     if checkpoint:
-        model.set_weights(checkpoint.weights)
-        restore_training_state(checkpoint.path, model)
         initial_epoch = checkpoint.metadata["epoch"]
         best_value = checkpoint.metadata["val_loss" if args.monitor == "val_loss" else "loss"]
         best_path = checkpoint.path
@@ -234,7 +266,7 @@ def train(args):
         "units": args.units,
         "dropout": args.dropout,
         "input_dropout": args.input_dropout,
-        "input_encoding": topology.input_encoding,
+        "input_encoding": run.topology.input_encoding,
         "targets": args.targets,
         "sentences": args.sentences,
         "stateful": args.stateful,
@@ -242,6 +274,9 @@ def train(args):
         "bigger": args.bigger,
         "batch_size": args.batch_size,
         "epochs": args.epochs,
+        "steps_per_epoch": args.steps_per_epoch,
+        "distribute": args.distribute,
+        "mixed_precision": args.mixed_precision,
         "learning_rate": args.learning_rate,
         "clipnorm": args.clipnorm,
         "preset": args.preset,
@@ -249,34 +284,38 @@ def train(args):
         "monitor": args.monitor,
         "random_seed": seed,
         "text_name": os.path.basename(args.text),
-        "text_length": len(text),
-        "text_sha256": fingerprint(text),
+        "text_length": len(corpus),
+        "text_sha256": corpus.sha256,
     }
     interrupt = GracefulInterrupt()
     divergence = DivergenceStop(len(vocabulary))
+    # Only one process of a multi-machine run writes files (the others hold the same model).
+    writer = is_chief()
     checkpoints = BestOnlyCheckpoint(args.checkpoint_dir, args.bigger, args.epochs, metadata,
                                      indices, monitor=args.monitor, best_value=best_value,
-                                     best_path=best_path)
+                                     best_path=best_path, write=writer)
     history_path = args.history or os.path.join(args.checkpoint_dir, "history.csv")
     # Keras' progress bar first, so that it finishes its line before the summary line.
-    callbacks = [keras.callbacks.ProgbarLogger(), interrupt, divergence, checkpoints,
-                 HistoryLog(history_path, checkpoints, append=checkpoint is not None)]
+    callbacks = [keras.callbacks.ProgbarLogger(), interrupt, divergence, checkpoints]
+    if writer:
+        callbacks.append(HistoryLog(history_path, checkpoints, append=checkpoint is not None))
     if args.stateful:
         callbacks.insert(1, StateReset())
     if args.sample_every:
         rng = np.random.default_rng(seed)
         start = int(rng.integers(0, pattern_count(len(training_indices), args.seq_length)))
-        callbacks.append(SampleWriter(args.sample_every, topology, vocabulary,
+        callbacks.append(SampleWriter(args.sample_every, run.topology, vocabulary,
                                       training_indices[start : start + args.seq_length],
                                       random_seed=seed))
-    if args.tensorboard:
+    if args.tensorboard and writer:
         callbacks.append(tensorboard_callback(args.tensorboard))
 
-    data, steps_per_epoch = training_data(batches, args.epochs, initial_epoch)
+    data, steps_per_epoch = training_data(run.batches, args.epochs, initial_epoch,
+                                          args.steps_per_epoch)
     validation = None
-    if held_out is not None:
+    if run.held_out is not None:
         # One pass, re-read from the start at every epoch's end (no validation_steps).
-        validation, _ = training_data(held_out, 1)
+        validation, _ = training_data(run.held_out, 1)
     model.fit(data, epochs=args.epochs, initial_epoch=initial_epoch,
               steps_per_epoch=steps_per_epoch, shuffle=False, validation_data=validation,
               callbacks=callbacks, verbose=1)

@@ -87,6 +87,26 @@ class EpochBatches(keras.utils.PyDataset):
         self.epoch += 1
 
 
+class GlobalSteps(keras.utils.PyDataset):
+    """Keras' view of a run on backends other than TensorFlow: epoch e's batch i is global
+    step e * steps_per_epoch + i, loaded by load(step) (see backend.training_data)."""
+
+    def __init__(self, load, steps_per_epoch, initial_epoch=0):
+        super().__init__()
+        self.load = load
+        self.steps_per_epoch = steps_per_epoch
+        self.epoch = initial_epoch
+
+    def __len__(self):
+        return self.steps_per_epoch
+
+    def __getitem__(self, batch_number):
+        return self.load(self.epoch * self.steps_per_epoch + batch_number)
+
+    def on_epoch_end(self):
+        self.epoch += 1
+
+
 class WindowBatches(EpochBatches):
     """Batches of (encoded windows, next-character targets), in a new order every epoch.
 

@@ -30,7 +30,8 @@ def train_args(**overrides):
                   targets="last", one_hot=False, validation_split=0.0, monitor="loss",
                   learning_rate=0.001, clipnorm=None, preset=None, strip_punctuation=False,
                   sentences=False, input_dropout=0.0, stateful=False, resume=None,
-                  history=None, tensorboard=None, sample_every=None, explicit=set())
+                  history=None, tensorboard=None, sample_every=None, steps_per_epoch=None,
+                  distribute=False, mixed_precision=False, explicit=set())
     values.update(overrides)
     return SimpleNamespace(**values)
 

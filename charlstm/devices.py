@@ -1,0 +1,121 @@
+"""Where training runs: data-parallel replicas (--distribute) and mixed precision.
+
+--distribute on the TensorFlow backend builds the model under tf.distribute.MirroredStrategy
+over every visible GPU (or, with none, every logical CPU device when there are several), and
+under MultiWorkerMirroredStrategy when TF_CONFIG describes a cluster of machines; on the JAX
+backend it sets keras.distribution.DataParallel over every device. Either way --batch-size is
+the global batch: each step's batch is split across the replicas, and their gradients are
+averaged, so one step does what one step on one device would do.
+
+CHARLSTM_LOGICAL_CPUS=N (an environment variable, read when Keras is imported) splits the CPU
+into N logical devices, so that --distribute can be tried and tested without a GPU.
+
+    >>> strategy = distribution_strategy(enabled=True)     # doctest: +SKIP
+    >>> with scope(strategy):                               # doctest: +SKIP
+    ...     model = compile_model(build_model(topology, 100))
+"""
+
+import contextlib
+import json
+import os
+
+from .backend import import_keras
+from .cli import log
+from .errors import UserError
+
+keras = import_keras()
+
+
+def _backend():
+    return keras.backend.backend()
+
+
+def distribution_strategy(enabled):
+    """The tf.distribute strategy for this run, or None (one device, or not TensorFlow).
+    On JAX, DataParallel is set globally here and None returned."""
+    if not enabled:
+        return None
+    if _backend() == "jax":
+        devices = keras.distribution.list_devices()
+        keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+        log(f"--distribute: data parallel over {len(devices)} JAX device(s)")
+        return None
+    if _backend() != "tensorflow":
+        raise UserError(f"--distribute supports the tensorflow and jax backends, not {_backend()}")
+    import tensorflow as tf
+
+    if os.environ.get("TF_CONFIG"):
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        log(f"--distribute: {strategy.num_replicas_in_sync} replicas over the TF_CONFIG cluster")
+        return strategy
+    devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+    strategy = tf.distribute.MirroredStrategy(devices=[device.name for device in devices])
+    log(f"--distribute: {strategy.num_replicas_in_sync} replica(s) on "
+        + ", ".join(device.name for device in devices))
+    if strategy.num_replicas_in_sync == 1:
+        log("--distribute: only one device is visible, so this is plain one-device training")
+    return strategy
+
+
+def scope(strategy):
+    """Build and compile the model under this: the strategy's scope, or nothing."""
+    return strategy.scope() if strategy is not None else contextlib.nullcontext()
+
+
+def is_chief():
+    """Whether this process writes files: always, except the non-chief workers of a
+    multi-machine (TF_CONFIG) run, whose checkpoints would be copies of the chief's."""
+    config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+    task = config.get("task", {})
+    if not task:
+        return True
+    has_chief = "chief" in config.get("cluster", {})
+    return task.get("type") == "chief" or (not has_chief and task.get("type") == "worker"
+                                           and int(task.get("index", 0)) == 0)
+
+
+def _gpu_compute_capability():
+    """(major, minor) of the first GPU, (0, 0) for a GPU that does not say, None without one."""
+    if _backend() == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        if not gpus:
+            return None
+        details = tf.config.experimental.get_device_details(gpus[0])
+        return tuple(details.get("compute_capability", (0, 0)))
+    if _backend() == "jax":
+        import jax
+
+        gpus = [device for device in jax.devices() if device.platform == "gpu"]
+        if not gpus:
+            return None
+        capability = getattr(gpus[0], "compute_capability", "0.0")
+        return tuple(int(part) for part in str(capability).split(".")[:2])
+    return None
+
+
+def mixed_precision_policy(enabled):
+    """Set and return the Keras dtype policy for --mixed-precision: "mixed_bfloat16" on GPUs
+    with fast bfloat16 (compute capability 8.0 and later: A100, H100, RTX 30xx and later),
+    "mixed_float16" on 7.x (V100, T4, RTX 20xx; Keras then scales the loss), and a UserError
+    where it would only slow training down: on a CPU, where 16-bit arithmetic is emulated,
+    and on older GPUs without fast 16-bit units. Off, nothing changes: float32 throughout."""
+    if not enabled:
+        keras.mixed_precision.set_global_policy("float32")  # whatever was set before
+        return None
+    capability = _gpu_compute_capability()
+    if capability is None:
+        raise UserError("--mixed-precision needs a GPU: on a CPU 16-bit arithmetic is "
+                        "emulated and only slows training down")
+    if capability >= (8, 0) or capability == (0, 0):
+        policy = "mixed_bfloat16"
+    elif capability >= (7, 0):
+        policy = "mixed_float16"
+    else:
+        raise UserError(f"--mixed-precision: this GPU (compute capability "
+                        f"{capability[0]}.{capability[1]}) has no fast 16-bit arithmetic, so "
+                        "it would only slow training down")
+    keras.mixed_precision.set_global_policy(policy)
+    log(f"--mixed-precision: {policy} (float32 weights, softmax and loss)")
+    return policy
