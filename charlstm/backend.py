@@ -32,9 +32,25 @@ def _stderr_silenced():
         os.close(devnull)
 
 
+_multi_worker = {"requested": False, "strategy": None}
+
+
+def request_multi_worker():
+    """Ask import_keras to create tf.distribute.MultiWorkerMirroredStrategy (from TF_CONFIG)
+    right after the import: TensorFlow accepts its collective ops only before the first
+    tensor, which import_keras makes."""
+    _multi_worker["requested"] = True
+
+
+def multi_worker_strategy():
+    """The strategy made at import on request, else None."""
+    return _multi_worker["strategy"]
+
+
 def _import_with_logical_cpus():
     """Import keras; with CHARLSTM_LOGICAL_CPUS=N, split the CPU into N logical devices first
-    (so that --distribute runs on a machine without GPUs, as the tests do)."""
+    (so that --distribute runs on a machine without GPUs, as the tests do); and make the
+    multi-worker strategy when requested."""
     count = int(os.environ.get("CHARLSTM_LOGICAL_CPUS", "0") or 0)
     if count > 1 and os.environ.get("KERAS_BACKEND", "tensorflow") == "jax":
         os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
@@ -47,6 +63,10 @@ def _import_with_logical_cpus():
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(
             cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(count)])
+    if _multi_worker["requested"] and keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        _multi_worker["strategy"] = tf.distribute.MultiWorkerMirroredStrategy()
     return keras
 
 
@@ -125,7 +145,11 @@ def training_data(batches, epochs, initial_epoch=0, steps_per_epoch=None):
     # is sequential, so batches arrive in order (stateful training relies on it).
     dataset = tf.data.Dataset.range(per_epoch * initial_epoch, per_epoch * epochs)
     dataset = dataset.map(fetch).prefetch(tf.data.AUTOTUNE)
-    return dataset, per_epoch
+    # Under --distribute, tf.distribute splits each (global) batch into per-replica pieces
+    # and, across machines, shards those pieces: sharding by data, as there are no files.
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options), per_epoch
 
 
 def compiled_forward(model):

@@ -83,23 +83,30 @@ class HistoryLog(keras.callbacks.Callback):
     """One CSV row per completed epoch, flushed at once, so a crash loses nothing:
     epoch, loss, val_loss (empty without a held-out part), learning_rate, seconds, checkpoint
     (the file written that epoch, empty if the loss did not improve). A new run starts the
-    file afresh; a resumed one (append=True) adds to it."""
+    file afresh; a run resumed after epoch E (resumed_after=E) keeps the rows up to E and
+    carries on from there (rows of epochs after the checkpoint it resumed are dropped)."""
 
     COLUMNS = ("epoch", "loss", "val_loss", "learning_rate", "seconds", "checkpoint")
 
-    def __init__(self, path, checkpoints, append=False):
+    def __init__(self, path, checkpoints, resumed_after=None):
         super().__init__()
         self.path = path
         self.checkpoints = checkpoints
-        self.append = append
+        self.resumed_after = resumed_after
         self.epoch_started = None
 
     def on_train_begin(self, logs=None):
-        exists = os.path.exists(self.path) and os.path.getsize(self.path) > 0
+        kept = []
         try:
-            if not (self.append and exists):
-                with open(self.path, "w", newline="") as handle:
-                    csv.writer(handle).writerow(self.COLUMNS)
+            if self.resumed_after is not None and os.path.exists(self.path):
+                with open(self.path, newline="") as handle:
+                    kept = [row for row in csv.DictReader(handle)
+                            if row.get("epoch", "").isdigit()
+                            and int(row["epoch"]) <= self.resumed_after]
+            with open(self.path, "w", newline="") as handle:
+                writer = csv.DictWriter(handle, self.COLUMNS, extrasaction="ignore")
+                writer.writeheader()
+                writer.writerows(kept)
         except OSError as error:
             raise UserError(f"cannot write history file '{self.path}': {error.strerror}") from None
 

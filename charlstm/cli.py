@@ -105,8 +105,10 @@ def run(target, args):
     UserError becomes one line on stderr and exit status 1."""
     program = sys.argv[0].rsplit("/", 1)[-1]
     try:
-        from .backend import import_keras
+        from .backend import import_keras, request_multi_worker
 
+        if getattr(args, "distribute", False) and os.environ.get("TF_CONFIG"):
+            request_multi_worker()  # its strategy must exist before TensorFlow's first tensor
         import_keras(verbose=args.verbose_backend)
         module_name, function_name = target.split(":")
         getattr(importlib.import_module(module_name), function_name)(args)

@@ -10,7 +10,7 @@ does. The vocabulary is sorted(set(text)), so a character's index is its rank.
     'chapter i.\\ndown'
     >>> vocabulary = Vocabulary.from_text(text)
     >>> vocabulary.encode("down").tolist()
-    [3, 9, 12, 7]
+    [5, 10, 14, 9]
 
 A corpus file of any size is read with load_corpus, a piece at a time, into one compact
 index array (one byte a character for vocabularies up to 256): the text itself is never

@@ -19,7 +19,7 @@ import contextlib
 import json
 import os
 
-from .backend import import_keras
+from .backend import import_keras, multi_worker_strategy
 from .cli import log
 from .errors import UserError
 
@@ -45,7 +45,8 @@ def distribution_strategy(enabled):
     import tensorflow as tf
 
     if os.environ.get("TF_CONFIG"):
-        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        # Made by import_keras when train.py asked for it (see backend.request_multi_worker).
+        strategy = multi_worker_strategy() or tf.distribute.MultiWorkerMirroredStrategy()
         log(f"--distribute: {strategy.num_replicas_in_sync} replicas over the TF_CONFIG cluster")
         return strategy
     devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
@@ -55,6 +56,55 @@ def distribution_strategy(enabled):
     if strategy.num_replicas_in_sync == 1:
         log("--distribute: only one device is visible, so this is plain one-device training")
     return strategy
+
+
+def fit_multi_worker(model, strategy):
+    """Let Keras' fit() start under MultiWorkerMirroredStrategy.
+
+    Keras 3 (3.15 included: keras-team/keras#20585) builds the model before training from
+    one batch, which it first reduces across the replicas with strategy.reduce; under
+    MultiWorkerMirroredStrategy that reduction fails on the per-replica batch ("Attempt to
+    convert a value (PerReplica...) to a Tensor"). Building needs only the batch's shapes,
+    so this model takes the first local replica's part instead. Nothing else changes.
+    """
+    import tensorflow as tf
+
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return
+
+    def local_part(value):
+        if isinstance(value, tf.distribute.DistributedValues):
+            return strategy.experimental_local_results(value)[0]
+        return value
+
+    def maybe_symbolic_build(iterator=None, data_batch=None):
+        if iterator is not None:
+            for _, _, batches in iterator:
+                data_batch = tf.nest.map_structure(local_part, next(batches))
+                break
+        with strategy.scope():
+            model._symbolic_build(data_batch=data_batch)
+
+    model._maybe_symbolic_build = maybe_symbolic_build
+
+    # Second, each step's logs: Keras reduces a scalar loss with strategy.reduce("MEAN", v,
+    # axis=0), which fails on a scalar; the mean over replicas is axis=None.
+    from keras.src.backend.tensorflow import trainer
+
+    original = trainer.reduce_per_replica
+    if getattr(original, "charlstm_patched", False):
+        return
+
+    def reduce_per_replica(values, strategy, reduction):
+        if reduction in ("auto", "mean") and isinstance(
+                strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            return tf.nest.map_structure(
+                lambda value: strategy.reduce("MEAN", value, axis=None)
+                if isinstance(value, tf.distribute.DistributedValues) else value, values)
+        return original(values, strategy, reduction)
+
+    reduce_per_replica.charlstm_patched = True
+    trainer.reduce_per_replica = reduce_per_replica
 
 
 def scope(strategy):

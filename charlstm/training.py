@@ -19,7 +19,8 @@ from .callbacks import (BestOnlyCheckpoint, DivergenceStop, GracefulInterrupt, H
 from .checkpoint import has_training_state, load_checkpoint, restore_training_state
 from .cli import choose_seed, log
 from .corpus import load_corpus
-from .devices import distribution_strategy, is_chief, mixed_precision_policy, scope
+from .devices import (distribution_strategy, fit_multi_worker, is_chief, mixed_precision_policy,
+                      scope)
 from .errors import UserError
 from .models import Topology, build_model, compile_model
 from .sequences import SentenceBatches, StreamBatches
@@ -180,6 +181,9 @@ def prepare(args):
     if strategy is not None and args.stateful:
         raise UserError("--stateful keeps one state per batch row, which replicas cannot "
                         "share: leave out --distribute")
+    if strategy is not None and os.environ.get("TF_CONFIG") and args.seed is None:
+        raise UserError("a multi-machine run (TF_CONFIG) needs the same --seed on every "
+                        "machine, so that they read the same batches")
     if strategy is not None and args.batch_size % strategy.num_replicas_in_sync:
         raise UserError(f"--batch-size {args.batch_size} does not split evenly over "
                         f"{strategy.num_replicas_in_sync} replicas")
@@ -235,6 +239,8 @@ def prepare(args):
         if checkpoint and not args.dry_run:
             model.set_weights(checkpoint.weights)
             restore_training_state(checkpoint.path, model)
+    if strategy is not None:
+        fit_multi_worker(model, strategy)
     describe_layout(args, batches, training_indices, held_out_indices)
     return SimpleNamespace(
         corpus=corpus, vocabulary=vocabulary, indices=indices, training_indices=training_indices,
@@ -298,7 +304,8 @@ def train(args):
     # Keras' progress bar first, so that it finishes its line before the summary line.
     callbacks = [keras.callbacks.ProgbarLogger(), interrupt, divergence, checkpoints]
     if writer:
-        callbacks.append(HistoryLog(history_path, checkpoints, append=checkpoint is not None))
+        resumed_after = initial_epoch if checkpoint else None
+        callbacks.append(HistoryLog(history_path, checkpoints, resumed_after=resumed_after))
     if args.stateful:
         callbacks.insert(1, StateReset())
     if args.sample_every:
@@ -328,6 +335,9 @@ def train(args):
     if interrupt.requested:
         log(f"interrupted: best checkpoint {best}")
         sys.exit(130)
+    if not writer:
+        log(f"done: best {args.monitor} {checkpoints.best_value:.4f} (the chief wrote the files)")
+        return
     log(f"done: best checkpoint {best}; history in {history_path}")
 
 

@@ -150,10 +150,16 @@ class WindowBatches(EpochBatches):
             dtype = np.int32 if len(self.indices) < 2**31 else np.int64
             offset = int(rng.integers(0, self.offsets)) if self.shuffle else 0
             stride = 1 if self.targets == "last" else self.seq_length
-            self._order = offset + stride * np.arange(self.count, dtype=dtype)
+            # Built in place: a 100 MB text has 100 million windows, 400 MB of int32 starts,
+            # and each temporary array would be another 400 MB.
+            self._order = None
+            order = np.arange(self.count, dtype=dtype)
+            if stride != 1:
+                order *= stride
+            order += offset
             if self.shuffle:
-                rng.shuffle(self._order)
-            self._order_epoch = epoch
+                rng.shuffle(order)
+            self._order, self._order_epoch = order, epoch
         return self._order
 
     def batch(self, epoch, batch_number):

@@ -70,6 +70,19 @@ def test_resuming_gives_the_same_weights_as_never_stopping(tiny_text_path, tmp_p
     assert [row["loss"] for row in rows] == [row["loss"] for row in history(whole)]
 
 
+def test_resuming_an_earlier_checkpoint_rewrites_the_later_history(
+        tiny_text_path, tmp_path, two_epochs):
+    for name in os.listdir(two_epochs):
+        (tmp_path / name).write_bytes((two_epochs / name).read_bytes())
+    original = history(tmp_path)
+    first = str(tmp_path / checkpoints(tmp_path)[0])
+    assert parse_checkpoint_name(first)[0] == 1
+    train(parse_args(["--text", tiny_text_path, "--resume", first]))  # --epochs 2, as recorded
+    rows = history(tmp_path)
+    assert [row["epoch"] for row in rows] == ["1", "2"]  # epoch 2 once, from the resumed run
+    assert rows[1]["loss"] == original[1]["loss"]
+
+
 def test_resume_refuses_what_would_change_the_run(tiny_text_path, tmp_path, two_epochs):
     last = str(two_epochs / checkpoints(two_epochs)[-1])
     other_text = tmp_path / "other.txt"

@@ -136,6 +136,48 @@ def test_two_replicas_follow_the_one_replica_loss_curve(tiny_text_path, tmp_path
     assert two == pytest.approx(one, rel=1e-4)
 
 
+def free_port():
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("localhost", 0))
+        return probe.getsockname()[1]
+
+
+def test_two_machines_through_tf_config_follow_one_machine(tiny_text_path, tmp_path):
+    """The README's multi-machine example, with both workers on this machine."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    flags = ["--text", tiny_text_path, "--units", "8", "--seq-length", "10", "--batch-size",
+             "32", "--epochs", "2", "--seed", "5", "--dropout", "0"]
+    cluster = {"worker": [f"localhost:{free_port()}", f"localhost:{free_port()}"]}
+    workers = []
+    for index in range(2):
+        environment = dict(os.environ, TF_CONFIG=json.dumps(
+            {"cluster": cluster, "task": {"type": "worker", "index": index}}))
+        workers.append(subprocess.Popen(
+            [sys.executable, os.path.join(ROOT, "train.py"), *flags, "--distribute",
+             "--checkpoint-dir", str(tmp_path / f"worker{index}")],
+            env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+    errors = [worker.communicate(timeout=240)[1] for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0], errors
+    assert "--distribute: 2 replicas over the TF_CONFIG cluster" in errors[0]
+    single = run_command("train.py", *flags, "--checkpoint-dir", str(tmp_path / "single"))
+    assert single.returncode == 0, single.stderr
+
+    def losses(folder):
+        with open(tmp_path / folder / "history.csv") as handle:
+            return [float(row["loss"]) for row in csv.DictReader(handle)]
+
+    assert losses("worker0") == pytest.approx(losses("single"), rel=1e-4)
+    # Only the chief (worker 0) writes files.
+    assert not [name for name in os.listdir(tmp_path / "worker1") if name.endswith(".hdf5")]
+    assert "the chief wrote the files" in errors[1]
+
+
 def test_distribute_refuses_what_replicas_cannot_do(tiny_text_path, tmp_path):
     environment = dict(os.environ, CHARLSTM_LOGICAL_CPUS="2")
     base = ["train.py", "--text", tiny_text_path, "--units", "8", "--seq-length", "10",
