@@ -189,12 +189,12 @@ def prepare(args):
                         f"{strategy.num_replicas_in_sync} replicas")
     started = time.perf_counter()
     corpus = load_corpus(args.text, args.strip_punctuation)
-    log(f"read '{args.text}' in {time.perf_counter() - started:.2f}s")
     if len(corpus) <= args.seq_length:
         raise UserError(
             f"text file '{args.text}' has {len(corpus)} characters: it must be longer than "
             f"--seq-length ({args.seq_length}) to give one pattern"
         )
+    read_seconds = time.perf_counter() - started
     vocabulary, indices = corpus.vocabulary, corpus.indices
     if checkpoint:
         check_same_text(checkpoint, corpus, args.text)
@@ -208,6 +208,7 @@ def prepare(args):
 
     if not args.dry_run:
         prepare_checkpoint_dir(args.checkpoint_dir)
+    log(f"read '{args.text}' in {read_seconds:.2f}s")
     seed = choose_seed(args.seed)
     log(f"random seed: {seed} (pass --seed {seed} to repeat this run)")
     set_random_seed(seed)
