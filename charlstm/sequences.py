@@ -69,15 +69,8 @@ class SentenceBatches(EpochBatches):
     sequence_targets = True
 
     def __init__(self, indices, text, seq_length, batch_size, table, seed=0, shuffle=True):
-        super().__init__()
+        super().__init__(indices, seq_length, batch_size, table, seed, shuffle)
         assert len(indices) == len(text)
-        self.indices = indices
-        self.seq_length = seq_length
-        self.batch_size = batch_size
-        self.table = table
-        self.input_width = table.shape[1]
-        self.seed = seed
-        self.shuffle = shuffle
         self.row_starts, self.row_predictions = sentence_rows(*sentence_spans(text), seq_length)
         self.count = len(self.row_starts)  # 0 when no sentence has two characters: see train()
         self.steps = math.ceil(self.count / batch_size)
@@ -110,14 +103,7 @@ class StreamBatches(EpochBatches):
     sequence_targets = True
 
     def __init__(self, indices, seq_length, batch_size, table, seed=0, shuffle=True):
-        super().__init__()
-        self.indices = indices
-        self.seq_length = seq_length
-        self.batch_size = batch_size
-        self.table = table
-        self.input_width = table.shape[1]
-        self.seed = seed
-        self.shuffle = shuffle
+        super().__init__(indices, seq_length, batch_size, table, seed, shuffle)
         # seq_length characters stay free for the offset and the last target, so every epoch
         # has the same number of steps whatever its offset.
         self.stream_length = (len(indices) - seq_length) // batch_size

@@ -69,12 +69,19 @@ class EpochBatches(keras.utils.PyDataset):
     to the next epoch) or by batch(epoch, number) (the TensorFlow fast path in
     charlstm.backend.training_data), and a resumed run can start at any epoch.
 
-    Subclasses set steps, input_width and sequence_targets (targets shaped (batch, time)
-    rather than (batch,)) and define batch(epoch, number) -> (inputs, targets).
+    Subclasses set steps and sequence_targets (targets shaped (batch, time) rather than
+    (batch,)) and define batch(epoch, number) -> (inputs, targets).
     """
 
-    def __init__(self):
+    def __init__(self, indices, seq_length, batch_size, table, seed=0, shuffle=True):
         super().__init__()
+        self.indices = indices
+        self.seq_length = seq_length
+        self.batch_size = batch_size
+        self.table = table  # row i: the model input for character i (see input_table)
+        self.input_width = table.shape[1]
+        self.seed = seed
+        self.shuffle = shuffle  # False: the same order every epoch (validation)
         self.epoch = 0
 
     def __len__(self):
@@ -122,16 +129,9 @@ class WindowBatches(EpochBatches):
 
     def __init__(self, indices, seq_length, batch_size, table, seed=0, targets="last",
                  shuffle=True):
-        super().__init__()
+        super().__init__(indices, seq_length, batch_size, table, seed, shuffle)
         assert targets in ("last", "every"), targets
-        self.indices = indices
-        self.seq_length = seq_length
-        self.batch_size = batch_size
-        self.table = table
-        self.input_width = table.shape[1]
-        self.seed = seed
         self.targets = targets
-        self.shuffle = shuffle
         self.sequence_targets = targets == "every"
         if targets == "last":
             self.count, self.offsets = pattern_count(len(indices), seq_length), 1
