@@ -2,6 +2,10 @@
 
 import csv
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import h5py
 import numpy as np
@@ -11,6 +15,7 @@ from charlstm.callbacks import DivergenceStop, HistoryLog
 from charlstm.checkpoint import TRAINING_STATE_GROUP, parse_checkpoint_name
 from charlstm.errors import UserError
 from charlstm.training import train
+from conftest import ROOT, TINY_TEXT
 from train import parse_args
 
 COMMON = ["--units", "8", "--seq-length", "10", "--batch-size", "32", "--seed", "7",
@@ -68,6 +73,33 @@ def test_resuming_gives_the_same_weights_as_never_stopping(tiny_text_path, tmp_p
     rows = history(resumed)
     assert [row["epoch"] for row in rows] == ["1", "2", "3", "4"]
     assert [row["loss"] for row in rows] == [row["loss"] for row in history(whole)]
+
+
+def test_ctrl_c_then_resume_ends_where_an_uninterrupted_run_ends(tmp_path):
+    """The issue's own words: interrupt a run (Ctrl-C, mid-epoch), resume it, compare."""
+    text = tmp_path / "text.txt"
+    text.write_text(TINY_TEXT * 40)
+    flags = ["--text", str(text), "--epochs", "4", *COMMON]
+    interrupted = tmp_path / "interrupted"
+    process = subprocess.Popen(
+        [sys.executable, os.path.join(ROOT, "train.py"), *flags, "--checkpoint-dir",
+         str(interrupted)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (interrupted.exists() and checkpoints(interrupted)):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    stopped_after = parse_checkpoint_name(checkpoints(interrupted)[-1])[0]
+    assert stopped_after < 4, "the run ended before the interrupt: make its epochs longer"
+    train(parse_args(["--text", str(text), "--resume",
+                      str(interrupted / checkpoints(interrupted)[-1])]))
+    whole = tmp_path / "whole"
+    run(str(text), whole, "--epochs", "4")
+    assert checkpoints(interrupted) == checkpoints(whole)
+    final_whole = every_dataset(whole / checkpoints(whole)[-1])
+    final_resumed = every_dataset(interrupted / checkpoints(interrupted)[-1])
+    assert all(np.array_equal(final_whole[key], final_resumed[key]) for key in final_whole)
 
 
 def test_resuming_an_earlier_checkpoint_rewrites_the_later_history(
