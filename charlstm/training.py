@@ -32,8 +32,11 @@ keras = import_keras()
 # refused (these shape the model, the data or the file names); RESUME_ADJUSTABLE may change.
 RESUME_FIXED = ("seq_length", "layers", "units", "one_hot", "input_dropout", "targets",
                 "sentences", "stateful", "batch_size", "validation_split", "monitor",
-                "strip_punctuation", "bigger", "seed", "steps_per_epoch", "mixed_precision")
-RESUME_ADJUSTABLE = ("epochs", "learning_rate", "clipnorm", "dropout", "preset", "distribute")
+                "strip_punctuation", "bigger", "seed", "steps_per_epoch")
+RESUME_ADJUSTABLE = ("epochs", "learning_rate", "clipnorm", "dropout", "preset")
+# --distribute and --mixed-precision describe the machine, not the run: a resumed run uses
+# what its own command line says (a float16 run's extra loss-scale state, resumed without
+# it, is refused by restore_training_state, naming the count that differs).
 
 
 def prepare_checkpoint_dir(directory):
