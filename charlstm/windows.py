@@ -63,18 +63,16 @@ def every_position_layout(text_length, seq_length):
     return 1, max(text_length - seq_length, 0)
 
 
-class EpochBatches(keras.utils.PyDataset):
-    """Batches that are a pure function of (epoch, batch number): a run is repeatable whichever
-    way they are fetched, by Keras through this PyDataset (every backend; on_epoch_end moves
-    to the next epoch) or by batch(epoch, number) (the TensorFlow fast path in
-    charlstm.backend.training_data), and a resumed run can start at any epoch.
+class EpochBatches:
+    """Batches that are a pure function of (epoch, batch number), so that a run is repeatable
+    whichever way they are fetched and a resumed run can start at any epoch. Keras reads
+    them through GlobalSteps.
 
     Subclasses set steps and sequence_targets (targets shaped (batch, time) rather than
     (batch,)) and define batch(epoch, number) -> (inputs, targets).
     """
 
     def __init__(self, indices, seq_length, batch_size, table, seed=0, shuffle=True):
-        super().__init__()
         self.indices = indices
         self.seq_length = seq_length
         self.batch_size = batch_size
@@ -82,27 +80,26 @@ class EpochBatches(keras.utils.PyDataset):
         self.input_width = table.shape[1]
         self.seed = seed
         self.shuffle = shuffle  # False: the same order every epoch (validation)
-        self.epoch = 0
 
     def __len__(self):
         return self.steps
 
-    def __getitem__(self, batch_number):
-        return self.batch(self.epoch, batch_number)
-
-    def on_epoch_end(self):
-        self.epoch += 1
-
 
 class GlobalSteps(keras.utils.PyDataset):
-    """Keras' view of a run on backends other than TensorFlow: epoch e's batch i is global
-    step e * steps_per_epoch + i, loaded by load(step) (see backend.training_data)."""
+    """A run's batches as Keras sees them: epoch e's batch i is global step
+    e * steps_per_epoch + i, and global step g is batch g % len(batches) of pass
+    g // len(batches), so that passes follow each other across epochs of any size.
+    load(step) is the one mapping; backend.training_data feeds it to tf.data on TensorFlow,
+    other backends read this PyDataset (on_epoch_end moves to the next epoch)."""
 
-    def __init__(self, load, steps_per_epoch, initial_epoch=0):
+    def __init__(self, batches, steps_per_epoch=None, initial_epoch=0):
         super().__init__()
-        self.load = load
-        self.steps_per_epoch = steps_per_epoch
+        self.batches = batches
+        self.steps_per_epoch = steps_per_epoch or len(batches)
         self.epoch = initial_epoch
+
+    def load(self, step):
+        return self.batches.batch(*divmod(int(step), len(self.batches)))
 
     def __len__(self):
         return self.steps_per_epoch
