@@ -27,7 +27,7 @@ from charlstm.backend import import_keras  # noqa: E402
 keras = import_keras()
 import numpy as np  # noqa: E402
 
-from charlstm.corpus import Vocabulary, read_text  # noqa: E402
+from charlstm.corpus import load_corpus  # noqa: E402
 from charlstm.decoders import StatefulDecoder, WindowDecoder  # noqa: E402
 from charlstm.generation import load_for_generation  # noqa: E402
 from charlstm.models import Topology, build_model  # noqa: E402
@@ -100,9 +100,8 @@ def main():
             rows.append(measure(os.path.basename(path), model, checkpoint.topology,
                                 checkpoint.seq_length, pool, args))
     else:
-        text = read_text(os.path.join(ROOT, "wonderland.txt"))
-        vocabulary = Vocabulary.from_text(text)
-        pool = vocabulary.encode(text)
+        corpus = load_corpus(os.path.join(ROOT, "wonderland.txt"))
+        vocabulary, pool = corpus.vocabulary, corpus.indices
         for name, layers in (("small (1 x LSTM 256)", 1), ("bigger (2 x LSTM 256)", 2)):
             keras.utils.set_random_seed(1)
             topology = Topology(len(vocabulary), len(vocabulary), layers=layers)

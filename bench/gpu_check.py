@@ -34,7 +34,7 @@ keras = import_keras()
 import jax  # noqa: E402
 
 from charlstm.backend import set_random_seed, training_data  # noqa: E402
-from charlstm.corpus import Vocabulary, read_text  # noqa: E402
+from charlstm.corpus import load_corpus  # noqa: E402
 from charlstm.models import Topology, build_model, compile_model  # noqa: E402
 from charlstm.windows import WindowBatches, input_table  # noqa: E402
 
@@ -72,9 +72,8 @@ def main():
     assert args.warm_up >= 1 and args.steps >= 1
 
     print(f"jax {jax.__version__} devices: {jax.devices()}", flush=True)
-    text = read_text(os.path.join(ROOT, "wonderland.txt"))
-    vocabulary = Vocabulary.from_text(text)
-    indices = vocabulary.encode(text)
+    corpus = load_corpus(os.path.join(ROOT, "wonderland.txt"))
+    vocabulary, indices = corpus.vocabulary, corpus.indices
     rows = [f"# gpu check on {jax.devices()[0].device_kind} ({jax.default_backend()}), keras "
             f"{keras.__version__} ({keras.backend.backend()}), jax {jax.__version__}; "
             f"{args.steps} steps after warm-up, whole wonderland.txt, seq_length {SEQ_LENGTH}",

@@ -32,7 +32,7 @@ keras = import_keras()
 import numpy as np  # noqa: E402
 
 from charlstm.backend import set_random_seed, training_data  # noqa: E402
-from charlstm.corpus import Vocabulary, read_text  # noqa: E402
+from charlstm.corpus import load_corpus  # noqa: E402
 from charlstm.decoders import StatefulDecoder, WindowDecoder  # noqa: E402
 from charlstm.backend import compiled_forward  # noqa: E402
 from charlstm.evaluation import window_losses  # noqa: E402
@@ -124,9 +124,8 @@ def main():
     for item in filter(None, args.override.split(",")):
         key, value = item.split("=")
         FAST[key] = type(FAST[key])(eval(value)) if key in FAST else value
-    text = read_text(os.path.join(ROOT, "wonderland.txt"))
-    vocabulary = Vocabulary.from_text(text)
-    indices = vocabulary.encode(text)
+    corpus = load_corpus(os.path.join(ROOT, "wonderland.txt"))
+    vocabulary, indices = corpus.vocabulary, corpus.indices
     training, held_out = split_held_out(indices, 0.1)
     rng = np.random.default_rng(0)
     probes = {name: np.sort(rng.choice(len(part) - SEQ_LENGTH, size=min(args.sample_windows,

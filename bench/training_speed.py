@@ -19,7 +19,7 @@ from charlstm.backend import import_keras  # noqa: E402
 keras = import_keras()
 
 from charlstm.backend import set_random_seed, training_data  # noqa: E402
-from charlstm.corpus import Vocabulary, read_text  # noqa: E402
+from charlstm.corpus import load_corpus  # noqa: E402
 from charlstm.models import Topology, build_model, compile_model  # noqa: E402
 from charlstm.presets import FAST  # noqa: E402
 from charlstm.windows import WindowBatches, input_table  # noqa: E402
@@ -53,9 +53,8 @@ def main():
                                                          "training_speed.txt"))
     args = parser.parse_args()
 
-    text = read_text(os.path.join(ROOT, "wonderland.txt"))
-    vocabulary = Vocabulary.from_text(text)
-    indices = vocabulary.encode(text)
+    corpus = load_corpus(os.path.join(ROOT, "wonderland.txt"))
+    vocabulary, indices = corpus.vocabulary, corpus.indices
     rows = [f"# training speed on {platform.machine()}, {os.cpu_count()} CPUs, keras "
             f"{keras.__version__} ({keras.backend.backend()}); {args.steps} steps after "
             f"{args.warm_up} of warm-up, whole wonderland.txt",

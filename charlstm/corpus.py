@@ -61,34 +61,34 @@ def strip_punctuation(text):
 
 
 def prepare_text(text, strip=False):
-    """normalise_text, then strip_punctuation when asked: what training and generation both
-    apply to a corpus or a prime text."""
+    """normalise_text, then strip_punctuation when asked: what a corpus goes through (a piece
+    at a time, in read_prepared_pieces) and what generation does to a prime text."""
     text = normalise_text(text)
     return strip_punctuation(text) if strip else text
 
 
-def read_text(path, strip=False):
-    """Read a corpus file as prepared text (see prepare_text); UserError if it is missing,
-    unreadable or empty."""
+def _check_text_path(path):
     if not os.path.exists(path):
         raise UserError(f"text file '{path}' does not exist")
     if os.path.isdir(path):
         raise UserError(f"text file '{path}' is a directory")
+
+
+def _empty_text(path, strip):
+    return UserError(f"text file '{path}' is empty"
+                     + (" once punctuation is stripped" if strip else ""))
+
+
+def read_text(path, strip=False):
+    """Read a corpus file as one prepared string (see prepare_text), through the same reader
+    as load_corpus; UserError if it is missing, unreadable, not UTF-8 or empty."""
+    _check_text_path(path)
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
+        text = "".join(read_prepared_pieces(path, strip))
     except OSError as error:
         raise UserError(f"cannot read text file '{path}': {error.strerror}") from None
-    try:
-        decoded = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise UserError(
-            f"text file '{path}' is not UTF-8 (bad byte at offset {error.start}); "
-            "convert it first, for example with iconv -t utf-8"
-        ) from None
-    text = prepare_text(decoded, strip)
     if not text:
-        raise UserError(f"text file '{path}' is empty" + (" once punctuation is stripped" if strip else ""))
+        raise _empty_text(path, strip)
     return text
 
 
@@ -200,14 +200,13 @@ class Corpus:
     vocabulary: Vocabulary
     indices: np.ndarray  # may be a read-only memory map of the cache
     sha256: str  # fingerprint() of the prepared text
-    name: str
 
     def __len__(self):
         return len(self.indices)
 
-    def text(self, start=0, stop=None):
-        """The prepared text (or a part of it) as a string: only for layouts that need one."""
-        return self.vocabulary.decode_all(self.indices[start:stop])
+    def text(self):
+        """The prepared text as a string."""
+        return self.vocabulary.decode_all(self.indices)
 
 
 def _cache_paths(path, strip):
@@ -232,7 +231,7 @@ def _read_cache(path, strip):
         if len(indices) != info["length"]:
             return None
         vocabulary = Vocabulary(info["vocabulary"])
-        return Corpus(vocabulary, indices, info["sha256"], os.path.basename(path))
+        return Corpus(vocabulary, indices, info["sha256"])
     except (OSError, ValueError, KeyError, TypeError):
         return None  # no cache, or a damaged one: read the text
 
@@ -257,10 +256,7 @@ def load_corpus(path, strip=False, chunk_bytes=CHUNK_BYTES, cache=True):
     """Read a text file into a Corpus; UserError if it is missing, unreadable, not UTF-8 or
     empty. Two passes over the file, a piece at a time: the vocabulary and fingerprint, then
     the indices, straight into their final array."""
-    if not os.path.exists(path):
-        raise UserError(f"text file '{path}' does not exist")
-    if os.path.isdir(path):
-        raise UserError(f"text file '{path}' is a directory")
+    _check_text_path(path)
     use_cache = cache and os.path.getsize(path) >= CACHE_MIN_BYTES
     if use_cache:
         cached = _read_cache(path, strip)
@@ -273,8 +269,7 @@ def load_corpus(path, strip=False, chunk_bytes=CHUNK_BYTES, cache=True):
             digest.update(piece.encode("utf-8"))
             length += len(piece)
         if not length:
-            raise UserError(f"text file '{path}' is empty"
-                            + (" once punctuation is stripped" if strip else ""))
+            raise _empty_text(path, strip)
         vocabulary = Vocabulary(sorted(characters))
         indices = np.empty(length, dtype=vocabulary.dtype)
         position = 0
@@ -284,7 +279,7 @@ def load_corpus(path, strip=False, chunk_bytes=CHUNK_BYTES, cache=True):
     except OSError as error:
         raise UserError(f"cannot read text file '{path}': {error.strerror}") from None
     assert position == length, "the file changed while it was read"
-    corpus = Corpus(vocabulary, indices, digest.hexdigest(), os.path.basename(path))
+    corpus = Corpus(vocabulary, indices, digest.hexdigest())
     if use_cache:
         _write_cache(path, strip, corpus)
     return corpus
