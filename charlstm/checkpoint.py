@@ -152,6 +152,7 @@ class Checkpoint:
     metadata: dict  # None for legacy files
     seed_indices: np.ndarray  # None for legacy files
     legacy_input_width: int = None  # features per step read off a legacy file's weights
+    has_training_state: bool = False  # what --resume needs: see restore_training_state
 
     @property
     def is_legacy(self):
@@ -235,6 +236,7 @@ def load_checkpoint(path):
             if SEED_TEXT_DATASET in handle:
                 seed_indices = np.asarray(handle[SEED_TEXT_DATASET])
             legacy_seq_length = _legacy_seq_length(handle)
+            has_training_state = TRAINING_STATE_GROUP in handle
     except (OSError, KeyError, ValueError) as error:
         raise UserError(f"weights file '{path}' is damaged or not a Keras weights file ({error})") from None
 
@@ -272,27 +274,19 @@ def load_checkpoint(path):
         seq_length = int(metadata["seq_length"])
     except (ValueError, KeyError, TypeError) as error:
         raise UserError(f"weights file '{path}' has inconsistent metadata: {error}") from None
-    return Checkpoint(path, weights, topology, vocabulary, seq_length, metadata, seed_indices)
-
-
-def has_training_state(path):
-    with h5py.File(path, "r") as handle:
-        return TRAINING_STATE_GROUP in handle
+    return Checkpoint(path, weights, topology, vocabulary, seq_length, metadata, seed_indices,
+                      has_training_state=has_training_state)
 
 
 def restore_training_state(path, model, skip=("learning_rate",)):
     """Put a checkpoint's optimizer and non-trainable variables into a compiled model of the
-    same topology (weights are set separately). Variables whose path ends in a name in skip
-    keep their value: the learning rate may change on resume. UserError on any mismatch."""
+    same topology (weights are set separately; checkpoint.has_training_state says whether
+    the file has this state). Variables whose path ends in a name in skip keep their value:
+    the learning rate may change on resume. UserError on any mismatch."""
     optimizer = model.optimizer
     optimizer.build(model.trainable_variables)
     try:
         with h5py.File(path, "r") as handle:
-            if TRAINING_STATE_GROUP not in handle:
-                raise UserError(
-                    f"'{path}' has no optimizer state, so it cannot be resumed (a legacy file, "
-                    "or one written before --resume existed)"
-                )
             state = handle[TRAINING_STATE_GROUP]
             for name, variables in (("optimizer", optimizer.variables),
                                     ("model", model.non_trainable_variables)):

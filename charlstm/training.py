@@ -16,7 +16,7 @@ import numpy as np
 from .backend import import_keras, set_random_seed, training_data
 from .callbacks import (BestOnlyCheckpoint, DivergenceStop, GracefulInterrupt, HistoryLog,
                         SampleWriter, StateReset)
-from .checkpoint import has_training_state, load_checkpoint, restore_training_state
+from .checkpoint import load_checkpoint, restore_training_state
 from .cli import choose_seed, log
 from .corpus import load_corpus
 from .devices import (distribution_strategy, fit_multi_worker, is_chief, mixed_precision_policy,
@@ -75,7 +75,7 @@ def apply_resume(args):
     """Load --resume's checkpoint and take its settings into args; UserError if it cannot be
     resumed or an explicit flag contradicts it. Returns the checkpoint."""
     checkpoint = load_checkpoint(args.resume)
-    if checkpoint.is_legacy or not has_training_state(args.resume):
+    if not checkpoint.has_training_state:
         raise UserError(
             f"'{args.resume}' has no optimizer state, so it cannot be resumed (a legacy file, "
             "or one written before --resume existed)"
