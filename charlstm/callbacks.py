@@ -51,6 +51,7 @@ class BestOnlyCheckpoint(keras.callbacks.Callback):
         self.write = write  # False: track and log only (a non-chief worker)
         self.saved_path = None  # this epoch's file, None if it did not improve
         self.epoch_started = None
+        self.seconds = None  # this epoch's duration, also for HistoryLog
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch_started = time.perf_counter()
@@ -60,7 +61,7 @@ class BestOnlyCheckpoint(keras.callbacks.Callback):
         loss = float(logs["loss"])
         val_loss = float(logs["val_loss"]) if "val_loss" in logs else None
         number = epoch + 1  # Keras counts from 0, the tutorial's file names from 1
-        seconds = time.perf_counter() - self.epoch_started
+        seconds = self.seconds = time.perf_counter() - self.epoch_started
         if _stopped_part_way(self.model):
             log(f"epoch {number}/{self.epochs} stopped after {seconds:.1f}s: no checkpoint")
             return
@@ -82,7 +83,8 @@ class BestOnlyCheckpoint(keras.callbacks.Callback):
 class HistoryLog(keras.callbacks.Callback):
     """One CSV row per completed epoch, flushed at once, so a crash loses nothing:
     epoch, loss, val_loss (empty without a held-out part), learning_rate, seconds, checkpoint
-    (the file written that epoch, empty if the loss did not improve). A new run starts the
+    (the file written that epoch, empty if the loss did not improve), the last two read from
+    the BestOnlyCheckpoint that runs before it. A new run starts the
     file afresh; a run resumed after epoch E (resumed_after=E) keeps the rows up to E and
     carries on from there (rows of epochs after the checkpoint it resumed are dropped)."""
 
@@ -93,7 +95,6 @@ class HistoryLog(keras.callbacks.Callback):
         self.path = path
         self.checkpoints = checkpoints
         self.resumed_after = resumed_after
-        self.epoch_started = None
 
     def on_train_begin(self, logs=None):
         kept = []
@@ -110,17 +111,13 @@ class HistoryLog(keras.callbacks.Callback):
         except OSError as error:
             raise UserError(f"cannot write history file '{self.path}': {error.strerror}") from None
 
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch_started = time.perf_counter()
-
     def on_epoch_end(self, epoch, logs=None):
         if _stopped_part_way(self.model):
             return
-        seconds = time.perf_counter() - self.epoch_started
         learning_rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
         val_loss = f"{float(logs['val_loss']):.6f}" if "val_loss" in logs else ""
         row = (epoch + 1, f"{float(logs['loss']):.6f}", val_loss, f"{learning_rate:.6g}",
-               f"{seconds:.2f}", self.checkpoints.saved_path or "")
+               f"{self.checkpoints.seconds:.2f}", self.checkpoints.saved_path or "")
         with open(self.path, "a", newline="") as handle:
             csv.writer(handle).writerow(row)
 
