@@ -47,26 +47,25 @@ def multi_worker_strategy():
     return _multi_worker["strategy"]
 
 
-def _import_with_logical_cpus():
+def _import_and_set_up_devices():
     """Import keras; with CHARLSTM_LOGICAL_CPUS=N, split the CPU into N logical devices first
     (so that --distribute runs on a machine without GPUs, as the tests do); and make the
-    multi-worker strategy when requested."""
+    multi-worker strategy when requested. Both must happen before the first tensor."""
     count = int(os.environ.get("CHARLSTM_LOGICAL_CPUS", "0") or 0)
     if count > 1 and os.environ.get("KERAS_BACKEND", "tensorflow") == "jax":
         os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
                                    + f" --xla_force_host_platform_device_count={count}")
     import keras
 
-    if count > 1 and keras.backend.backend() == "tensorflow":
+    if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
-        cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(
-            cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(count)])
-    if _multi_worker["requested"] and keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        _multi_worker["strategy"] = tf.distribute.MultiWorkerMirroredStrategy()
+        if count > 1:
+            cpu = tf.config.list_physical_devices("CPU")[0]
+            tf.config.set_logical_device_configuration(
+                cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(count)])
+        if _multi_worker["requested"]:
+            _multi_worker["strategy"] = tf.distribute.MultiWorkerMirroredStrategy()
     return keras
 
 
@@ -76,13 +75,13 @@ def import_keras(verbose=False):
     if _keras is not None:
         return _keras
     if verbose:
-        keras = _import_with_logical_cpus()
+        keras = _import_and_set_up_devices()
     else:
         # Level 2 hides TensorFlow's INFO and WARNING lines printed later (retracing notes,
         # CPU-feature hints); the descriptor trick covers what is printed during import.
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         with _stderr_silenced():
-            keras = _import_with_logical_cpus()
+            keras = _import_and_set_up_devices()
 
             # The first tensor makes TensorFlow probe for devices (the CUDA lines).
             keras.ops.convert_to_tensor(0.0)
