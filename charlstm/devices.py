@@ -142,6 +142,12 @@ def _gpu_compute_capability():
             return None
         capability = getattr(gpus[0], "compute_capability", "0.0")
         return tuple(int(part) for part in str(capability).split(".")[:2])
+    if _backend() == "torch":
+        import torch
+
+        if not torch.cuda.is_available():
+            return None
+        return tuple(torch.cuda.get_device_capability(0))
     return None
 
 
@@ -154,6 +160,11 @@ def mixed_precision_policy(enabled):
     if not enabled:
         keras.mixed_precision.set_global_policy("float32")  # whatever was set before
         return None
+    if _backend() == "jax":
+        # jaxlib's cuDNN RNN kernel takes float32 and float64 only: under a 16-bit policy the
+        # compile fails ("Unknown output type bfloat16", seen on an H200).
+        raise UserError("--mixed-precision is not available on the JAX backend: its cuDNN "
+                        "LSTM takes float32 only; train without it")
     capability = _gpu_compute_capability()
     if capability is None:
         raise UserError("--mixed-precision needs a GPU: on a CPU 16-bit arithmetic is "
