@@ -29,7 +29,7 @@ import numpy as np  # noqa: E402
 
 from charlstm.corpus import load_corpus  # noqa: E402
 from charlstm.decoders import StatefulDecoder, WindowDecoder  # noqa: E402
-from charlstm.generation import load_for_generation  # noqa: E402
+from charlstm.checkpoint import load_for_generation  # noqa: E402
 from charlstm.models import Topology, build_model  # noqa: E402
 from charlstm.sampling import generate_indices  # noqa: E402
 

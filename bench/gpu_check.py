@@ -134,7 +134,7 @@ def make_step_timer(keras):
 def time_training(keras, name, flags, mixed, args, recorder, workdir):
     from train import parse_args
 
-    from charlstm.backend import training_data
+    from charlstm.windows import training_data
     from charlstm.training import prepare
 
     argv = ["--text", TEXT, "--seed", "1", "--checkpoint-dir", workdir, *flags]

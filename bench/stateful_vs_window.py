@@ -25,7 +25,8 @@ import numpy as np  # noqa: E402
 
 from charlstm.checkpoint import find_best_checkpoint  # noqa: E402
 from charlstm.decoders import StatefulDecoder, WindowDecoder  # noqa: E402
-from charlstm.generation import load_for_generation, random_seed_windows  # noqa: E402
+from charlstm.checkpoint import load_for_generation  # noqa: E402
+from charlstm.generation import random_seed_windows  # noqa: E402
 from charlstm.sampling import generate_indices  # noqa: E402
 
 WORD = re.compile(r"[a-z]+")

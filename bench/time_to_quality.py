@@ -31,7 +31,8 @@ from charlstm.backend import import_keras  # noqa: E402
 keras = import_keras()
 import numpy as np  # noqa: E402
 
-from charlstm.backend import set_random_seed, training_data  # noqa: E402
+from charlstm.backend import set_random_seed  # noqa: E402
+from charlstm.windows import training_data  # noqa: E402
 from charlstm.corpus import load_corpus  # noqa: E402
 from charlstm.decoders import StatefulDecoder, WindowDecoder  # noqa: E402
 from charlstm.backend import compiled_forward  # noqa: E402
@@ -39,7 +40,7 @@ from charlstm.evaluation import window_losses  # noqa: E402
 from charlstm.models import Topology, build_model, compile_model  # noqa: E402
 from charlstm.presets import FAST  # noqa: E402
 from charlstm.sampling import generate_indices, make_chooser  # noqa: E402
-from charlstm.training import split_held_out  # noqa: E402
+from charlstm.corpus import split_held_out  # noqa: E402
 from charlstm.windows import WindowBatches, input_table  # noqa: E402
 
 SEQ_LENGTH = 100
@@ -61,7 +62,7 @@ def fast_topology(vocab_size):
     """The topology of --preset fast (recipe d)."""
     return Topology(vocab_size, vocab_size, layers=FAST["layers"], units=FAST["units"],
                     dropout=FAST["dropout"],
-                    input_encoding="one-hot" if FAST["one_hot"] else "scaled")
+                    input_encoding=FAST["input_encoding"])
 
 
 def recipe(name, vocab_size):

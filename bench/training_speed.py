@@ -18,16 +18,17 @@ from charlstm.backend import import_keras  # noqa: E402
 
 keras = import_keras()
 
-from charlstm.backend import set_random_seed, training_data  # noqa: E402
+from charlstm.backend import set_random_seed  # noqa: E402
+from charlstm.windows import training_data  # noqa: E402
 from charlstm.corpus import load_corpus  # noqa: E402
 from charlstm.models import Topology, build_model, compile_model  # noqa: E402
 from charlstm.presets import FAST  # noqa: E402
 from charlstm.windows import WindowBatches, input_table  # noqa: E402
 
 RECIPES = {
-    "small (tutorial)": dict(layers=1, units=256, batch_size=128, targets="last", one_hot=False,
+    "small (tutorial)": dict(layers=1, units=256, batch_size=128, targets="last", input_encoding="scaled",
                              dropout=0.2, learning_rate=0.001, clipnorm=None),
-    "bigger (tutorial)": dict(layers=2, units=256, batch_size=64, targets="last", one_hot=False,
+    "bigger (tutorial)": dict(layers=2, units=256, batch_size=64, targets="last", input_encoding="scaled",
                               dropout=0.2, learning_rate=0.001, clipnorm=None),
     "--preset fast": FAST,
 }
@@ -61,7 +62,7 @@ def main():
             f"{'recipe':<20} {'batch':>6} {'steps/epoch':>12} {'ms/step':>9} {'s/epoch':>9}"]
     for name, recipe in RECIPES.items():
         set_random_seed(1)
-        encoding = "one-hot" if recipe["one_hot"] else "scaled"
+        encoding = recipe["input_encoding"]
         topology = Topology(len(vocabulary), len(vocabulary), layers=recipe["layers"],
                             units=recipe["units"], dropout=recipe["dropout"],
                             input_encoding=encoding)

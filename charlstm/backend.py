@@ -5,9 +5,12 @@ is set up, and TF_CPP_MIN_LOG_LEVEL does not silence all of them. So unless the 
 see them (verbose=True), the process's stderr file descriptor points at /dev/null while Keras
 imports and the first tensor is made, and is put back right after.
 
+    >>> import numpy as np
+    >>> from charlstm.models import Topology, build_model
     >>> keras = import_keras()
-    >>> forward = compiled_forward(some_model)      # doctest: +SKIP
-    >>> probabilities = forward(batch)              # numpy in, numpy out  # doctest: +SKIP
+    >>> forward = compiled_forward(build_model(Topology(vocab_size=5, output_size=5, units=4)))
+    >>> forward(np.zeros((2, 7, 1), np.float32)).shape   # numpy in, numpy out
+    (2, 5)
 """
 
 import contextlib
@@ -92,6 +95,11 @@ def import_keras(verbose=False):
     return keras
 
 
+def choose_seed(seed):
+    """The given seed, or a fresh one (which the caller logs, so a run can be repeated)."""
+    return seed if seed is not None else int.from_bytes(os.urandom(4), "little") >> 1
+
+
 def set_random_seed(seed):
     """Seed Python, NumPy and the backend so that one seed gives one run on one machine."""
     keras = import_keras()
@@ -101,47 +109,6 @@ def set_random_seed(seed):
 
         # Without this, some TensorFlow CPU kernels reduce in a thread-dependent order.
         tf.config.experimental.enable_op_determinism()
-
-
-def training_data(batches, epochs, initial_epoch=0, steps_per_epoch=None):
-    """What to give Model.fit for EpochBatches, for epochs initial_epoch .. epochs - 1:
-    (data, steps_per_epoch).
-
-    An epoch is one pass over the batches, or steps_per_epoch batches when given (for texts
-    too big for one pass an epoch), numbered as windows.GlobalSteps says.
-
-    On TensorFlow, Keras feeds a PyDataset through tf.data.Dataset.from_generator, which cost
-    ~80 ms a step here (208 ms instead of 125 ms for the small model on 2 CPU cores, measured
-    in one run). A tf.data pipeline that maps step numbers through numpy_function runs at
-    the speed of in-memory arrays, so TensorFlow gets that; the data and its order are the
-    same (EpochBatches.batch). Other backends get a PyDataset over the same steps.
-    """
-    from .windows import GlobalSteps
-
-    keras = import_keras()
-    steps = GlobalSteps(batches, steps_per_epoch, initial_epoch)
-    if keras.backend.backend() != "tensorflow":
-        return steps, None
-    import tensorflow as tf
-
-    per_epoch, width = steps.steps_per_epoch, batches.input_width
-
-    def fetch(step):
-        inputs, targets = tf.numpy_function(steps.load, [step], (tf.float32, tf.int32))
-        inputs.set_shape((None, None, width))
-        targets.set_shape((None, None) if batches.sequence_targets else (None,))
-        return inputs, targets
-
-    # One dataset for the whole run, epochs back to back: Keras keeps its iterator across
-    # epochs when steps_per_epoch is given, and prefetching crosses epoch boundaries. The map
-    # is sequential, so batches arrive in order (stateful training relies on it).
-    dataset = tf.data.Dataset.range(per_epoch * initial_epoch, per_epoch * epochs)
-    dataset = dataset.map(fetch).prefetch(tf.data.AUTOTUNE)
-    # Under --distribute, tf.distribute splits each (global) batch into per-replica pieces
-    # and, across machines, shards those pieces: sharding by data, as there are no files.
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return dataset.with_options(options), per_epoch
 
 
 def compiled_forward(model):

@@ -5,12 +5,18 @@ Order matters in fit(callbacks=[...]): GracefulInterrupt and DivergenceStop set
 model.stop_training during a batch, and BestOnlyCheckpoint, HistoryLog and SampleWriter skip
 an epoch that was stopped part-way (its loss covers only some batches and is not comparable).
 
-    >>> callbacks = [GracefulInterrupt(), DivergenceStop(vocab_size=43),         # doctest: +SKIP
-    ...              BestOnlyCheckpoint("runs", False, 20, metadata, indices),
-    ...              HistoryLog("runs/history.csv", checkpoints)]
+The classes subclass keras.callbacks.Callback, so they are defined on first use (module
+__getattr__, PEP 562): importing this module does not import Keras.
+
+    >>> from charlstm.callbacks import DivergenceStop, HistoryLog   # defined on first use
+    >>> round(DivergenceStop(vocab_size=43).limit, 4)   # twice ln(43): past it, a run failed
+    7.5224
+    >>> HistoryLog.COLUMNS[-1]
+    'device'
 """
 
 import csv
+import functools
 import math
 import os
 import signal
@@ -20,201 +26,250 @@ import numpy as np
 
 from .backend import import_keras
 from .checkpoint import checkpoint_name, save_checkpoint
-from .cli import log
 from .decoders import StatefulDecoder
 from .errors import UserError
+from .logs import log
 from .sampling import generate_indices, greedy, make_chooser
-
-keras = import_keras()
 
 
 def _stopped_part_way(model):
     return bool(getattr(model, "stop_training", False))
 
 
-class BestOnlyCheckpoint(keras.callbacks.Callback):
-    """After each epoch: write a checkpoint if the monitored loss beat every earlier epoch of
-    this run (and, on resume, of the run it continues), then log one greppable summary line
-    ("epoch 3/20 loss 2.1234 ...") on stderr."""
+@functools.cache
+def _classes():
+    keras = import_keras()
 
-    def __init__(self, directory, bigger, epochs, metadata, seed_indices, monitor="loss",
-                 best_value=float("inf"), best_path=None, write=True):
-        super().__init__()
-        self.directory = directory
-        self.bigger = bigger
-        self.epochs = epochs
-        self.metadata = metadata
-        self.seed_indices = seed_indices
-        self.monitor = monitor
-        self.best_value = best_value
-        self.best_path = best_path
-        self.write = write  # False: track and log only (a non-chief worker)
-        self.saved_path = None  # this epoch's file, None if it did not improve
-        self.epoch_started = None
-        self.seconds = None  # this epoch's duration, also for HistoryLog
+    class EpochProgress(keras.callbacks.ProgbarLogger):
+        """Keras' progress bar, except that an epoch stopped part-way (Ctrl-C, a divergence)
+        ends its bar at the step it reached instead of repainting it as complete."""
 
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch_started = time.perf_counter()
-        self.saved_path = None
+        def _finalize_progbar(self, logs):
+            if _stopped_part_way(self.model) and self.progbar is not None and self.seen:
+                self.progbar.update(self.seen, list((logs or {}).items()), finalize=True)
+                return
+            super()._finalize_progbar(logs)
 
-    def on_epoch_end(self, epoch, logs=None):
-        loss = float(logs["loss"])
-        val_loss = float(logs["val_loss"]) if "val_loss" in logs else None
-        number = epoch + 1  # Keras counts from 0, the tutorial's file names from 1
-        seconds = self.seconds = time.perf_counter() - self.epoch_started
-        if _stopped_part_way(self.model):
-            log(f"epoch {number}/{self.epochs} stopped after {seconds:.1f}s: no checkpoint")
-            return
-        value = val_loss if self.monitor == "val_loss" else loss
-        saved = "not improved"
-        if value < self.best_value:  # never true for NaN
-            name = checkpoint_name(number, loss, self.bigger, val_loss)
-            path = os.path.join(self.directory, name)
-            metadata = dict(self.metadata, epoch=number, loss=loss, val_loss=val_loss)
-            if self.write:
-                save_checkpoint(path, self.model, metadata, self.seed_indices)
-            self.best_value, self.best_path, self.saved_path = value, path, path
-            saved = f"saved {path}" if self.write else "improved (the chief saves it)"
-        validation = f" val_loss {val_loss:.4f}" if val_loss is not None else ""
-        log(f"epoch {number}/{self.epochs} loss {loss:.4f}{validation} best {self.best_value:.4f} "
-            f"time {seconds:.1f}s {saved}")
+    class BestOnlyCheckpoint(keras.callbacks.Callback):
+        """After each epoch: write a checkpoint if the monitored loss beat every earlier epoch of
+        this run (and, on resume, of the run it continues), then log one greppable summary line
+        ("epoch 3/20 loss 2.1234 ...") on stderr."""
+
+        def __init__(self, directory, bigger, epochs, metadata, seed_indices, monitor="loss",
+                     best_value=float("inf"), best_path=None, write=True):
+            super().__init__()
+            self.directory = directory
+            self.bigger = bigger
+            self.epochs = epochs
+            self.metadata = metadata
+            self.seed_indices = seed_indices
+            self.monitor = monitor
+            self.best_value = best_value
+            self.best_path = best_path
+            self.write = write  # False: track and log only (a non-chief worker)
+            self.saved_path = None  # this epoch's file, None if it did not improve
+            self.epoch_started = None
+            self.seconds = None  # this epoch's duration, also for HistoryLog
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch_started = time.perf_counter()
+            self.saved_path = None
+
+        def on_epoch_end(self, epoch, logs=None):
+            loss = float(logs["loss"])
+            val_loss = float(logs["val_loss"]) if "val_loss" in logs else None
+            number = epoch + 1  # Keras counts from 0, the tutorial's file names from 1
+            seconds = self.seconds = time.perf_counter() - self.epoch_started
+            if _stopped_part_way(self.model):
+                log(f"epoch {number}/{self.epochs} stopped after {seconds:.1f}s: no checkpoint")
+                return
+            value = val_loss if self.monitor == "val_loss" else loss
+            saved = "not improved"
+            if value < self.best_value:  # never true for NaN
+                name = checkpoint_name(number, loss, self.bigger, val_loss)
+                path = os.path.join(self.directory, name)
+                metadata = dict(self.metadata, epoch=number, loss=loss, val_loss=val_loss)
+                if self.write:
+                    save_checkpoint(path, self.model, metadata, self.seed_indices)
+                self.best_value, self.best_path, self.saved_path = value, path, path
+                saved = f"saved {path}" if self.write else "improved (the chief saves it)"
+            validation = f" val_loss {val_loss:.4f}" if val_loss is not None else ""
+            log(f"epoch {number}/{self.epochs} loss {loss:.4f}{validation} "
+                f"best {self.best_value:.4f} time {seconds:.1f}s {saved}")
+
+    class HistoryLog(keras.callbacks.Callback):
+        """One CSV row per completed epoch, flushed at once, so a crash loses nothing: epoch,
+        loss, val_loss (empty without a held-out part), learning_rate, seconds, checkpoint
+        (the file written that epoch, empty if the loss did not improve; both read from the
+        BestOnlyCheckpoint that runs before it) and device (where the epoch ran, so that its
+        seconds say where they came from). A new run starts the file afresh; a run resumed
+        after epoch E (resumed_after=E) keeps the rows up to E and carries on from there
+        (rows of epochs after the checkpoint it resumed are dropped). `rows` holds the same
+        rows as dicts, for charlstm.train()'s result."""
+
+        COLUMNS = ("epoch", "loss", "val_loss", "learning_rate", "seconds", "checkpoint",
+                   "device")
+
+        def __init__(self, path, checkpoints, device="", resumed_after=None):
+            super().__init__()
+            self.path = path
+            self.checkpoints = checkpoints
+            self.device = device
+            self.resumed_after = resumed_after
+            self.rows = []
+
+        def on_train_begin(self, logs=None):
+            kept = []
+            try:
+                if self.resumed_after is not None and os.path.exists(self.path):
+                    with open(self.path, newline="") as handle:
+                        kept = [row for row in csv.DictReader(handle)
+                                if row.get("epoch", "").isdigit()
+                                and int(row["epoch"]) <= self.resumed_after]
+                with open(self.path, "w", newline="") as handle:
+                    writer = csv.DictWriter(handle, self.COLUMNS, extrasaction="ignore")
+                    writer.writeheader()
+                    writer.writerows(kept)
+            except OSError as error:
+                raise UserError(f"cannot write history file '{self.path}': "
+                                f"{error.strerror}") from None
+            self.rows = [{column: row.get(column) or "" for column in self.COLUMNS}
+                         for row in kept]
+
+        def on_epoch_end(self, epoch, logs=None):
+            if _stopped_part_way(self.model):
+                return
+            learning_rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            val_loss = f"{float(logs['val_loss']):.6f}" if "val_loss" in logs else ""
+            values = (epoch + 1, f"{float(logs['loss']):.6f}", val_loss, f"{learning_rate:.6g}",
+                      f"{self.checkpoints.seconds:.2f}", self.checkpoints.saved_path or "",
+                      self.device)
+            self.rows.append(dict(zip(self.COLUMNS, (str(value) for value in values))))
+            with open(self.path, "a", newline="") as handle:
+                csv.writer(handle).writerow(values)
+
+    class DivergenceStop(keras.callbacks.Callback):
+        """Stop when the loss becomes NaN or infinite, or explodes: a running loss above twice
+        ln(vocabulary size), which is twice the loss of guessing every character with equal odds,
+        a level no working run comes back from. The epoch's partial loss is not checkpointed, so
+        the last good checkpoint stays the best one."""
+
+        def __init__(self, vocab_size):
+            super().__init__()
+            self.limit = 2 * math.log(vocab_size)
+            self.reason = None
+
+        def _check(self, loss, where):
+            if loss is None:
+                return
+            loss = float(loss)
+            if not math.isfinite(loss):
+                self.reason = f"the loss became {loss} {where}"
+            elif loss > self.limit:
+                self.reason = (f"the loss exploded to {loss:.4f} {where}, above {self.limit:.2f} "
+                               "(twice the loss of guessing every character with equal odds)")
+            if self.reason:
+                self.model.stop_training = True
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch + 1
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self.reason is None:
+                self._check((logs or {}).get("loss"), f"at epoch {self.epoch}, batch {batch + 1}")
+
+    class SampleWriter(keras.callbacks.Callback):
+        """Every `every` epochs, log a greedy and a temperature-0.5 continuation of one fixed seed
+        window from the current weights, so the text can be watched improving. The stateful
+        decoder computes them from the weights in NumPy: no model is built or traced."""
+
+        def __init__(self, every, topology, vocabulary, seed_window, length=200, random_seed=0):
+            super().__init__()
+            self.every = every
+            self.topology = topology
+            self.vocabulary = vocabulary
+            self.seed_window = np.asarray(seed_window)[None, :]
+            self.length = length
+            self.random_seed = random_seed
+
+        def on_epoch_end(self, epoch, logs=None):
+            if (epoch + 1) % self.every or _stopped_part_way(self.model):
+                return
+            decoder = StatefulDecoder(self.model, self.topology)
+            tempered = make_chooser(0.5, rng=np.random.default_rng([self.random_seed, epoch]))
+            seed_text = self.vocabulary.decode(self.seed_window[0])
+            lines = [f'sample after epoch {epoch + 1}, seed: "{seed_text}"']
+            for label, choose in (("greedy", greedy), ("temperature 0.5", tempered)):
+                steps = generate_indices(decoder, self.seed_window, self.length, choose)
+                indices = [row[0] for row in steps]
+                lines.append(f"--- {label}:\n{self.vocabulary.decode(indices)}")
+            log("\n".join(lines) + "\n---")
+
+    class StateReset(keras.callbacks.Callback):
+        """Stateful training: a fresh LSTM state at the start of each epoch and of validation."""
+
+        def _reset(self):
+            for layer in self.model.layers:
+                if getattr(layer, "stateful", False):
+                    layer.reset_states()
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._reset()
+
+        def on_test_begin(self, logs=None):
+            self._reset()
+
+    class GracefulInterrupt(keras.callbacks.Callback):
+        """First Ctrl-C (SIGINT), or SIGTERM (what job schedulers, `docker stop`, `timeout`
+        and cloud preemption send): finish the current batch, stop training, keep every
+        checkpoint; `signal` says which one came. A second one raises KeyboardInterrupt at
+        once. Outside Python's main thread, where signal handlers cannot be set, it does
+        nothing."""
+
+        SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+        def __init__(self):
+            super().__init__()
+            self.signal = None
+            self.previous_handlers = {}
+
+        @property
+        def requested(self):
+            return self.signal is not None
+
+        def _request(self, signal_number, frame):
+            if self.requested:
+                raise KeyboardInterrupt
+            self.signal = signal_number
+            name = "interrupt" if signal_number == signal.SIGINT else "SIGTERM"
+            log(f"{name}: stopping after this batch (Ctrl-C again to stop at once)")
+
+        def on_train_begin(self, logs=None):
+            try:
+                for number in self.SIGNALS:
+                    self.previous_handlers[number] = signal.signal(number, self._request)
+            except ValueError:  # not the main thread
+                pass
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self.requested:
+                self.model.stop_training = True
+
+        def on_train_end(self, logs=None):
+            for number, handler in self.previous_handlers.items():
+                signal.signal(number, handler)
+            self.previous_handlers = {}
+
+    return {cls.__name__: cls for cls in (EpochProgress, BestOnlyCheckpoint, HistoryLog,
+                                          DivergenceStop, SampleWriter, StateReset,
+                                          GracefulInterrupt)}
 
 
-class HistoryLog(keras.callbacks.Callback):
-    """One CSV row per completed epoch, flushed at once, so a crash loses nothing:
-    epoch, loss, val_loss (empty without a held-out part), learning_rate, seconds, checkpoint
-    (the file written that epoch, empty if the loss did not improve), the last two read from
-    the BestOnlyCheckpoint that runs before it. A new run starts the
-    file afresh; a run resumed after epoch E (resumed_after=E) keeps the rows up to E and
-    carries on from there (rows of epochs after the checkpoint it resumed are dropped)."""
-
-    COLUMNS = ("epoch", "loss", "val_loss", "learning_rate", "seconds", "checkpoint")
-
-    def __init__(self, path, checkpoints, resumed_after=None):
-        super().__init__()
-        self.path = path
-        self.checkpoints = checkpoints
-        self.resumed_after = resumed_after
-
-    def on_train_begin(self, logs=None):
-        kept = []
-        try:
-            if self.resumed_after is not None and os.path.exists(self.path):
-                with open(self.path, newline="") as handle:
-                    kept = [row for row in csv.DictReader(handle)
-                            if row.get("epoch", "").isdigit()
-                            and int(row["epoch"]) <= self.resumed_after]
-            with open(self.path, "w", newline="") as handle:
-                writer = csv.DictWriter(handle, self.COLUMNS, extrasaction="ignore")
-                writer.writeheader()
-                writer.writerows(kept)
-        except OSError as error:
-            raise UserError(f"cannot write history file '{self.path}': {error.strerror}") from None
-
-    def on_epoch_end(self, epoch, logs=None):
-        if _stopped_part_way(self.model):
-            return
-        learning_rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-        val_loss = f"{float(logs['val_loss']):.6f}" if "val_loss" in logs else ""
-        row = (epoch + 1, f"{float(logs['loss']):.6f}", val_loss, f"{learning_rate:.6g}",
-               f"{self.checkpoints.seconds:.2f}", self.checkpoints.saved_path or "")
-        with open(self.path, "a", newline="") as handle:
-            csv.writer(handle).writerow(row)
+def __getattr__(name):
+    if name in CLASS_NAMES:
+        return _classes()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-class DivergenceStop(keras.callbacks.Callback):
-    """Stop when the loss becomes NaN or infinite, or explodes: a running loss above twice
-    ln(vocabulary size), which is twice the loss of guessing every character with equal odds,
-    a level no working run comes back from. The epoch's partial loss is not checkpointed, so
-    the last good checkpoint stays the best one."""
-
-    def __init__(self, vocab_size):
-        super().__init__()
-        self.limit = 2 * math.log(vocab_size)
-        self.reason = None
-
-    def _check(self, loss, where):
-        if loss is None:
-            return
-        loss = float(loss)
-        if not math.isfinite(loss):
-            self.reason = f"the loss became {loss} {where}"
-        elif loss > self.limit:
-            self.reason = (f"the loss exploded to {loss:.4f} {where}, above {self.limit:.2f} "
-                           "(twice the loss of guessing every character with equal odds)")
-        if self.reason:
-            self.model.stop_training = True
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch + 1
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.reason is None:
-            self._check((logs or {}).get("loss"), f"at epoch {self.epoch}, batch {batch + 1}")
-
-
-class SampleWriter(keras.callbacks.Callback):
-    """Every `every` epochs, log a greedy and a temperature-0.5 continuation of one fixed seed
-    window from the current weights, so the text can be watched improving. The stateful
-    decoder computes them from the weights in NumPy: no model is built or traced."""
-
-    def __init__(self, every, topology, vocabulary, seed_window, length=200, random_seed=0):
-        super().__init__()
-        self.every = every
-        self.topology = topology
-        self.vocabulary = vocabulary
-        self.seed_window = np.asarray(seed_window)[None, :]
-        self.length = length
-        self.random_seed = random_seed
-
-    def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every or _stopped_part_way(self.model):
-            return
-        decoder = StatefulDecoder(self.model, self.topology)
-        tempered = make_chooser(0.5, rng=np.random.default_rng([self.random_seed, epoch]))
-        lines = [f'sample after epoch {epoch + 1}, seed: "{self.vocabulary.decode(self.seed_window[0])}"']
-        for label, choose in (("greedy", greedy), ("temperature 0.5", tempered)):
-            indices = [row[0] for row in generate_indices(decoder, self.seed_window, self.length, choose)]
-            lines.append(f"--- {label}:\n{self.vocabulary.decode(indices)}")
-        log("\n".join(lines) + "\n---")
-
-
-class StateReset(keras.callbacks.Callback):
-    """Stateful training: a fresh LSTM state at the start of each epoch and of validation."""
-
-    def _reset(self):
-        for layer in self.model.layers:
-            if getattr(layer, "stateful", False):
-                layer.reset_states()
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._reset()
-
-    def on_test_begin(self, logs=None):
-        self._reset()
-
-
-class GracefulInterrupt(keras.callbacks.Callback):
-    """First Ctrl-C: finish the current batch, stop training, keep every checkpoint.
-    A second Ctrl-C raises KeyboardInterrupt at once."""
-
-    def __init__(self):
-        super().__init__()
-        self.requested = False
-        self.previous_handler = None
-
-    def _request(self, signal_number, frame):
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-        log("interrupt: stopping after this batch (Ctrl-C again to stop at once)")
-
-    def on_train_begin(self, logs=None):
-        self.previous_handler = signal.signal(signal.SIGINT, self._request)
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.requested:
-            self.model.stop_training = True
-
-    def on_train_end(self, logs=None):
-        signal.signal(signal.SIGINT, self.previous_handler)
+CLASS_NAMES = ("EpochProgress", "BestOnlyCheckpoint", "HistoryLog", "DivergenceStop",
+               "SampleWriter", "StateReset", "GracefulInterrupt")

@@ -33,9 +33,9 @@ import re
 import h5py
 import numpy as np
 
-from .corpus import Vocabulary
+from .corpus import BUNDLED_NAME, Vocabulary, load_corpus
 from .errors import UserError
-from .models import Topology
+from .models import Topology, build_model
 
 FORMAT_VERSION = 2  # 2: training state group, idea and resume settings
 METADATA_ATTRIBUTE = "charlstm"
@@ -330,3 +330,53 @@ def fit_legacy_to_vocabulary(checkpoint, vocabulary, text_path):
     )
     checkpoint.vocabulary = vocabulary
     return checkpoint
+
+
+LEGACY_DEFAULT_TEXT = BUNDLED_NAME
+LEGACY_DEFAULT_SEQ_LENGTH = 100
+
+
+def load_for_generation(weights, text_path=None, seq_length=None):
+    """(model, checkpoint, seed pool indices) for a weights file, ours or a legacy one.
+
+    Our files carry vocabulary, window length and the training text; --text then only
+    replaces the pool of seed windows. Legacy files need the text for their vocabulary.
+    """
+    checkpoint = load_checkpoint(weights)
+    if checkpoint.is_legacy:
+        text_path = text_path or LEGACY_DEFAULT_TEXT
+        corpus = load_corpus(text_path)
+        fit_legacy_to_vocabulary(checkpoint, corpus.vocabulary, text_path)
+        checkpoint.seq_length = seq_length or checkpoint.seq_length or LEGACY_DEFAULT_SEQ_LENGTH
+        pool = corpus.indices
+    else:
+        if seq_length is not None and seq_length != checkpoint.seq_length:
+            raise UserError(
+                f"'{weights}' was trained on windows of {checkpoint.seq_length} characters; "
+                "--seq-length is only for legacy files that do not say"
+            )
+        pool = checkpoint.seed_indices
+        if text_path:
+            pool = pool_from_text(text_path, checkpoint)
+    model = build_model(checkpoint.topology)
+    try:
+        model.set_weights(checkpoint.weights)
+    except ValueError as error:
+        raise UserError(f"weights file '{weights}' does not fit its own topology: "
+                        f"{error}") from None
+    return model, checkpoint, pool
+
+
+def pool_from_text(text_path, checkpoint):
+    """A text's indices in the checkpoint's vocabulary; UserError naming the characters the
+    model does not know. The text is read as a compact corpus and its indices mapped."""
+    corpus = load_corpus(text_path, strip_punctuation_of(checkpoint))
+    # Each of the text's own characters in the model's vocabulary (UserError if unknown).
+    mapping = checkpoint.vocabulary.encode(corpus.vocabulary.chars,
+                                           what=f"text file '{text_path}'")
+    return mapping[corpus.indices]
+
+
+def strip_punctuation_of(checkpoint):
+    """Whether the checkpoint's model was trained on text without punctuation."""
+    return bool(checkpoint.metadata and checkpoint.metadata.get("strip_punctuation"))

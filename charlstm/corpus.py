@@ -67,6 +67,34 @@ def prepare_text(text, strip=False):
     return strip_punctuation(text) if strip else text
 
 
+BUNDLED_NAME = "wonderland.txt"
+
+
+def bundled_text():
+    """The wonderland.txt that comes with charlstm: the repository root in a checkout (beside
+    the package), or sys.prefix/share/charlstm after `pip install .`; None if neither."""
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for candidate in (os.path.join(package_parent, BUNDLED_NAME),
+                      os.path.join(sys.prefix, "share", "charlstm", BUNDLED_NAME)):
+        if os.path.isfile(candidate):
+            return candidate
+    return None
+
+
+def resolve_text_path(path):
+    """The path to read: the name wonderland.txt means the bundled text when the current folder
+    has no file of that name (so the commands work from any folder); others are as given."""
+    if path == BUNDLED_NAME and not os.path.exists(path):
+        return bundled_text() or path
+    return path
+
+
+def split_held_out(indices, fraction):
+    """(training part, held-out tail): the last `fraction` of the text, never trained on."""
+    held_out = int(round(len(indices) * fraction))
+    return indices[: len(indices) - held_out], indices[len(indices) - held_out :]
+
+
 def _check_text_path(path):
     if not os.path.exists(path):
         raise UserError(f"text file '{path}' does not exist")
@@ -82,6 +110,7 @@ def _empty_text(path, strip):
 def read_text(path, strip=False):
     """Read a corpus file as one prepared string (see prepare_text), through the same reader
     as load_corpus; UserError if it is missing, unreadable, not UTF-8 or empty."""
+    path = resolve_text_path(path)
     _check_text_path(path)
     try:
         text = "".join(read_prepared_pieces(path, strip))
@@ -255,7 +284,9 @@ def _write_cache(path, strip, corpus):
 def load_corpus(path, strip=False, chunk_bytes=CHUNK_BYTES, cache=True):
     """Read a text file into a Corpus; UserError if it is missing, unreadable, not UTF-8 or
     empty. Two passes over the file, a piece at a time: the vocabulary and fingerprint, then
-    the indices, straight into their final array."""
+    the indices, straight into their final array. The name wonderland.txt finds the bundled
+    text (resolve_text_path)."""
+    path = resolve_text_path(path)
     _check_text_path(path)
     use_cache = cache and os.path.getsize(path) >= CACHE_MIN_BYTES
     if use_cache:
@@ -278,7 +309,9 @@ def load_corpus(path, strip=False, chunk_bytes=CHUNK_BYTES, cache=True):
             position += len(piece)
     except OSError as error:
         raise UserError(f"cannot read text file '{path}': {error.strerror}") from None
-    assert position == length, "the file changed while it was read"
+    if position != length:
+        raise UserError(f"text file '{path}' changed while it was read: read it again when it "
+                        "is complete")
     corpus = Corpus(vocabulary, indices, digest.hexdigest())
     if use_cache:
         _write_cache(path, strip, corpus)

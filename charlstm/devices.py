@@ -1,4 +1,5 @@
-"""Where training runs: data-parallel replicas (--distribute) and mixed precision.
+"""Where training runs: the device report, data-parallel replicas (--distribute) and mixed
+precision.
 
 --distribute on the TensorFlow backend builds the model under tf.distribute.MirroredStrategy
 over every visible GPU (or, with none, every logical CPU device when there are several), and
@@ -10,24 +11,26 @@ averaged, so one step does what one step on one device would do.
 CHARLSTM_LOGICAL_CPUS=N (an environment variable, read when Keras is imported) splits the CPU
 into N logical devices, so that --distribute can be tried and tested without a GPU.
 
-    >>> strategy = distribution_strategy(enabled=True)     # doctest: +SKIP
-    >>> with scope(strategy):                               # doctest: +SKIP
-    ...     model = compile_model(build_model(topology, 100))
+    >>> strategy = distribution_strategy(enabled=False)    # one device: no strategy
+    >>> with scope(strategy):
+    ...     line, warning = describe_device()
+    >>> line.startswith(("CPU (", "GPU 0, "))
+    True
 """
 
 import contextlib
 import json
 import os
+import shutil
+import subprocess
 
 from .backend import import_keras, multi_worker_strategy
-from .cli import log
 from .errors import UserError
-
-keras = import_keras()
+from .logs import log, warn
 
 
 def _backend():
-    return keras.backend.backend()
+    return import_keras().backend.backend()
 
 
 def distribution_strategy(enabled):
@@ -35,6 +38,10 @@ def distribution_strategy(enabled):
     On JAX, DataParallel is set globally here and None returned."""
     if not enabled:
         return None
+    keras = import_keras()
+    if os.environ.get("TF_CONFIG") and _backend() != "tensorflow":
+        raise UserError("--distribute across machines (TF_CONFIG) needs the tensorflow "
+                        f"backend, not {_backend()}: unset TF_CONFIG or KERAS_BACKEND")
     if _backend() == "jax":
         devices = keras.distribution.list_devices()
         keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
@@ -157,6 +164,7 @@ def mixed_precision_policy(enabled):
     "mixed_float16" on 7.x (V100, T4, RTX 20xx; Keras then scales the loss), and a UserError
     where it would only slow training down: on a CPU, where 16-bit arithmetic is emulated,
     and on older GPUs without fast 16-bit units. Off, nothing changes: float32 throughout."""
+    keras = import_keras()
     if not enabled:
         keras.mixed_precision.set_global_policy("float32")  # whatever was set before
         return None
@@ -180,3 +188,89 @@ def mixed_precision_policy(enabled):
     keras.mixed_precision.set_global_policy(policy)
     log(f"--mixed-precision: {policy} (float32 weights, softmax and loss)")
     return policy
+
+
+def nvidia_gpu_present():
+    """Whether this machine has an NVIDIA GPU, whatever the backend sees: the driver's /proc
+    entry, or nvidia-smi listing a GPU."""
+    if os.path.isdir("/proc/driver/nvidia/gpus") and os.listdir("/proc/driver/nvidia/gpus"):
+        return True
+    if shutil.which("nvidia-smi") is None:
+        return False
+    try:
+        listing = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return listing.returncode == 0 and "GPU" in listing.stdout
+
+
+def _visible_gpus():
+    """[(name, (major, minor) or None)] of the GPUs the backend will use, in its order."""
+    backend = _backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = []
+        for device in tf.config.list_physical_devices("GPU"):
+            details = tf.config.experimental.get_device_details(device)
+            gpus.append((details.get("device_name", device.name),
+                         details.get("compute_capability")))
+        return gpus
+    if backend == "jax":
+        import jax
+
+        gpus = []
+        for device in jax.devices():
+            if device.platform == "gpu":
+                capability = getattr(device, "compute_capability", None)
+                if capability is not None:
+                    capability = tuple(int(part) for part in str(capability).split(".")[:2])
+                gpus.append((device.device_kind, capability))
+        return gpus
+    if backend == "torch":
+        import torch
+
+        if not torch.cuda.is_available():
+            return []
+        return [(torch.cuda.get_device_name(number), torch.cuda.get_device_capability(number))
+                for number in range(torch.cuda.device_count())]
+    return []
+
+
+# What to install when a GPU is present but the backend runs on the CPU.
+GPU_INSTALL = {
+    "tensorflow": "pip install -r requirements-gpu.txt (tensorflow[and-cuda]: a plain "
+                  "'pip install tensorflow' has no CUDA libraries on Linux)",
+    "jax": "pip install 'jax[cuda12]' (or the CUDA build that matches your driver)",
+    "torch": "install a CUDA build of torch (https://pytorch.org/get-started/locally/)",
+}
+
+
+def describe_device():
+    """One line for the 'device: ' report: the GPU the backend uses (and cuDNN, which Keras'
+    LSTM uses there with the tutorial's layer settings), or the CPU; plus a warning line when
+    an NVIDIA GPU is present but the backend does not see it. Returns (line, warning or None)."""
+    backend = _backend()
+    gpus = _visible_gpus()
+    if gpus:
+        name, capability = gpus[0]
+        details = f" (compute capability {capability[0]}.{capability[1]})" if capability else ""
+        more = f", {len(gpus)} GPUs visible" if len(gpus) > 1 else ""
+        return f"GPU 0, {name}{details}, cuDNN LSTM{more}; backend {backend}", None
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    line = f"CPU ({cores} cores), no GPU visible; backend {backend}"
+    warning = None
+    if nvidia_gpu_present():
+        warning = (f"warning: this machine has an NVIDIA GPU but {backend} does not see it, so "
+                   f"this runs on the CPU, many times slower. Fix: {GPU_INSTALL[backend]}")
+    return line, warning
+
+
+def report_device():
+    """Log the 'device: ' line (and the unused-GPU warning, which shows even when quiet);
+    returns the line's text."""
+    line, warning = describe_device()
+    log(f"device: {line}")
+    if warning:
+        warn(warning)
+    return line

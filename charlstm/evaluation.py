@@ -5,25 +5,47 @@ This is the number the tutorial reported as "loss" (1.9435 small, 1.2219 bigger)
 models trained any way (--targets every, one-hot input, legacy files) on one scale.
 Probabilities are clipped below at Keras' epsilon (1e-7), as Keras' own loss does.
 
-    >>> loss, windows = tutorial_loss(model, checkpoint.topology, indices, 100)   # doctest: +SKIP
+    >>> import math
+    >>> import numpy as np
+    >>> from charlstm.models import Topology, build_model
+    >>> topology = Topology(vocab_size=4, output_size=4, units=4)
+    >>> loss, windows = tutorial_loss(build_model(topology), topology, np.arange(40) % 4, 5)
+    >>> windows, abs(loss - math.log(4)) < 0.3   # an untrained model: about ln 4 a character
+    (35, True)
 """
+
+import argparse
+import contextlib
+import sys
+from typing import NamedTuple
 
 import numpy as np
 
-from .backend import compiled_forward
-from .checkpoint import find_best_checkpoint
-from .generation import load_for_generation
-from .training import split_held_out
+from .backend import compiled_forward, import_keras
+from .checkpoint import find_best_checkpoint, load_for_generation
+from .config import fraction, positive_int
+from .corpus import split_held_out
+from .devices import report_device
+from .errors import UserError
+from .logs import log
 from .windows import encode_inputs, gather_patterns, input_table, pattern_count
 
 EPSILON = 1e-7
 
 
-def window_losses(forward, table, indices, seq_length, starts, batch_size=256):
+class PartScore(NamedTuple):
+    part: str  # "all", "training part" or "held-out tail"
+    loss: float  # mean cross-entropy in nats; None if the part is shorter than one window
+    windows: int
+    seq_length: int
+
+
+def window_losses(forward, table, indices, seq_length, starts, batch_size=256, progress=None):
     """Cross-entropy (nats) of the character after each window starting at `starts`.
 
     forward maps encoded windows (batch, seq_length, features) to next-character
     probabilities (batch, outputs): a compiled model whose output is the last position's.
+    progress, if given, is called with the number of windows done after each batch.
     """
     losses = np.empty(len(starts), np.float64)
     for first in range(0, len(starts), batch_size):
@@ -36,29 +58,71 @@ def window_losses(forward, table, indices, seq_length, starts, batch_size=256):
         chosen = np.zeros(len(targets), np.float64)
         chosen[known] = probabilities[np.arange(len(targets))[known], targets[known]]
         losses[first : first + len(chunk)] = -np.log(np.clip(chosen, EPSILON, 1.0))
+        if progress is not None:
+            progress(first + len(chunk))
     return losses
 
 
-def tutorial_loss(model, topology, indices, seq_length, batch_size=256):
+def tutorial_loss(model, topology, indices, seq_length, batch_size=256, progress=None):
     """(mean cross-entropy in nats, number of windows) over all stride-1 windows of indices."""
     starts = np.arange(pattern_count(len(indices), seq_length))
     table = input_table(topology.vocab_size, topology.input_encoding)
-    losses = window_losses(compiled_forward(model), table, indices, seq_length, starts, batch_size)
+    losses = window_losses(compiled_forward(model), table, indices, seq_length, starts,
+                           batch_size, progress)
     return float(losses.mean()), len(starts)
 
 
-def evaluate(args):
-    """evaluate.py: print the tutorial loss of a checkpoint on a text, and on its two parts."""
-    weights = args.weights or find_best_checkpoint(args.checkpoint_dir)
-    model, checkpoint, indices = load_for_generation(weights, args.text, args.seq_length)
+def evaluate(weights=None, checkpoint_dir=".", text=None, held_out=0.0, batch_size=256,
+             seq_length=None, verbose=1):
+    """The tutorial loss of a checkpoint (weights, or the best one in checkpoint_dir) on a
+    text (default: the one it was trained on), and with held_out > 0 on the training part and
+    the held-out tail apart: a list of PartScore, loss None for a part too short for one
+    window. verbose shows Keras' progress bar for each part."""
+    for name, checker, value in (("held_out", fraction, held_out),
+                                 ("batch_size", positive_int, batch_size)):
+        try:
+            checker(value)
+        except argparse.ArgumentTypeError as error:
+            raise UserError(f"{name}: {error}") from None
+    weights = weights or find_best_checkpoint(checkpoint_dir)
+    model, checkpoint, indices = load_for_generation(weights, text, seq_length)
+    log(f"weights: {weights}")
+    report_device()
     parts = [("all", indices)]
-    if args.held_out:
-        training, held_out = split_held_out(indices, args.held_out)
-        parts += [("training part", training), ("held-out tail", held_out)]
+    if held_out:
+        training, tail = split_held_out(indices, held_out)
+        parts += [("training part", training), ("held-out tail", tail)]
+    results = []
     for name, part in parts:
-        if len(part) <= checkpoint.seq_length:
-            print(f"{name}: too short for one {checkpoint.seq_length}-character window")
+        windows = pattern_count(len(part), checkpoint.seq_length)
+        if not windows:
+            results.append(PartScore(name, None, 0, checkpoint.seq_length))
             continue
+        progress = None
+        if verbose:
+            log(f"scoring {name}: {windows} windows")
+            progress = _progress_on_stderr(import_keras().utils.Progbar(windows,
+                                                                        unit_name="window"))
         loss, windows = tutorial_loss(model, checkpoint.topology, part, checkpoint.seq_length,
-                                      args.batch_size)
-        print(f"{name}: loss {loss:.4f} over {windows} windows", flush=True)
+                                      batch_size, progress)
+        results.append(PartScore(name, loss, windows, checkpoint.seq_length))
+    return results
+
+
+def _progress_on_stderr(bar):
+    """Keras' progress bar writes to stdout, which here holds the results: draw it on stderr."""
+
+    def update(done):
+        with contextlib.redirect_stdout(sys.stderr):
+            bar.update(done)
+
+    return update
+
+
+def print_results(results):
+    """evaluate.py's output: one line a part."""
+    for score in results:
+        if score.loss is None:
+            print(f"{score.part}: too short for one {score.seq_length}-character window")
+        else:
+            print(f"{score.part}: loss {score.loss:.4f} over {score.windows} windows", flush=True)

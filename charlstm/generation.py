@@ -1,69 +1,32 @@
 """Generation: load a checkpoint, pick a seed window, write characters as the tutorial does.
 
-    >>> from generate import parse_args                                    # doctest: +SKIP
-    >>> generate(parse_args(["--weights", "weights-improvement-19-1.9435.hdf5"]))  # doctest: +SKIP
+start() sets a generation up and returns its steps as an iterator; generate.py writes them with
+write_samples(), charlstm.generate() and charlstm.stream() join or yield them.
+
+    >>> import os
+    >>> fixture = os.path.join(os.path.dirname(__file__), "..", "tests", "data", "format2",
+    ...                        "weights-improvement-06-2.8997.hdf5")   # a tiny test model
+    >>> generation = start(fixture, length=19, temperature=1.0, seed=3)
+    >>> "".join(generation.vocabulary.chars[step[0]] for step in generation.steps)
+    'ask gh o eifloubnob'
 """
 
+import argparse
+import dataclasses
 import sys
 
 import numpy as np
 
-from .checkpoint import find_best_checkpoint, fit_legacy_to_vocabulary, load_checkpoint
-from .cli import choose_seed, log
-from .corpus import load_corpus, prepare_text
-from .errors import UserError
+from .backend import choose_seed
+from .checkpoint import find_best_checkpoint, load_for_generation, strip_punctuation_of
+from .config import non_negative_float, positive_int, random_seed
+from .corpus import prepare_text
 from .decoders import StatefulDecoder, WindowDecoder
-from .models import build_model
+from .devices import report_device
+from .errors import UserError
+from .logs import log
 from .sampling import generate_indices, make_chooser
 from .windows import pattern_count
-
-LEGACY_DEFAULT_TEXT = "wonderland.txt"
-LEGACY_DEFAULT_SEQ_LENGTH = 100
-
-
-def load_for_generation(weights, text_path=None, seq_length=None):
-    """(model, checkpoint, seed pool indices) for a weights file, ours or a legacy one.
-
-    Our files carry vocabulary, window length and the training text; --text then only
-    replaces the pool of seed windows. Legacy files need the text for their vocabulary.
-    """
-    checkpoint = load_checkpoint(weights)
-    if checkpoint.is_legacy:
-        text_path = text_path or LEGACY_DEFAULT_TEXT
-        corpus = load_corpus(text_path)
-        fit_legacy_to_vocabulary(checkpoint, corpus.vocabulary, text_path)
-        checkpoint.seq_length = seq_length or checkpoint.seq_length or LEGACY_DEFAULT_SEQ_LENGTH
-        pool = corpus.indices
-    else:
-        if seq_length is not None and seq_length != checkpoint.seq_length:
-            raise UserError(
-                f"'{weights}' was trained on windows of {checkpoint.seq_length} characters; "
-                "--seq-length is only for legacy files that do not say"
-            )
-        pool = checkpoint.seed_indices
-        if text_path:
-            pool = pool_from_text(text_path, checkpoint)
-    model = build_model(checkpoint.topology)
-    try:
-        model.set_weights(checkpoint.weights)
-    except ValueError as error:
-        raise UserError(f"weights file '{weights}' does not fit its own topology: {error}") from None
-    return model, checkpoint, pool
-
-
-def pool_from_text(text_path, checkpoint):
-    """A text's indices in the checkpoint's vocabulary; UserError naming the characters the
-    model does not know. The text is read as a compact corpus and its indices mapped."""
-    corpus = load_corpus(text_path, strip_punctuation_of(checkpoint))
-    # Each of the text's own characters in the model's vocabulary (UserError if unknown).
-    mapping = checkpoint.vocabulary.encode(corpus.vocabulary.chars, what=f"text file '{text_path}'")
-    return mapping[corpus.indices]
-
-
-def strip_punctuation_of(checkpoint):
-    """Whether the checkpoint's model was trained on text without punctuation."""
-    return bool(checkpoint.metadata and checkpoint.metadata.get("strip_punctuation"))
-
 
 def random_seed_windows(pool, seq_length, count, rng):
     """The tutorial's seed: a random pattern window of the text; one per sample."""
@@ -83,41 +46,78 @@ def make_decoder(model, checkpoint, stateful):
     return WindowDecoder(model, checkpoint.topology, checkpoint.seq_length)
 
 
-def generate(args):
-    weights = args.weights or find_best_checkpoint(args.checkpoint_dir)
-    model, checkpoint, pool = load_for_generation(weights, args.text, args.seq_length)
+@dataclasses.dataclass
+class Generation:
+    """A generation under way: the checkpoint it reads, its primes (one row per sample), the
+    random seed, and `steps`, an iterator of arrays of next-character indices (one per
+    sample), `length` of them."""
+
+    weights: str
+    checkpoint: object
+    vocabulary: object
+    primes: np.ndarray
+    seed: int
+    steps: object
+
+
+def _checked(name, checker, value):
+    if value is None:
+        return None
+    try:
+        return checker(value)
+    except argparse.ArgumentTypeError as error:
+        raise UserError(f"{name}: {error}") from None
+
+
+def start(weights=None, checkpoint_dir=".", length=1000, prime=None, temperature=0.0,
+          top_k=None, seed=None, stateful=False, num_samples=1, text=None, seq_length=None):
+    """Load a checkpoint (weights, or the best one in checkpoint_dir) and set up generation as
+    generate.py does; returns a Generation whose steps are computed as they are read.
+    UserError for any mistake, before anything is generated."""
+    length = _checked("length", positive_int, length)
+    temperature = _checked("temperature", non_negative_float, temperature)
+    top_k = _checked("top_k", positive_int, top_k)
+    seed = _checked("seed", random_seed, seed)
+    num_samples = _checked("num_samples", positive_int, num_samples)
+    seq_length = _checked("seq_length", positive_int, seq_length)
+    weights = weights or find_best_checkpoint(checkpoint_dir)
+    model, checkpoint, pool = load_for_generation(weights, text, seq_length)
     vocabulary = checkpoint.vocabulary
-    if args.top_k is not None and args.top_k > len(vocabulary):
+    if top_k is not None and top_k > len(vocabulary):
         raise UserError(
-            f"--top-k {args.top_k} is more than the model's {len(vocabulary)} characters"
+            f"--top-k {top_k} is more than the model's {len(vocabulary)} characters"
         )
-    seed = choose_seed(args.seed)
+    seed = choose_seed(seed)
     rng = np.random.default_rng(seed)
 
-    if args.prime is not None:
+    if prime is not None:
         # The prime is prepared as the training text was: lower-cased, and without punctuation
         # for a model trained with --strip-punctuation.
-        prime = prepare_text(args.prime, strip_punctuation_of(checkpoint))
-        if not prime:
+        prepared = prepare_text(prime, strip_punctuation_of(checkpoint))
+        if not prepared:
             raise UserError("--prime is empty: give at least one character")
-        primes = np.tile(vocabulary.encode(prime, what="the prime text"), (args.num_samples, 1))
+        primes = np.tile(vocabulary.encode(prepared, what="the prime text"), (num_samples, 1))
     else:
-        primes = random_seed_windows(pool, checkpoint.seq_length, args.num_samples, rng)
+        primes = random_seed_windows(pool, checkpoint.seq_length, num_samples, rng)
 
+    report_device()  # once the inputs are known to be good: a mistake stays one line
     log(f"weights: {weights}; random seed: {seed}")
-    decoder = make_decoder(model, checkpoint, args.stateful)
-    choose = make_chooser(args.temperature, args.top_k, rng)
-    write_samples(decoder, primes, args.length, choose, vocabulary, args.raw)
+    decoder = make_decoder(model, checkpoint, stateful)
+    choose = make_chooser(temperature, top_k, rng)
+    steps = generate_indices(decoder, primes, length, choose)
+    return Generation(weights, checkpoint, vocabulary, primes, seed, steps)
 
 
-def write_samples(decoder, primes, length, choose, vocabulary, raw, out=None):
-    """Generate all samples in one batch; stream the first, then print the others.
+def write_samples(generation, raw, out=None):
+    """Write every sample as generate.py does: stream the first, then print the others.
 
     Output per sample: the tutorial's "Seed:", the seed in quotes, the text, "Done." (or the
     text alone with raw); samples after the first are introduced by a "--- sample K/N ---"
-    line. Ctrl-C prints what every sample has so far and exits with status 130.
+    line. Ctrl-C (or SIGTERM, which the command turns into the same exception) prints what
+    every sample has so far, then raises KeyboardInterrupt again.
     """
     out = out or sys.stdout
+    vocabulary, primes = generation.vocabulary, generation.primes
     count = len(primes)
     generated = [[] for _ in range(count)]
 
@@ -135,7 +135,7 @@ def write_samples(decoder, primes, length, choose, vocabulary, raw, out=None):
     out.flush()
     interrupted = False
     try:
-        for indices in generate_indices(decoder, primes, length, choose):
+        for indices in generation.steps:
             for row, index in enumerate(indices):
                 generated[row].append(vocabulary.chars[index])
             out.write(generated[0][-1])
@@ -150,4 +150,4 @@ def write_samples(decoder, primes, length, choose, vocabulary, raw, out=None):
     out.flush()
     if interrupted:
         log(f"interrupted after {len(generated[0])} characters")
-        sys.exit(130)
+        raise KeyboardInterrupt

@@ -18,8 +18,6 @@ from dataclasses import dataclass
 
 from .backend import import_keras
 
-keras = import_keras()
-
 
 @dataclass(frozen=True)
 class Topology:
@@ -58,6 +56,7 @@ def build_model(topology, seq_length=None, unroll=False, every_position=False,
     input_dropout > 0 puts a Dropout layer on the input (idea 6). It has no weights, so files
     still load into the tutorial's topology, and at inference it passes inputs unchanged.
     """
+    keras = import_keras()
     if stateful_batch_size:
         shape = dict(batch_shape=(stateful_batch_size, seq_length, topology.input_width))
     else:
@@ -93,6 +92,7 @@ def compile_model(model, learning_rate=0.001, clipnorm=None, padded_targets=Fals
     """The tutorial's Adam (learning rate 0.001 is Keras' default) and cross-entropy; sparse
     targets give the same loss as one-hot ones. padded_targets=True makes the loss ignore
     PADDING_TARGET positions (padded sentences)."""
+    keras = import_keras()
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm)
     loss = "sparse_categorical_crossentropy"
     if padded_targets:

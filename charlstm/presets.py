@@ -1,5 +1,6 @@
-"""Named training recipes: `train.py --preset NAME` sets these flags; flags given explicitly
-on the command line win. The figures behind each recipe come from bench/time_to_quality.py.
+"""Named training recipes: `train.py --preset NAME` (or charlstm.train(preset=NAME)) sets these
+settings, named as in charlstm.config; settings given explicitly win. The figures behind each
+recipe come from bench/time_to_quality.py.
 
     >>> PRESETS["fast"]["targets"]
     'every'
@@ -14,7 +15,7 @@ on the command line win. The figures behind each recipe come from bench/time_to_
 FAST = {
     "epochs": 15,
     "targets": "every",
-    "one_hot": True,
+    "input_encoding": "one-hot",
     "layers": 2,
     "units": 256,
     "dropout": 0.3,

@@ -1,42 +1,59 @@
 """Training: the tutorial's fit on pattern windows, with best-only .hdf5 checkpoints, and
 --resume, which carries on from a checkpoint exactly as if the run had never stopped.
 
-    >>> from train import parse_args                                       # doctest: +SKIP
-    >>> train(parse_args(["--epochs", "1", "--checkpoint-dir", "runs"]))    # doctest: +SKIP
+train() takes resolved Settings (charlstm.config) and returns a TrainResult; charlstm.train()
+and train.py are its two callers.
+
+    >>> import os, tempfile
+    >>> from charlstm.config import resolve
+    >>> folder = tempfile.mkdtemp()
+    >>> text = os.path.join(folder, "tiny.txt")
+    >>> with open(text, "w") as handle:
+    ...     _ = handle.write("alice was beginning to get very tired of sitting by her sister. ")
+    >>> settings = resolve({"text": text, "epochs": 1, "units": 8, "seq_length": 10,
+    ...                     "checkpoint_dir": folder, "seed": 1})
+    >>> result = train(settings, verbose=0)
+    >>> os.path.basename(result.best_checkpoint)[:23], len(result.history)
+    ('weights-improvement-01-', 1)
 """
 
+import dataclasses
 import os
-import sys
 import tempfile
 import time
 from types import SimpleNamespace
 
 import numpy as np
 
-from .backend import import_keras, set_random_seed, training_data
-from .callbacks import (BestOnlyCheckpoint, DivergenceStop, GracefulInterrupt, HistoryLog,
-                        SampleWriter, StateReset)
+from .backend import choose_seed, import_keras, set_random_seed
 from .checkpoint import load_checkpoint, restore_training_state
-from .cli import choose_seed, log
-from .corpus import load_corpus
+from .config import (ADJUSTABLE, BY_NAME, CONTENT, FIXED, Settings, from_metadata,
+                     to_metadata)
+from .corpus import load_corpus, resolve_text_path, split_held_out
 from .devices import (distribution_strategy, fit_multi_worker, is_chief, mixed_precision_policy,
-                      scope)
+                      report_device, scope)
 from .errors import UserError
+from .logs import log
 from .models import Topology, build_model, compile_model
 from .sequences import SentenceBatches, StreamBatches
-from .windows import WindowBatches, input_table, pattern_count
+from .windows import WindowBatches, input_table, pattern_count, training_data
 
-keras = import_keras()
 
-# What a resumed run takes from its checkpoint. A flag given explicitly with another value is
-# refused (these shape the model, the data or the file names); RESUME_ADJUSTABLE may change.
-RESUME_FIXED = ("seq_length", "layers", "units", "one_hot", "input_dropout", "targets",
-                "sentences", "stateful", "batch_size", "validation_split", "monitor",
-                "strip_punctuation", "bigger", "seed", "steps_per_epoch")
-RESUME_ADJUSTABLE = ("epochs", "learning_rate", "clipnorm", "dropout", "preset")
-# --distribute and --mixed-precision describe the machine, not the run: a resumed run uses
-# what its own command line says (a float16 run's extra loss-scale state, resumed without
-# it, is refused by restore_training_state, naming the count that differs).
+@dataclasses.dataclass
+class TrainResult:
+    """What a run leaves: its best checkpoint (None if no epoch improved or was written), the
+    monitored value there, one dict per completed epoch (the history.csv rows, as text), the
+    settings it ran with, the device line, and whether a signal stopped it (interrupted;
+    signal is the signal's number: 2 for Ctrl-C, 15 for SIGTERM)."""
+
+    best_checkpoint: str
+    best_value: float
+    monitor: str
+    history: list
+    settings: Settings
+    device: str
+    interrupted: bool = False
+    signal: int = None
 
 
 def prepare_checkpoint_dir(directory):
@@ -46,60 +63,45 @@ def prepare_checkpoint_dir(directory):
         with tempfile.TemporaryFile(dir=directory):
             pass
     except OSError as error:
-        raise UserError(f"checkpoint directory '{directory}' is not writable: {error.strerror}") from None
+        raise UserError(f"checkpoint directory '{directory}' is not writable: "
+                        f"{error.strerror}") from None
 
 
-def split_held_out(indices, fraction):
-    """(training part, held-out tail): the last `fraction` of the text, never trained on."""
-    held_out = int(round(len(indices) * fraction))
-    return indices[: len(indices) - held_out], indices[len(indices) - held_out :]
-
-
-
-
-def flag_name(setting):
-    return "--" + setting.replace("_", "-")
-
-
-def run_settings(checkpoint):
-    """The train.py arguments a checkpoint of ours was trained with."""
-    metadata = checkpoint.metadata
-    settings = {key: metadata[key] for key in RESUME_FIXED + RESUME_ADJUSTABLE
-                if key not in ("one_hot", "seed")}
-    settings["one_hot"] = metadata["input_encoding"] == "one-hot"
-    settings["seed"] = metadata["random_seed"]
-    return settings
-
-
-def apply_resume(args):
-    """Load --resume's checkpoint and take its settings into args; UserError if it cannot be
-    resumed or an explicit flag contradicts it. Returns the checkpoint."""
-    checkpoint = load_checkpoint(args.resume)
+def apply_resume(settings):
+    """Load settings.resume's checkpoint and take its settings into settings, by each
+    setting's resume rule (charlstm.config); UserError if it cannot be resumed or an explicit
+    value contradicts a fixed setting. Returns the checkpoint."""
+    path = settings.resume
+    checkpoint = load_checkpoint(path)
     if not checkpoint.has_training_state:
         raise UserError(
-            f"'{args.resume}' has no optimizer state, so it cannot be resumed (a legacy file, "
+            f"'{path}' has no optimizer state, so it cannot be resumed (a legacy file, "
             "or one written before --resume existed)"
         )
-    explicit = getattr(args, "explicit", set())
     try:
-        settings = run_settings(checkpoint)
+        recorded = from_metadata(checkpoint.metadata, (FIXED, ADJUSTABLE))
     except KeyError as error:
-        raise UserError(f"'{args.resume}' does not record its setting {error}") from None
-    for key, value in settings.items():
-        given = getattr(args, key, None)
-        if key in explicit and key in RESUME_FIXED and given != value:
-            if isinstance(value, bool):  # a switch: only "on" can be given explicitly
-                raise UserError(f"cannot resume with {flag_name(key)}: '{args.resume}' was "
+        raise UserError(f"'{path}' does not record its setting {error}") from None
+    for name, value in recorded.items():
+        setting = BY_NAME[name]
+        given = getattr(settings, name)
+        if name in settings.explicit and setting.resume == FIXED and given != value:
+            if setting.const is not None and given == setting.const:
+                raise UserError(f"cannot resume with {setting.flag_name}: '{path}' was "
                                 "trained without it")
-            raise UserError(f"cannot resume with {flag_name(key)} {given}: "
-                            f"'{args.resume}' was trained with {value}")
-        if key not in explicit:
-            setattr(args, key, value)
-    if "checkpoint_dir" not in explicit:
-        args.checkpoint_dir = os.path.dirname(args.resume) or "."
+            raise UserError(f"cannot resume with {setting.flag_name} {given}: "
+                            f"'{path}' was trained with {value}")
+        if name not in settings.explicit:
+            setattr(settings, name, value)
+    recorded_text = checkpoint.metadata.get(BY_NAME["text"].key)
+    if "text" not in settings.explicit and recorded_text and os.path.exists(recorded_text):
+        settings.text = recorded_text  # CONTENT: check_same_text compares what it holds
+    assert BY_NAME["text"].resume == CONTENT
+    if "checkpoint_dir" not in settings.explicit:
+        settings.checkpoint_dir = os.path.dirname(path) or "."
     done = checkpoint.metadata["epoch"]
-    if args.epochs <= done:
-        raise UserError(f"'{args.resume}' has already trained {done} epochs: "
+    if settings.epochs <= done:
+        raise UserError(f"'{path}' has already trained {done} epochs: "
                         f"give --epochs more than {done} to train further")
     return checkpoint
 
@@ -123,240 +125,241 @@ def check_same_text(checkpoint, corpus, text_path):
         )
 
 
-def training_batches(args, indices, vocabulary, table, seed, shuffle=True):
+def training_batches(settings, indices, vocabulary, table, seed, shuffle=True):
     """The EpochBatches for this run's layout: windows (the tutorial's, or --targets every),
     --sentences or --stateful."""
-    if args.sentences:
+    if settings.sentences:
         # Only this layout needs the text as a string, to find where sentences end.
-        return SentenceBatches(indices, vocabulary.decode_all(indices), args.seq_length,
-                               args.batch_size, table, seed, shuffle=shuffle)
-    if args.stateful:
-        return StreamBatches(indices, args.seq_length, args.batch_size, table, seed,
+        return SentenceBatches(indices, vocabulary.decode_all(indices), settings.seq_length,
+                               settings.batch_size, table, seed, shuffle=shuffle)
+    if settings.stateful:
+        return StreamBatches(indices, settings.seq_length, settings.batch_size, table, seed,
                              shuffle=shuffle)
-    return WindowBatches(indices, args.seq_length, args.batch_size, table, seed,
-                         targets=args.targets, shuffle=shuffle)
+    return WindowBatches(indices, settings.seq_length, settings.batch_size, table, seed,
+                         targets=settings.targets, shuffle=shuffle)
 
 
-def check_layout(args, part_name, part):
+def check_layout(settings, part_name, part):
     """UserError unless this part of the text gives at least one batch row."""
     length = len(part)
-    if args.stateful:
-        needed = StreamBatches.minimum_length(args.seq_length, args.batch_size)
+    if settings.stateful:
+        needed = StreamBatches.minimum_length(settings.seq_length, settings.batch_size)
         if length < needed:
             raise UserError(
                 f"the {part_name} part has {length} characters: --stateful lays the text out "
-                f"as --batch-size ({args.batch_size}) streams of at least one window, which "
-                f"needs {needed}; lower --batch-size or --seq-length"
+                f"as --batch-size ({settings.batch_size}) streams of at least one window, "
+                f"which needs {needed}; lower --batch-size or --seq-length"
             )
-    elif length <= args.seq_length:
+    elif length <= settings.seq_length:
         raise UserError(
-            f"the {part_name} part of '{args.text}' has {length} characters: it must be "
-            f"longer than --seq-length ({args.seq_length})"
-            + ("; change --validation-split" if args.validation_split else "")
+            f"the {part_name} part of '{settings.text}' has {length} characters: it must be "
+            f"longer than --seq-length ({settings.seq_length})"
+            + ("; change --validation-split" if settings.validation_split else "")
         )
 
 
-def check_flags(args):
-    explicit = getattr(args, "explicit", set())
-    if args.monitor == "val_loss" and not args.validation_split:
+def check_settings(settings):
+    """Refuse combinations no layout supports; the layouts that train every position set
+    targets to "every"."""
+    if settings.monitor == "val_loss" and not settings.validation_split:
         raise UserError("--monitor val_loss needs a held-out part: give --validation-split")
-    if args.stateful and args.steps_per_epoch:
+    if settings.stateful and settings.steps_per_epoch:
         raise UserError("--steps-per-epoch would cut a --stateful pass, whose state runs "
                         "from the start of the text to its end: leave it out")
-    if args.sentences and args.stateful:
+    if settings.sentences and settings.stateful:
         raise UserError("--sentences and --stateful are two different layouts: choose one")
     for layout in ("sentences", "stateful"):
-        if getattr(args, layout):
-            if "targets" in explicit and args.targets == "last":
+        if getattr(settings, layout):
+            if "targets" in settings.explicit and settings.targets == "last":
                 raise UserError(f"--{layout} trains every position: it cannot be combined "
                                 "with --targets last")
-            args.targets = "every"
+            settings.targets = "every"
 
 
-def prepare(args):
-    """Everything a run needs before fit, from train.py's arguments: the text, vocabulary,
-    batches, compiled model and (with --resume) the checkpoint it continues, with the
-    checkpoint's weights and training state in the model. Benchmarks call it too."""
-    checkpoint = apply_resume(args) if args.resume else None
-    check_flags(args)
-    mixed_precision_policy(args.mixed_precision)
-    strategy = distribution_strategy(args.distribute)
-    if strategy is not None and args.stateful:
-        raise UserError("--stateful keeps one state per batch row, which replicas cannot "
-                        "share: leave out --distribute")
-    if strategy is not None and os.environ.get("TF_CONFIG") and args.seed is None:
-        raise UserError("a multi-machine run (TF_CONFIG) needs the same --seed on every "
-                        "machine, so that they read the same batches")
-    if strategy is not None and args.batch_size % strategy.num_replicas_in_sync:
-        raise UserError(f"--batch-size {args.batch_size} does not split evenly over "
-                        f"{strategy.num_replicas_in_sync} replicas")
+def prepare(settings, verbose=1):
+    """Everything a run needs before fit: the text, vocabulary, batches, compiled model and
+    (with resume) the checkpoint it continues, with the checkpoint's weights and training
+    state in the model. Benchmarks call it too. verbose prints the tutorial's three figures
+    (stdout)."""
+    checkpoint = apply_resume(settings) if settings.resume else None
+    check_settings(settings)
     started = time.perf_counter()
-    corpus = load_corpus(args.text, args.strip_punctuation)
-    if len(corpus) <= args.seq_length:
+    corpus = load_corpus(settings.text, settings.strip_punctuation)
+    if len(corpus) <= settings.seq_length:
         raise UserError(
-            f"text file '{args.text}' has {len(corpus)} characters: it must be longer than "
-            f"--seq-length ({args.seq_length}) to give one pattern"
+            f"text file '{settings.text}' has {len(corpus)} characters: it must be longer "
+            f"than --seq-length ({settings.seq_length}) to give one pattern"
         )
     read_seconds = time.perf_counter() - started
     vocabulary, indices = corpus.vocabulary, corpus.indices
     if checkpoint:
-        check_same_text(checkpoint, corpus, args.text)
-    print(f"Total Characters: {len(corpus)}")
-    print(f"Total Vocab: {len(vocabulary)}")
-    print(f"Total Patterns: {pattern_count(len(corpus), args.seq_length)}", flush=True)
-    training_indices, held_out_indices = split_held_out(indices, args.validation_split)
-    check_layout(args, "training", training_indices)
-    if args.validation_split:
-        check_layout(args, "held-out", held_out_indices)
+        check_same_text(checkpoint, corpus, settings.text)
+    if verbose:
+        print(f"Total Characters: {len(corpus)}")
+        print(f"Total Vocab: {len(vocabulary)}")
+        print(f"Total Patterns: {pattern_count(len(corpus), settings.seq_length)}", flush=True)
+    training_indices, held_out_indices = split_held_out(indices, settings.validation_split)
+    check_layout(settings, "training", training_indices)
+    if settings.validation_split:
+        check_layout(settings, "held-out", held_out_indices)
 
-    if not args.dry_run:
-        prepare_checkpoint_dir(args.checkpoint_dir)
-    log(f"read '{args.text}' in {read_seconds:.2f}s")
-    seed = choose_seed(args.seed)
-    log(f"random seed: {seed} (pass --seed {seed} to repeat this run)")
-    set_random_seed(seed)
+    if not settings.dry_run:
+        prepare_checkpoint_dir(settings.checkpoint_dir)
+    # Where it runs, once the text and the folder are known to be good (so that a mistake
+    # there stays a one-line error) and before the device is set up.
+    device = report_device()
+    mixed_precision_policy(settings.mixed_precision)
+    strategy = distribution_strategy(settings.distribute)
+    if strategy is not None and settings.stateful:
+        raise UserError("--stateful keeps one state per batch row, which replicas cannot "
+                        "share: leave out --distribute")
+    if strategy is not None and os.environ.get("TF_CONFIG") and settings.seed is None:
+        raise UserError("a multi-machine run (TF_CONFIG) needs the same --seed on every "
+                        "machine, so that they read the same batches")
+    if strategy is not None and settings.batch_size % strategy.num_replicas_in_sync:
+        raise UserError(f"--batch-size {settings.batch_size} does not split evenly over "
+                        f"{strategy.num_replicas_in_sync} replicas")
+    log(f"read '{resolve_text_path(settings.text)}' in {read_seconds:.2f}s")
+    settings.seed = choose_seed(settings.seed)
+    log(f"random seed: {settings.seed} (pass --seed {settings.seed} to repeat this run)")
+    set_random_seed(settings.seed)
 
     topology = Topology(
         vocab_size=len(vocabulary),
         output_size=len(vocabulary),
-        layers=args.layers,
-        units=args.units,
-        dropout=args.dropout,
-        input_encoding="one-hot" if args.one_hot else "scaled",
-        input_dropout=args.input_dropout,
+        layers=settings.layers,
+        units=settings.units,
+        dropout=settings.dropout,
+        input_encoding=settings.input_encoding,
+        input_dropout=settings.input_dropout,
     )
     table = input_table(topology.vocab_size, topology.input_encoding)
-    batches = training_batches(args, training_indices, vocabulary, table, seed)
+    batches = training_batches(settings, training_indices, vocabulary, table, settings.seed)
     held_out = None
-    if args.validation_split:
-        held_out = training_batches(args, held_out_indices, vocabulary, table, seed,
-                                    shuffle=False)
+    if settings.validation_split:
+        held_out = training_batches(settings, held_out_indices, vocabulary, table,
+                                    settings.seed, shuffle=False)
     for name, part in (("training", batches), ("held-out", held_out)):
         if part is not None and part.steps == 0:  # only sentences can come out empty
-            raise UserError(f"the {name} part of '{args.text}' has no sentence of two "
+            raise UserError(f"the {name} part of '{settings.text}' has no sentence of two "
                             "characters or more")
     with scope(strategy):
-        model = build_model(topology, args.seq_length, every_position=args.targets == "every",
-                            stateful_batch_size=args.batch_size if args.stateful else None)
-        compile_model(model, learning_rate=args.learning_rate, clipnorm=args.clipnorm,
-                      padded_targets=args.sentences)
-        if checkpoint and not args.dry_run:
+        model = build_model(topology, settings.seq_length,
+                            every_position=settings.targets == "every",
+                            stateful_batch_size=settings.batch_size if settings.stateful else None)
+        compile_model(model, learning_rate=settings.learning_rate, clipnorm=settings.clipnorm,
+                      padded_targets=settings.sentences)
+        if checkpoint and not settings.dry_run:
             model.set_weights(checkpoint.weights)
             restore_training_state(checkpoint.path, model)
     if strategy is not None:
         fit_multi_worker(model, strategy)
-    describe_layout(args, batches, training_indices, held_out_indices)
+    describe_layout(settings, batches, training_indices, held_out_indices)
     return SimpleNamespace(
         corpus=corpus, vocabulary=vocabulary, indices=indices, training_indices=training_indices,
         held_out_indices=held_out_indices, topology=topology, table=table, batches=batches,
-        held_out=held_out, model=model, seed=seed, checkpoint=checkpoint,
+        held_out=held_out, model=model, seed=settings.seed, checkpoint=checkpoint,
+        device=device,
     )
 
 
-def train(args):
-    run = prepare(args)
-    model, vocabulary, checkpoint, seed = run.model, run.vocabulary, run.checkpoint, run.seed
-    corpus, indices, training_indices = run.corpus, run.indices, run.training_indices
-    if args.dry_run:
-        model.summary()
-        return
+def train(settings, verbose=1):
+    """Run training as train.py does; returns a TrainResult. UserError for a mistake or a
+    diverged run (naming the last good checkpoint). A signal (Ctrl-C, SIGTERM) stops it after
+    the current batch: the result then says interrupted, and every checkpoint is kept."""
+    from .callbacks import (BestOnlyCheckpoint, DivergenceStop, EpochProgress,
+                            GracefulInterrupt, HistoryLog, SampleWriter, StateReset)
+
+    import_keras()  # quietly, if the caller has not
+    run = prepare(settings, verbose)
+    model, vocabulary, checkpoint = run.model, run.vocabulary, run.checkpoint
+    if settings.dry_run:
+        if verbose:
+            model.summary()
+        return TrainResult(None, None, settings.monitor, [], settings, run.device)
 
     initial_epoch, best_value, best_path = 0, float("inf"), None
     if checkpoint:
         initial_epoch = checkpoint.metadata["epoch"]
-        best_value = checkpoint.metadata["val_loss" if args.monitor == "val_loss" else "loss"]
+        best_value = checkpoint.metadata["val_loss" if settings.monitor == "val_loss" else "loss"]
         best_path = checkpoint.path
-        log(f"resuming {checkpoint.path} at epoch {initial_epoch + 1}/{args.epochs}, "
-            f"best {args.monitor} so far {best_value:.4f}")
+        log(f"resuming {checkpoint.path} at epoch {initial_epoch + 1}/{settings.epochs}, "
+            f"best {settings.monitor} so far {best_value:.4f}")
 
-    metadata = {
-        "vocabulary": vocabulary.chars,
-        "seq_length": args.seq_length,
-        "layers": args.layers,
-        "units": args.units,
-        "dropout": args.dropout,
-        "input_dropout": args.input_dropout,
-        "input_encoding": run.topology.input_encoding,
-        "targets": args.targets,
-        "sentences": args.sentences,
-        "stateful": args.stateful,
-        "strip_punctuation": args.strip_punctuation,
-        "bigger": args.bigger,
-        "batch_size": args.batch_size,
-        "epochs": args.epochs,
-        "steps_per_epoch": args.steps_per_epoch,
-        "distribute": args.distribute,
-        "mixed_precision": args.mixed_precision,
-        "learning_rate": args.learning_rate,
-        "clipnorm": args.clipnorm,
-        "preset": args.preset,
-        "validation_split": args.validation_split,
-        "monitor": args.monitor,
-        "random_seed": seed,
-        "text_name": os.path.basename(args.text),
-        "text_length": len(corpus),
-        "text_sha256": corpus.sha256,
-    }
+    # The text's full path, so that --resume finds it from any folder.
+    settings.text = os.path.abspath(resolve_text_path(settings.text))
+    metadata = dict(to_metadata(settings), vocabulary=vocabulary.chars,
+                    text_name=os.path.basename(settings.text), text_length=len(run.corpus),
+                    text_sha256=run.corpus.sha256)
     interrupt = GracefulInterrupt()
     divergence = DivergenceStop(len(vocabulary))
     # Only one process of a multi-machine run writes files (the others hold the same model).
     writer = is_chief()
-    checkpoints = BestOnlyCheckpoint(args.checkpoint_dir, args.bigger, args.epochs, metadata,
-                                     indices, monitor=args.monitor, best_value=best_value,
-                                     best_path=best_path, write=writer)
-    history_path = args.history or os.path.join(args.checkpoint_dir, "history.csv")
-    # Keras' progress bar first, so that it finishes its line before the summary line.
-    callbacks = [keras.callbacks.ProgbarLogger(), interrupt, divergence, checkpoints]
+    checkpoints = BestOnlyCheckpoint(settings.checkpoint_dir, settings.bigger, settings.epochs,
+                                     metadata, run.indices, monitor=settings.monitor,
+                                     best_value=best_value, best_path=best_path, write=writer)
+    history_path = settings.history or os.path.join(settings.checkpoint_dir, "history.csv")
+    # The progress bar first, so that it finishes its line before the summary line.
+    callbacks = [EpochProgress()] if verbose else []
+    callbacks += [interrupt, divergence, checkpoints]
+    history = None
     if writer:
-        resumed_after = initial_epoch if checkpoint else None
-        callbacks.append(HistoryLog(history_path, checkpoints, resumed_after=resumed_after))
-    if args.stateful:
-        callbacks.insert(1, StateReset())
-    if args.sample_every:
-        rng = np.random.default_rng(seed)
-        start = int(rng.integers(0, pattern_count(len(training_indices), args.seq_length)))
-        callbacks.append(SampleWriter(args.sample_every, run.topology, vocabulary,
-                                      training_indices[start : start + args.seq_length],
-                                      random_seed=seed))
-    if args.tensorboard and writer:
-        callbacks.append(tensorboard_callback(args.tensorboard))
+        history = HistoryLog(history_path, checkpoints, run.device,
+                             resumed_after=initial_epoch if checkpoint else None)
+        callbacks.append(history)
+    if settings.stateful:
+        callbacks.insert(1 if verbose else 0, StateReset())
+    if settings.sample_every:
+        rng = np.random.default_rng(settings.seed)
+        start = int(rng.integers(0, pattern_count(len(run.training_indices),
+                                                  settings.seq_length)))
+        callbacks.append(SampleWriter(settings.sample_every, run.topology, vocabulary,
+                                      run.training_indices[start : start + settings.seq_length],
+                                      random_seed=settings.seed))
+    if settings.tensorboard and writer:
+        callbacks.append(tensorboard_callback(settings.tensorboard))
 
-    data, steps_per_epoch = training_data(run.batches, args.epochs, initial_epoch,
-                                          args.steps_per_epoch)
+    data, steps_per_epoch = training_data(run.batches, settings.epochs, initial_epoch,
+                                          settings.steps_per_epoch)
     validation = None
     if run.held_out is not None:
         # One pass, re-read from the start at every epoch's end (no validation_steps).
         validation, _ = training_data(run.held_out, 1)
-    model.fit(data, epochs=args.epochs, initial_epoch=initial_epoch,
+    model.fit(data, epochs=settings.epochs, initial_epoch=initial_epoch,
               steps_per_epoch=steps_per_epoch, shuffle=False, validation_data=validation,
-              callbacks=callbacks, verbose=1)
-    best = f"{checkpoints.best_path} ({args.monitor} {checkpoints.best_value:.4f})"
+              callbacks=callbacks, verbose=1 if verbose else 0)
+    best = f"{checkpoints.best_path} ({settings.monitor} {checkpoints.best_value:.4f})"
     if not checkpoints.best_path:
         best = "none yet"
     if divergence.reason:
         raise UserError(f"training stopped: {divergence.reason}; last good checkpoint: {best}. "
                         "Try a lower --learning-rate or a --clipnorm")
+    result = TrainResult(checkpoints.best_path,
+                         checkpoints.best_value if checkpoints.best_path else None,
+                         settings.monitor, history.rows if history else [], settings,
+                         run.device, interrupt.requested, interrupt.signal)
     if interrupt.requested:
         log(f"interrupted: best checkpoint {best}")
-        sys.exit(130)
-    if not writer:
-        log(f"done: best {args.monitor} {checkpoints.best_value:.4f} (the chief wrote the files)")
-        return
-    log(f"done: best checkpoint {best}; history in {history_path}")
+    elif not writer:
+        log(f"done: best {settings.monitor} {checkpoints.best_value:.4f} "
+            "(the chief wrote the files)")
+    else:
+        log(f"done: best checkpoint {best}; history in {history_path}")
+    return result
 
 
-def describe_layout(args, batches, training_indices, held_out_indices):
+def describe_layout(settings, batches, training_indices, held_out_indices):
     """One log line on what an epoch reads, for every layout but the tutorial's."""
-    held_out = f"; {len(held_out_indices)} held out" if args.validation_split else ""
-    if args.sentences:
+    held_out = f"; {len(held_out_indices)} held out" if settings.validation_split else ""
+    if settings.sentences:
         what = (f"{batches.count} sentence rows ({batches.predictions} predictions, "
                 f"padding skipped)")
-    elif args.stateful:
-        what = (f"{args.batch_size} contiguous streams of {batches.stream_length} characters, "
-                f"{batches.steps} stateful steps")
-    elif args.targets == "every":
+    elif settings.stateful:
+        what = (f"{settings.batch_size} contiguous streams of {batches.stream_length} "
+                f"characters, {batches.steps} stateful steps")
+    elif settings.targets == "every":
         what = f"{batches.count} non-overlapping windows"
-    elif args.validation_split:
+    elif settings.validation_split:
         what = f"{batches.count} patterns"
     else:
         return
@@ -368,6 +371,7 @@ def tensorboard_callback(directory):
     the tensorboard package: an optional extra, checked before any training happens."""
     import importlib.util
 
+    keras = import_keras()
     for package in ("tensorflow", "tensorboard"):
         if importlib.util.find_spec(package) is None:
             raise UserError(f"--tensorboard needs the {package} package: "

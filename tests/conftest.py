@@ -1,18 +1,22 @@
 """Shared fixtures: tiny corpora and a tiny trained checkpoint, made fresh for the session."""
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
-from types import SimpleNamespace
-
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from charlstm.backend import import_keras  # noqa: E402
+from charlstm.cli import evaluate_main, generate_main, train_main  # noqa: E402
+from charlstm.config import resolve  # noqa: E402
+from charlstm.logs import show_on_stderr  # noqa: E402
 
 import_keras()
+show_on_stderr(True)  # log lines on stderr, as the commands show them
 
 TINY_TEXT = (
     "\ufeffCHAPTER I. Down the Rabbit-Hole\r\n\r\n"
@@ -24,20 +28,39 @@ TINY_TEXT = (
 
 
 def train_args(**overrides):
-    """The arguments train.py would pass, with tiny-model defaults for tests."""
-    values = dict(text=None, bigger=False, epochs=2, batch_size=32, seq_length=10, units=8,
-                  layers=1, dropout=0.2, checkpoint_dir=None, seed=1, dry_run=False,
-                  targets="last", one_hot=False, validation_split=0.0, monitor="loss",
-                  learning_rate=0.001, clipnorm=None, preset=None, strip_punctuation=False,
-                  sentences=False, input_dropout=0.0, stateful=False, resume=None,
-                  history=None, tensorboard=None, sample_every=None, steps_per_epoch=None,
-                  distribute=False, mixed_precision=False, explicit=set())
+    """Resolved settings (charlstm.config) for a tiny run: what train.py would pass, with
+    tiny-model values; overrides count as given explicitly, as flags would."""
+    values = dict(epochs=2, batch_size=32, seq_length=10, units=8, seed=1)
     values.update(overrides)
-    return SimpleNamespace(**values)
+    return resolve(values, explicit=overrides)
+
+
+MAINS = {"train.py": train_main, "generate.py": generate_main, "evaluate.py": evaluate_main}
+
+
+def run_main(command, *argv, cwd=None):
+    """Run a command (train.py, generate.py, evaluate.py) in this process, as the script would
+    run it but without starting an interpreter and Keras again (seconds per call): a
+    CompletedProcess with its exit status, stdout and stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    saved = os.getcwd()
+    try:
+        if cwd:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                MAINS[command](list(argv), prog=command)
+                status = 0
+            except SystemExit as exit:
+                status = exit.code
+    finally:
+        os.chdir(saved)
+    return subprocess.CompletedProcess([command, *argv], status, out.getvalue(), err.getvalue())
 
 
 def run_command(*args, timeout=300, **kwargs):
-    """Run a project command (train.py / generate.py) in a subprocess, text mode."""
+    """Run a project command (train.py / generate.py) in a subprocess, text mode: for what only
+    a real process shows (signals, start-up noise, --help without Keras)."""
     return subprocess.run(
         [sys.executable, *args], cwd=kwargs.pop("cwd", ROOT), capture_output=True, text=True,
         timeout=timeout, **kwargs,

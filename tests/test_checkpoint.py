@@ -9,9 +9,9 @@ from charlstm.checkpoint import (
     save_checkpoint,
 )
 from charlstm.errors import UserError
-from charlstm.generation import load_for_generation
+from charlstm.checkpoint import load_for_generation
 from charlstm.models import build_model
-from conftest import ROOT, run_command
+from conftest import ROOT, run_command, run_main
 
 KERAS2_CLIENT = os.path.join(ROOT, "tests", "keras2_client.py")
 
@@ -124,8 +124,8 @@ def test_legacy_tutorial_checkpoint_loads(legacy_checkpoint, tiny_text_path):
 
 def test_legacy_checkpoint_generates_through_the_command(legacy_checkpoint, tiny_text_path):
     path, _, _ = legacy_checkpoint
-    result = run_command("generate.py", "--weights", path, "--text", tiny_text_path,
-                         "--length", "40", "--seed", "2")
+    result = run_main("generate.py", "--weights", path, "--text", tiny_text_path,
+                      "--length", "40", "--seed", "2")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.split("\n")
     assert lines[0] == "Seed:" and lines[1].startswith('" ') and result.stdout.endswith("\nDone.\n")

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from charlstm.checkpoint import load_checkpoint, parse_checkpoint_name
-from conftest import ROOT, run_command
+from conftest import ROOT, run_command, run_main
 
 
 @pytest.fixture(scope="module")
@@ -45,15 +45,15 @@ def test_generate_prints_the_tutorials_output(trained_dir):
     generated = result.stdout.split(' "\n', 1)[1]
     assert generated.endswith("\nDone.\n") and len(generated) == 50 + len("\nDone.\n")
     assert "oneDNN" not in result.stderr and "Traceback" not in result.stderr
-    again = run_command("generate.py", "--checkpoint-dir", directory, "--length", "50",
-                        "--seed", "5")
+    again = run_main("generate.py", "--checkpoint-dir", directory, "--length", "50",
+                     "--seed", "5")
     assert again.stdout == result.stdout
 
 
 def test_generate_raw_prints_only_the_generated_text(trained_dir, tiny_text_path):
     directory, _ = trained_dir
-    result = run_command("generate.py", "--checkpoint-dir", directory, "--length", "30",
-                         "--prime", "Alice Was", "--raw")
+    result = run_main("generate.py", "--checkpoint-dir", directory, "--length", "30",
+                      "--prime", "Alice Was", "--raw")
     assert result.returncode == 0, result.stderr
     text = result.stdout[:-1]
     assert result.stdout.endswith("\n") and len(text) == 30
@@ -92,7 +92,7 @@ def one_line_error(result):
     (["--text", "no-such-file.txt"], "text file 'no-such-file.txt' does not exist"),
 ])
 def test_train_flag_and_file_errors(flags, message):
-    assert message in one_line_error(run_command("train.py", *flags))
+    assert message in one_line_error(run_main("train.py", *flags))
 
 
 def test_train_text_errors(tmp_path):
@@ -108,8 +108,7 @@ def test_train_text_errors(tmp_path):
          "is not writable"),
     ]
     for flags, message in cases:
-        assert message in one_line_error(run_command(os.path.join(ROOT, "train.py"), *flags,
-                                                     cwd=tmp_path))
+        assert message in one_line_error(run_main("train.py", *flags, cwd=tmp_path))
 
 
 def test_generate_errors(trained_dir, tmp_path):
@@ -130,7 +129,7 @@ def test_generate_errors(trained_dir, tmp_path):
          "--top-k 30 is more than the model's 29 characters"),
     ]
     for flags, message in cases:
-        assert message in one_line_error(run_command("generate.py", *flags))
+        assert message in one_line_error(run_main("generate.py", *flags))
 
 
 def start(*args, cwd=ROOT):
@@ -183,7 +182,8 @@ def test_ctrl_c_during_generation_keeps_what_was_written(trained_dir):
 
 
 def test_dry_run_on_the_bundled_text_prints_the_three_figures(tmp_path):
-    result = run_command("train.py", "--dry-run", "--checkpoint-dir", str(tmp_path / "never"))
+    result = run_command(os.path.join(ROOT, "train.py"), "--dry-run", "--checkpoint-dir",
+                         str(tmp_path / "never"), cwd=str(tmp_path))  # from another folder
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(
         "Total Characters: 144342\nTotal Vocab: 43\nTotal Patterns: 144242\n")
@@ -206,15 +206,15 @@ def test_sampled_generation_repeats_with_a_seed_and_differs_without(trained_dir)
     directory, _ = trained_dir
     common = ["generate.py", "--checkpoint-dir", directory, "--length", "80", "--raw",
               "--temperature", "1.5", "--prime", "alice"]
-    first, again, other = (run_command(*common, "--seed", seed) for seed in ("1", "1", "2"))
+    first, again, other = (run_main(*common, "--seed", seed) for seed in ("1", "1", "2"))
     assert first.returncode == 0, first.stderr
     assert first.stdout == again.stdout and first.stdout != other.stdout
 
 
 def test_many_samples_print_one_after_the_other(trained_dir):
     directory, _ = trained_dir
-    result = run_command("generate.py", "--checkpoint-dir", directory, "--length", "25",
-                         "--num-samples", "3", "--temperature", "1", "--seed", "4")
+    result = run_main("generate.py", "--checkpoint-dir", directory, "--length", "25",
+                      "--num-samples", "3", "--temperature", "1", "--seed", "4")
     assert result.returncode == 0, result.stderr
     parts = result.stdout.split("--- sample ")
     assert parts[0] == "" and [p[:4] for p in parts[1:]] == ["1/3 ", "2/3 ", "3/3 "]
@@ -228,8 +228,8 @@ def test_many_samples_print_one_after_the_other(trained_dir):
 
 def test_stateful_generation_through_the_command(trained_dir):
     directory, _ = trained_dir
-    result = run_command("generate.py", "--checkpoint-dir", directory, "--length", "300",
-                         "--stateful", "--prime", "a", "--raw", "--seed", "1")
+    result = run_main("generate.py", "--checkpoint-dir", directory, "--length", "300",
+                      "--stateful", "--prime", "a", "--raw", "--seed", "1")
     assert result.returncode == 0, result.stderr
     assert len(result.stdout) == 301 and result.stdout.endswith("\n")
 
@@ -242,7 +242,8 @@ def test_a_preset_sets_its_flags_and_explicit_flags_win():
     fast = parse_args(["--preset", "fast"])
     assert all(getattr(fast, key) == value for key, value in FAST.items())
     mixed = parse_args(["--preset", "fast", "--units", "64", "--targets", "last"])
-    assert (mixed.units, mixed.targets, mixed.one_hot) == (64, "last", FAST["one_hot"])
+    assert (mixed.units, mixed.targets, mixed.input_encoding) == (64, "last",
+                                                                FAST["input_encoding"])
     assert parse_args([]).learning_rate == 0.001 and parse_args([]).clipnorm is None
 
 

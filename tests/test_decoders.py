@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from charlstm.decoders import StatefulDecoder, WindowDecoder
-from charlstm.generation import load_for_generation
+from charlstm.checkpoint import load_for_generation
 from charlstm.models import Topology, build_model
 from charlstm.sampling import generate_indices
 

@@ -1,17 +1,18 @@
 """The tutorial's ten improvement ideas, each reachable from a flag and doing what it says."""
 
 import os
+import re
 
 import numpy as np
 import pytest
 
 from charlstm.checkpoint import find_best_checkpoint, load_checkpoint, shapes_from_weights
 from charlstm.corpus import Vocabulary, strip_punctuation
-from charlstm.generation import load_for_generation
+from charlstm.checkpoint import load_for_generation
 from charlstm.models import PADDING_TARGET, Topology, build_model, compile_model
 from charlstm.sequences import SentenceBatches, StreamBatches, sentence_spans
 from charlstm.training import train
-from conftest import ROOT, TINY_TEXT, run_command, train_args
+from conftest import ROOT, TINY_TEXT, run_main, train_args
 
 
 def trained(tmp_path, text_path, **overrides):
@@ -35,8 +36,8 @@ def test_a_model_trained_without_punctuation_knows_none_and_strips_the_prime(
     assert checkpoint.metadata["strip_punctuation"] is True
     assert not set(".,:'?-") & set(checkpoint.vocabulary.chars)
     assert set("abc \n") <= set(checkpoint.vocabulary.chars)
-    result = run_command("generate.py", "--weights", path, "--prime", "Alice, 'was'", "--raw",
-                         "--length", "5")
+    result = run_main("generate.py", "--weights", path, "--prime", "Alice, 'was'", "--raw",
+                      "--length", "5")
     assert result.returncode == 0, result.stderr
     assert len(result.stdout) == 6
 
@@ -120,7 +121,7 @@ def test_any_number_of_layers_and_units(tiny_text_path, tmp_path):
     with h5py.File(path) as handle:
         shapes = shapes_from_weights(_read_layers(handle))
     assert (shapes["layers"], shapes["units"]) == (3, 5)
-    result = run_command("generate.py", "--weights", path, "--length", "10", "--raw")
+    result = run_main("generate.py", "--weights", path, "--length", "10", "--raw")
     assert result.returncode == 0, result.stderr
 
 
@@ -151,7 +152,7 @@ def test_stateful_training_carries_state_and_resets_each_epoch(tiny_text_path, t
     path = trained(tmp_path, tiny_text_path, stateful=True, batch_size=4, epochs=2)
     checkpoint = load_checkpoint(path)
     assert checkpoint.metadata["stateful"] is True
-    result = run_command("generate.py", "--weights", path, "--length", "10", "--stateful")
+    result = run_main("generate.py", "--weights", path, "--length", "10", "--stateful")
     assert result.returncode == 0, result.stderr
 
 
@@ -175,18 +176,23 @@ def test_every_idea_has_its_flag():
     args = train_command.parse_args(
         ["--strip-punctuation", "--one-hot", "--epochs", "100", "--input-dropout", "0.1",
          "--batch-size", "1", "--units", "512", "--layers", "3", "--stateful"])
-    assert args.strip_punctuation and args.one_hot and args.stateful
+    assert args.strip_punctuation and args.input_encoding == "one-hot" and args.stateful
     assert (args.epochs, args.input_dropout, args.batch_size, args.units, args.layers) == (
         100, 0.1, 1, 512, 3)
     assert train_command.parse_args(["--sentences"]).sentences
 
 
-def test_the_readme_table_names_a_real_flag_for_each_idea():
+def test_the_readme_ideas_table_names_real_flags():
+    """Each of the ten rows names at least one flag, and every flag it names exists."""
+    from charlstm.cli import generate_parser, train_parser
+
     with open(os.path.join(ROOT, "README.md")) as handle:
         readme = handle.read()
     table = readme[readme.index("## The tutorial's ten ideas"):]
-    flags = ["--length", "--strip-punctuation", "--one-hot", "--sentences", "--epochs",
-             "--input-dropout", "--batch-size", "--units", "--temperature", "--stateful"]
-    for number, flag in enumerate(flags, 1):
-        row = next(line for line in table.splitlines() if line.startswith(f"| {number} "))
-        assert f" {flag}" in row.split("|")[2], row
+    rows = [line for line in table.splitlines() if re.match(r"\| \d+ ", line)]
+    assert [int(row.split("|")[1].split()[0]) for row in rows] == list(range(1, 11))
+    known = {flag for parser in (train_parser(), generate_parser())
+             for action in parser._actions for flag in action.option_strings}
+    for row in rows:
+        named = re.findall(r"--[a-z][a-z-]*", row.split("|")[2])
+        assert named and set(named) <= known, row

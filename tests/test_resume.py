@@ -78,7 +78,7 @@ def test_resuming_gives_the_same_weights_as_never_stopping(tiny_text_path, tmp_p
 def test_ctrl_c_then_resume_ends_where_an_uninterrupted_run_ends(tmp_path):
     """The issue's own words: interrupt a run (Ctrl-C, mid-epoch), resume it, compare."""
     text = tmp_path / "text.txt"
-    text.write_text(TINY_TEXT * 40)
+    text.write_text(TINY_TEXT * 20)
     flags = ["--text", str(text), "--epochs", "4", *COMMON]
     interrupted = tmp_path / "interrupted"
     process = subprocess.Popen(
@@ -151,7 +151,9 @@ def test_history_has_its_columns_and_a_row_per_epoch(tiny_text_path, tmp_path):
     run(tiny_text_path, tmp_path, "--epochs", "2", "--validation-split", "0.3",
         "--learning-rate", "0.003")
     rows = history(tmp_path)
-    assert list(rows[0]) == ["epoch", "loss", "val_loss", "learning_rate", "seconds", "checkpoint"]
+    assert list(rows[0]) == ["epoch", "loss", "val_loss", "learning_rate", "seconds", "checkpoint",
+                             "device"]
+    assert rows[0]["device"].startswith("CPU (")  # where the seconds came from
     assert [row["epoch"] for row in rows] == ["1", "2"]
     for row in rows:
         assert float(row["loss"]) > 0 and float(row["val_loss"]) > 0 and float(row["seconds"]) > 0

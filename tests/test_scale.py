@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from charlstm import corpus as corpus_module
-from charlstm.backend import import_keras, training_data
+from charlstm.backend import import_keras
+from charlstm.windows import training_data
 from charlstm.checkpoint import find_best_checkpoint, load_checkpoint, parse_checkpoint_name
 from charlstm.corpus import Vocabulary, load_corpus, normalise_text, strip_punctuation
-from charlstm.devices import is_chief, mixed_precision_policy
+from charlstm.devices import _visible_gpus, is_chief, mixed_precision_policy
 from charlstm.errors import UserError
 from charlstm.models import Topology, build_model
 from charlstm.training import train
@@ -145,7 +146,7 @@ def free_port():
 
 
 def test_two_machines_through_tf_config_follow_one_machine(tiny_text_path, tmp_path):
-    """The README's multi-machine example, with both workers on this machine."""
+    """The multi-machine example of docs/scale.md, with both workers on this machine."""
     import subprocess
     import sys
 
@@ -201,8 +202,14 @@ def test_the_chief_alone_writes_in_a_multi_machine_run(monkeypatch):
     assert is_chief()
 
 
-def test_mixed_precision_is_refused_on_a_cpu():
-    with pytest.raises(UserError, match="--mixed-precision needs a GPU"):
+def test_mixed_precision_is_refused_where_it_would_not_help():
+    if keras.backend.backend() == "jax":
+        message = "not available on the JAX backend"
+    elif _visible_gpus():
+        pytest.skip("a GPU is visible: --mixed-precision is allowed (bench/gpu_check.py)")
+    else:
+        message = "--mixed-precision needs a GPU"
+    with pytest.raises(UserError, match=message):
         mixed_precision_policy(True)
 
 
@@ -229,3 +236,25 @@ def test_mixed_precision_off_leaves_results_unchanged(tiny_text_path, tmp_path):
     finally:
         keras.mixed_precision.set_global_policy("float32")
     assert all(np.array_equal(a, b) for a, b in zip(reference, after))
+
+
+def test_an_unused_nvidia_gpu_is_reported_with_the_fix(tmp_path, monkeypatch):
+    """A machine whose nvidia-smi lists a GPU that the backend does not see (plain
+    `pip install tensorflow` on Linux) gets a warning naming requirements-gpu.txt."""
+    from charlstm import devices
+
+    fake = tmp_path / "nvidia-smi"
+    fake.write_text("#!/bin/sh\necho 'GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-0)'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    line, warning = devices.describe_device()
+    if devices._visible_gpus():
+        assert line.startswith("GPU 0, ") and warning is None
+        return
+    assert line.startswith("CPU (") and "no GPU visible" in line
+    assert "has an NVIDIA GPU but" in warning
+    if keras.backend.backend() == "tensorflow":
+        assert "requirements-gpu.txt" in warning
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+    if not os.path.isdir("/proc/driver/nvidia/gpus"):
+        assert devices.describe_device()[1] is None

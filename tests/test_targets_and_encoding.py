@@ -9,12 +9,13 @@ from charlstm.checkpoint import find_best_checkpoint, load_checkpoint
 from charlstm.corpus import Vocabulary, normalise_text
 from charlstm.decoders import StatefulDecoder, WindowDecoder
 from charlstm.evaluation import tutorial_loss
-from charlstm.generation import load_for_generation
+from charlstm.checkpoint import load_for_generation
 from charlstm.models import Topology, build_model
 from charlstm.sampling import generate_indices
-from charlstm.training import split_held_out, train
+from charlstm.corpus import split_held_out
+from charlstm.training import train
 from charlstm.windows import WindowBatches, input_table
-from conftest import TINY_TEXT, run_command, train_args
+from conftest import TINY_TEXT, run_main, train_args
 
 
 def every_batches(length=53, seq_length=5, seed=0, shuffle=True):
@@ -76,7 +77,7 @@ def test_validation_split_never_leaks_the_tail_into_training(tmp_path):
 @pytest.fixture(scope="module")
 def every_one_hot_checkpoint(tiny_text_path, tmp_path_factory):
     directory = tmp_path_factory.mktemp("every")
-    train(train_args(text=tiny_text_path, epochs=3, targets="every", one_hot=True,
+    train(train_args(text=tiny_text_path, epochs=3, targets="every", input_encoding="one-hot",
                      validation_split=0.2, monitor="val_loss", checkpoint_dir=str(directory)))
     return find_best_checkpoint(str(directory))
 
@@ -101,8 +102,8 @@ def test_every_position_checkpoint_loads_into_the_tutorial_topology(every_one_ho
 def test_one_hot_and_scaled_checkpoints_each_generate(every_one_hot_checkpoint, tiny_checkpoint,
                                                       flags):
     for path in (every_one_hot_checkpoint, tiny_checkpoint):
-        result = run_command("generate.py", "--weights", path, "--length", "40", "--seed", "1",
-                             "--raw", *flags)
+        result = run_main("generate.py", "--weights", path, "--length", "40", "--seed", "1",
+                          "--raw", *flags)
         assert result.returncode == 0, result.stderr
         assert len(result.stdout) == 41
 
@@ -140,7 +141,7 @@ def test_tutorial_loss_of_a_known_tiny_model_is_the_hand_computed_one():
 
 
 def test_evaluate_command_reports_both_parts(tiny_checkpoint):
-    result = run_command("evaluate.py", "--weights", tiny_checkpoint, "--held-out", "0.25")
+    result = run_main("evaluate.py", "--weights", tiny_checkpoint, "--held-out", "0.25")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert [line.split(":")[0] for line in lines] == ["all", "training part", "held-out tail"]

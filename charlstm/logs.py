@@ -1,0 +1,58 @@
+"""Progress and status messages: the logger "charlstm", shown on stderr.
+
+Commands and the Python API send every message that is not the tutorial's own output through
+this logger. show_on_stderr(), called by each command and API call (never at import), attaches
+one handler that writes bare lines to whatever sys.stderr is at the time (so tests and
+notebooks that replace it see them), and stops propagation to the root logger, where
+TensorFlow's absl handler would hide INFO lines. An application that wants the messages
+elsewhere removes that handler and sets propagate back to True.
+
+    >>> import logging
+    >>> logging.getLogger("charlstm").name
+    'charlstm'
+"""
+
+import logging
+import sys
+
+logger = logging.getLogger("charlstm")
+
+
+def log(message):
+    """A progress or status line (INFO)."""
+    logger.info(message)
+
+
+def warn(message):
+    """Something the user should act on (WARNING): shown even when verbose is off."""
+    logger.warning(message)
+
+
+class _CurrentStderr(logging.StreamHandler):
+    """A StreamHandler on sys.stderr as it is when a message is written, not when the handler
+    was made."""
+
+    def __init__(self):
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):  # StreamHandler.__init__ assigns it; the property decides
+        pass
+
+
+_handler = None
+
+
+def show_on_stderr(verbose=True):
+    """Show INFO messages (verbose) or warnings only on stderr."""
+    global _handler
+    if _handler is None:
+        _handler = _CurrentStderr()
+        _handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(_handler)
+        logger.propagate = False
+    logger.setLevel(logging.INFO if verbose else logging.WARNING)

@@ -1,0 +1,49 @@
+"""Run train.py, --resume, generate.py and evaluate.py in one process, on the Keras backend
+that KERAS_BACKEND names (tests/test_backends.py starts it once per backend: starting the
+interpreter and a backend costs more than the work). Prints a JSON object of what each
+command printed and its exit status.
+
+    KERAS_BACKEND=jax python tests/backend_client.py TEXT FOLDER
+"""
+
+import contextlib
+import io
+import json
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from charlstm.checkpoint import find_best_checkpoint  # noqa: E402
+from charlstm.cli import evaluate_main, generate_main, train_main  # noqa: E402
+
+
+def command(main, *argv):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main(list(argv), prog=main.__name__)
+            status = 0
+        except SystemExit as exit:
+            status = exit.code
+    return {"status": status, "stdout": out.getvalue(), "stderr": err.getvalue()[-3000:]}
+
+
+def main():
+    text, folder = sys.argv[1:3]
+    results = {"train": command(train_main, "--text", text, "--seq-length", "10", "--units",
+                                "16", "--batch-size", "16", "--learning-rate", "0.02",
+                                "--seed", "1", "--checkpoint-dir", folder, "--epochs", "2")}
+    best = results["best"] = find_best_checkpoint(folder)
+    results["resume"] = command(train_main, "--resume", best, "--epochs", "3")
+    for name, flags in (("greedy", []), ("sampled", ["--temperature", "1", "--seed", "3"]),
+                        ("stateful", ["--stateful"])):
+        results[name] = command(generate_main, "--weights", best, "--prime", "alice was ",
+                                "--raw", "--length", "40", *flags)
+    results["evaluate"] = command(evaluate_main, "--weights", best)
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
