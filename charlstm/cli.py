@@ -29,7 +29,7 @@ Train the tutorial's character-level LSTM on a text and write best-only .hdf5 ch
     python train.py --bigger        # stacked model: 2 x LSTM(256), 50 epochs, batch 64
     python train.py --preset fast --checkpoint-dir runs    # readable text in minutes on a CPU
     python train.py --text my.txt --epochs 5 --checkpoint-dir runs/mine
-    python train.py --resume runs/weights-improvement-05-1.8331.hdf5 --epochs 10
+    python train.py --resume "$(ls runs/weights-improvement-*.hdf5 | tail -1)" --epochs 30
 """
 
 GENERATE_DESCRIPTION = """\
@@ -37,7 +37,7 @@ Write text with a trained character LSTM, one character at a time, as the tutori
 
     python generate.py                        # the lowest-loss checkpoint in this folder
     python generate.py --checkpoint-dir runs  # ... or in runs/
-    python generate.py --weights runs/weights-improvement-05-1.8331.hdf5
+    python generate.py --weights "$(ls runs/weights-improvement-*.hdf5 | tail -1)"
     python generate.py --prime "alice was " --length 200 --raw
     python generate.py --temperature 0.5 --top-k 10 --num-samples 3 --seed 1
     python generate.py --stateful --length 100000 > book.txt

@@ -74,3 +74,15 @@ def test_docs_flag_reference_is_the_generated_one():
     with open(os.path.join(ROOT, "docs", "flags.md"), encoding="utf-8") as handle:
         assert handle.read() == cli.flag_reference(), (
             "docs/flags.md is out of date: regenerate it (see charlstm.cli.flag_reference)")
+
+
+def test_the_readme_is_a_front_door():
+    """About 250 lines, and the first screen has what a newcomer needs first."""
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as handle:
+        lines = handle.read().splitlines()
+    assert len(lines) <= 260
+    first_screen = "\n".join(lines[:80])
+    for needed in ("python3 -m venv", "Python 3.11 or later", "--preset fast",
+                   "pip install -r requirements-gpu.txt && python train.py --bigger",
+                   "python -m pytest -q", "How long each path takes"):
+        assert needed in first_screen, needed
