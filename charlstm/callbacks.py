@@ -20,6 +20,7 @@ import functools
 import math
 import os
 import signal
+import threading
 import time
 
 import numpy as np
@@ -90,7 +91,11 @@ def _classes():
                 path = os.path.join(self.directory, name)
                 metadata = dict(self.metadata, epoch=number, loss=loss, val_loss=val_loss)
                 if self.write:
-                    save_checkpoint(path, self.model, metadata, self.seed_indices)
+                    try:
+                        save_checkpoint(path, self.model, metadata, self.seed_indices)
+                    except UserError as error:  # a full disk: the earlier files are intact
+                        raise UserError(f"{error}; last good checkpoint: "
+                                        f"{self.best_path or 'none yet'}") from None
                 self.best_value, self.best_path, self.saved_path = value, path, path
                 saved = f"saved {path}" if self.write else "improved (the chief saves it)"
             validation = f" val_loss {val_loss:.4f}" if val_loss is not None else ""
@@ -145,8 +150,13 @@ def _classes():
                       f"{self.checkpoints.seconds:.2f}", self.checkpoints.saved_path or "",
                       self.device)
             self.rows.append(dict(zip(self.COLUMNS, (str(value) for value in values))))
-            with open(self.path, "a", newline="") as handle:
-                csv.writer(handle).writerow(values)
+            try:
+                with open(self.path, "a", newline="") as handle:
+                    csv.writer(handle).writerow(values)
+            except OSError as error:
+                raise UserError(f"cannot write history file '{self.path}': {error.strerror}; "
+                                "last good checkpoint: "
+                                f"{self.checkpoints.best_path or 'none yet'}") from None
 
     class DivergenceStop(keras.callbacks.Callback):
         """Stop when the loss becomes NaN or infinite, or explodes: a running loss above twice
@@ -222,9 +232,16 @@ def _classes():
     class GracefulInterrupt(keras.callbacks.Callback):
         """First Ctrl-C (SIGINT), or SIGTERM (what job schedulers, `docker stop`, `timeout`
         and cloud preemption send): finish the current batch, stop training, keep every
-        checkpoint; `signal` says which one came. A second one raises KeyboardInterrupt at
-        once. Outside Python's main thread, where signal handlers cannot be set, it does
-        nothing."""
+        checkpoint; `signal` says which one came. A second one stops the process at once,
+        even in the middle of a long batch (exit status 130 or 143): the epoch under way is
+        lost, every checkpoint written before it is kept (writes are atomic), and the next
+        run in the folder removes what the stop left (a temporary file, the lock).
+
+        Python runs signal handlers only between bytecodes, so during a long batch (one
+        call into TensorFlow) they wait. signal.set_wakeup_fd makes the C-level handler write
+        each signal's number to a pipe at once; a watcher thread reads it, says what happens
+        and, on the second signal, ends the process. Outside Python's main thread, where
+        signal handlers cannot be set, it does nothing."""
 
         SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -232,24 +249,67 @@ def _classes():
             super().__init__()
             self.signal = None
             self.previous_handlers = {}
+            self.previous_wakeup = None
+            self.pipe = None
 
         @property
         def requested(self):
             return self.signal is not None
 
         def _request(self, signal_number, frame):
-            if self.requested:
+            if self.signal is None:
+                self.signal = signal_number
+                if self.pipe is None:  # no watcher to say it
+                    log("interrupt: stopping after this batch (Ctrl-C again to stop at once)")
+            elif self.pipe is None:  # no watcher: stop here, as soon as Python can
                 raise KeyboardInterrupt
-            self.signal = signal_number
-            name = "interrupt" if signal_number == signal.SIGINT else "SIGTERM"
-            log(f"{name}: stopping after this batch (Ctrl-C again to stop at once)")
+
+        def _watch(self, read_end):
+            try:
+                self._read_signals(read_end)
+            finally:
+                os.close(read_end)
+
+        def _read_signals(self, read_end):
+            seen = 0
+            while True:
+                try:
+                    data = os.read(read_end, 64)
+                except OSError:
+                    return
+                if not data:
+                    return
+                for number in data:
+                    if number not in self.SIGNALS:
+                        continue
+                    seen += 1
+                    name = "interrupt" if number == signal.SIGINT else "SIGTERM"
+                    if seen == 1:
+                        log(f"{name}: stopping after this batch (Ctrl-C again to stop at "
+                            "once)")
+                    else:
+                        log(f"{name} again: stopping now; this epoch is lost, every "
+                            "checkpoint written before it is kept")
+                        os._exit(128 + (self.signal or number))
 
         def on_train_begin(self, logs=None):
             try:
                 for number in self.SIGNALS:
                     self.previous_handlers[number] = signal.signal(number, self._request)
             except ValueError:  # not the main thread
-                pass
+                return
+            read_end, write_end = os.pipe()
+            os.set_blocking(write_end, False)
+            try:
+                self.previous_wakeup = signal.set_wakeup_fd(write_end,
+                                                            warn_on_full_buffer=False)
+            except ValueError:
+                os.close(read_end)
+                os.close(write_end)
+                return
+            self.pipe = (read_end, write_end)
+            threading.Thread(target=self._watch, args=(read_end,), daemon=True,
+                             name="charlstm-signals").start()
 
         def on_train_batch_end(self, batch, logs=None):
             if self.requested:
@@ -259,6 +319,10 @@ def _classes():
             for number, handler in self.previous_handlers.items():
                 signal.signal(number, handler)
             self.previous_handlers = {}
+            if self.pipe is not None:
+                signal.set_wakeup_fd(self.previous_wakeup)
+                os.close(self.pipe[1])  # the watcher reads the end of the pipe and returns
+                self.pipe = None
 
     return {cls.__name__: cls for cls in (EpochProgress, BestOnlyCheckpoint, HistoryLog,
                                           DivergenceStop, SampleWriter, StateReset,

@@ -25,19 +25,26 @@ weight shapes, its vocabulary must come from the text.
     (19, 1.9435, None)
 """
 
+import argparse
+import contextlib
 import dataclasses
+import errno
+import io
 import json
+import math
 import os
 import re
 
 import h5py
 import numpy as np
 
+from .config import FIXED, SETTINGS, non_negative_float, positive_int
 from .corpus import BUNDLED_NAME, Vocabulary, load_corpus
 from .errors import UserError
+from .logs import log
 from .models import Topology, build_model
 
-FORMAT_VERSION = 2  # 2: training state group, idea and resume settings
+FORMAT_VERSION = 3  # 2: training state group, idea and resume settings; 3: text_in_checkpoint
 METADATA_ATTRIBUTE = "charlstm"
 SEED_TEXT_DATASET = "charlstm_seed_text"
 SEED_TEXT_LIMIT = 1_000_000
@@ -64,27 +71,79 @@ def parse_checkpoint_name(name):
     return int(match.group(1)), float(match.group(2)), val_loss
 
 
+def is_bigger_name(name):
+    """Whether a checkpoint file name ends in -bigger.hdf5 (the tutorial's bigger model)."""
+    return name.endswith("-bigger.hdf5")
+
+
+def run_identity(metadata):
+    """What makes two checkpoints the same run: the text and the fixed settings."""
+    same = {"text_sha256": metadata.get("text_sha256")}
+    for setting in SETTINGS:
+        if setting.resume == FIXED:
+            same[setting.name] = metadata.get(setting.key, setting.default)
+    return same
+
+
+def describe_run(metadata):
+    """A short account of a run (from a checkpoint's metadata) for messages."""
+    same = run_identity(metadata)
+    shown = [f"seed {same.get('seed')}"]
+    for name in ("seq_length", "layers", "units", "batch_size", "targets"):
+        shown.append(f"{name} {same.get(name)}")
+    return ", ".join(shown) + f", text {metadata.get('text_name')}"
+
+
+def checkpoint_metadata(path):
+    """A checkpoint file's metadata dict (only the attribute is read), or None for a file
+    without it (a legacy tutorial file) or one that cannot be read."""
+    try:
+        with h5py.File(path, "r") as handle:
+            raw = handle.attrs.get(METADATA_ATTRIBUTE)
+        metadata = json.loads(raw) if raw is not None else None
+    except (OSError, ValueError, TypeError):
+        return None
+    return metadata if isinstance(metadata, dict) else None
+
+
 def find_best_checkpoint(directory):
-    """The best checkpoint in directory: the lowest held-out loss among files that carry one,
-    else the lowest training loss (the later epoch on a tie); UserError if none."""
+    """The best checkpoint in directory among the files of one run: the run of the newest
+    checkpoint file (files of other runs, or legacy files, are left out and counted in the
+    log line), then the lowest held-out loss among its files that carry one, else the lowest
+    training loss (the later epoch on a tie). UserError if there is none."""
     try:
         names = os.listdir(directory)
     except OSError as error:
-        raise UserError(f"cannot list checkpoint directory '{directory}': {error.strerror}") from None
-    candidates = []
+        raise UserError(f"cannot list checkpoint directory '{directory}': "
+                        f"{error.strerror}") from None
+    runs = {}  # identity -> [(rank, name)]
+    newest = (-1.0, None)
     for name in names:
         parsed = parse_checkpoint_name(name)
-        if parsed:
-            epoch, loss, val_loss = parsed
-            ranked_by_held_out = val_loss is not None
-            candidates.append((not ranked_by_held_out, val_loss if ranked_by_held_out else loss,
-                               -epoch, name))
-    if not candidates:
+        if not parsed:
+            continue
+        path = os.path.join(directory, name)
+        metadata = checkpoint_metadata(path)
+        key = json.dumps(run_identity(metadata), sort_keys=True) if metadata else "legacy"
+        epoch, loss, val_loss = parsed
+        ranked_by_held_out = val_loss is not None
+        rank = (not ranked_by_held_out, val_loss if ranked_by_held_out else loss, -epoch)
+        runs.setdefault(key, []).append((rank, name, metadata))
+        with contextlib.suppress(OSError):
+            newest = max(newest, (os.path.getmtime(path), key))
+    if not runs:
         raise UserError(
             f"no weights-improvement-*.hdf5 checkpoint in '{directory}': "
             "train one with train.py or name one with --weights"
         )
-    return os.path.join(directory, min(candidates)[-1])
+    chosen = newest[1] if newest[1] is not None else next(iter(runs))
+    _, name, metadata = min(runs[chosen], key=lambda entry: (entry[0], entry[1]))
+    ignored = sum(len(files) for key, files in runs.items() if key != chosen)
+    if ignored:
+        what = describe_run(metadata) if metadata else "legacy files without metadata"
+        log(f"'{directory}' holds checkpoints of {len(runs)} runs: using the newest run's "
+            f"({what}; {len(runs[chosen])} file(s)), leaving out {ignored} file(s) of the others")
+    return os.path.join(directory, name)
 
 
 def _weight_file_name(layer, variable):
@@ -102,42 +161,102 @@ def _write_variables(group, variables):
         group.create_dataset(f"{number:04d}", data=np.asarray(variable.numpy()))
 
 
-def save_checkpoint(path, model, metadata, seed_indices):
-    """Write model weights, metadata, the seed pool and (for a compiled model whose optimizer
-    has started) the training state to path, atomically."""
-    import keras
-
+def temporary_path(path):
+    """Where a checkpoint is written before it is moved into place: a hidden name in the same
+    folder, with the writer's process id (remove_stale_temporaries cleans up after a killed
+    writer)."""
     directory = os.path.dirname(os.path.abspath(path))
-    temporary = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
-    layers = [layer for layer in model.layers if layer.weights]
+    return os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+
+
+TEMPORARY_PATTERN = re.compile(r"^\.weights-improvement-.*\.hdf5\.(\d+)\.tmp$")
+
+
+def remove_stale_temporaries(directory):
+    """Remove the temporary checkpoint files of writers that are no longer alive (a run killed
+    with SIGKILL while it saved); returns their names. Files of live processes stay."""
+    removed = []
     try:
-        with h5py.File(temporary, "w") as handle:
-            handle.attrs["layer_names"] = np.array([layer.name.encode() for layer in layers])
-            handle.attrs["backend"] = keras.backend.backend().encode()
-            handle.attrs["keras_version"] = keras.__version__.encode()
-            for layer in layers:
-                group = handle.create_group(layer.name)
-                names = [_weight_file_name(layer, variable) for variable in layer.weights]
-                group.attrs["weight_names"] = np.array([name.encode() for name in names])
-                for name, value in zip(names, layer.get_weights()):
-                    group.create_dataset(name, data=value)
-            handle.attrs[METADATA_ATTRIBUTE] = json.dumps(
-                dict(metadata, format_version=FORMAT_VERSION)
-            )
-            handle.create_dataset(
-                SEED_TEXT_DATASET, data=seed_indices[:SEED_TEXT_LIMIT], compression="gzip"
-            )
-            optimizer = getattr(model, "optimizer", None)
-            if optimizer is not None and optimizer.built:
-                state = handle.create_group(TRAINING_STATE_GROUP)
-                _write_variables(state.create_group("optimizer"), optimizer.variables)
-                _write_variables(state.create_group("model"), model.non_trainable_variables)
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    for name in names:
+        match = TEMPORARY_PATTERN.match(name)
+        if match and not process_alive(int(match.group(1))):
+            with contextlib.suppress(OSError):
+                os.remove(os.path.join(directory, name))
+                removed.append(name)
+    return removed
+
+
+def process_alive(pid):
+    """Whether a process with this id exists on this machine."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
+
+
+def _write_file(path, data):
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def write_atomically(path, data):
+    """Write bytes to path through a temporary file and os.replace; on failure remove the
+    temporary file and raise UserError (a full disk says so)."""
+    temporary = temporary_path(path)
+    try:
+        _write_file(temporary, data)
         os.replace(temporary, path)
     except OSError as error:
-        raise UserError(f"cannot write checkpoint '{path}': {error.strerror or error}") from None
-    finally:
-        if os.path.exists(temporary):
+        with contextlib.suppress(OSError):
             os.remove(temporary)
+        if error.errno == errno.ENOSPC:
+            raise UserError(f"no space left on device writing '{path}'") from None
+        raise UserError(f"cannot write checkpoint '{path}': {error.strerror or error}") from None
+
+
+def save_checkpoint(path, model, metadata, seed_indices):
+    """Write model weights, metadata, the seed pool (None: no text, --no-text-in-checkpoint)
+    and (for a compiled model whose optimizer has started) the training state to path,
+    atomically.
+
+    The file is built in memory and its bytes written with ordinary I/O: HDF5 closing a file
+    on a full disk crashed the process (a segmentation fault), where a plain write fails with
+    an OSError that becomes one line."""
+    import keras
+
+    layers = [layer for layer in model.layers if layer.weights]
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as handle:
+        handle.attrs["layer_names"] = np.array([layer.name.encode() for layer in layers])
+        handle.attrs["backend"] = keras.backend.backend().encode()
+        handle.attrs["keras_version"] = keras.__version__.encode()
+        for layer in layers:
+            group = handle.create_group(layer.name)
+            names = [_weight_file_name(layer, variable) for variable in layer.weights]
+            group.attrs["weight_names"] = np.array([name.encode() for name in names])
+            for name, value in zip(names, layer.get_weights()):
+                group.create_dataset(name, data=value)
+        handle.attrs[METADATA_ATTRIBUTE] = json.dumps(dict(metadata,
+                                                           format_version=FORMAT_VERSION))
+        if seed_indices is not None:
+            handle.create_dataset(SEED_TEXT_DATASET, data=seed_indices[:SEED_TEXT_LIMIT],
+                                  compression="gzip")
+        optimizer = getattr(model, "optimizer", None)
+        if optimizer is not None and optimizer.built:
+            state = handle.create_group(TRAINING_STATE_GROUP)
+            _write_variables(state.create_group("optimizer"), optimizer.variables)
+            _write_variables(state.create_group("model"), model.non_trainable_variables)
+    write_atomically(path, buffer.getvalue())
 
 
 @dataclasses.dataclass
@@ -163,8 +282,9 @@ def _strings(values):
     return [value.decode("utf-8") if isinstance(value, bytes) else str(value) for value in values]
 
 
-def _read_layers(handle):
-    """[(layer name, [arrays])] for the layers that have weights, in file order."""
+def _layer_datasets(handle):
+    """[(layer name, [h5py datasets])] for the layers that have weights, in file order; nothing
+    is read yet, so that shapes can be checked first."""
     group = handle
     if "layer_names" not in group.attrs and "model_weights" in group:
         group = group["model_weights"]  # a whole-model save, as the tutorial's checkpoints are
@@ -174,8 +294,14 @@ def _read_layers(handle):
     for layer_name in _strings(group.attrs["layer_names"]):
         weight_names = _strings(group[layer_name].attrs.get("weight_names", []))
         if weight_names:
-            layers.append((layer_name, [np.asarray(group[layer_name][n]) for n in weight_names]))
+            layers.append((layer_name, [group[layer_name][name] for name in weight_names]))
     return layers
+
+
+def _read_layers(handle):
+    """[(layer name, [arrays])] for the layers that have weights, in file order."""
+    return [(name, [np.asarray(dataset) for dataset in datasets])
+            for name, datasets in _layer_datasets(handle)]
 
 
 def _legacy_seq_length(handle):
@@ -197,9 +323,9 @@ def _legacy_seq_length(handle):
 
 
 def shapes_from_weights(layers):
-    """Read a char-LSTM's sizes off its weight shapes: dict(layers, units, output_size,
-    input_width); ValueError naming what does not fit."""
-    shapes = [[array.shape for array in arrays] for _, arrays in layers]
+    """Read a char-LSTM's sizes off its weight shapes (arrays, or datasets not yet read):
+    dict(layers, units, output_size, input_width); ValueError naming what does not fit."""
+    shapes = [[tuple(array.shape) for array in arrays] for _, arrays in layers]
     if len(shapes) < 2:
         raise ValueError(f"expected LSTM layers and a Dense layer, found {len(shapes)} layer(s)")
     *lstm_shapes, dense_shapes = shapes
@@ -222,60 +348,133 @@ def shapes_from_weights(layers):
             "input_width": lstm_shapes[0][0][0]}
 
 
+# Far beyond any character LSTM this project trains (the bigger model is 3 MB): a file that
+# declares more is refused before anything is read, so that a file from the internet cannot
+# exhaust memory.
+MAX_WEIGHT_BYTES = 2**31
+# What generation needs from our metadata (the other settings are checked when present).
+REQUIRED_METADATA = ("vocabulary", "seq_length", "layers", "units", "dropout", "input_encoding")
+
+
+def _checked_metadata(raw, damaged):
+    """The metadata dict, every field checked as its flag would be; damaged(reason) makes the
+    UserError to raise."""
+    try:
+        metadata = json.loads(raw)
+    except (TypeError, ValueError):
+        raise damaged("its metadata is not JSON") from None
+    if not isinstance(metadata, dict):
+        raise damaged("its metadata is not a JSON object")
+    missing = [key for key in REQUIRED_METADATA if key not in metadata]
+    if missing:
+        raise damaged(f"its metadata has no {missing[0]}")
+    chars = metadata["vocabulary"]
+    if not isinstance(chars, str) or not chars:
+        raise damaged("its vocabulary is not a text of one or more characters")
+    if len(set(chars)) != len(chars):
+        raise damaged("its vocabulary repeats a character")
+    for setting in SETTINGS:
+        if setting.recorded and setting.key in metadata:
+            try:
+                setting.check(metadata[setting.key])
+            except UserError as error:
+                raise damaged(str(error)) from None
+    checks = (("epoch", positive_int), ("loss", non_negative_float),
+              ("val_loss", non_negative_float))
+    for key, check in checks:
+        if metadata.get(key) is not None:
+            try:
+                check(metadata[key])
+            except argparse.ArgumentTypeError as error:
+                raise damaged(f"{key}: {error}") from None
+    return metadata
+
+
+def _checked_seed_text(dataset, vocab_size, damaged):
+    if (dataset.ndim != 1 or dataset.shape[0] > SEED_TEXT_LIMIT
+            or dataset.dtype.kind not in "iu"):
+        raise damaged(f"its seed text is not a list of at most {SEED_TEXT_LIMIT} character "
+                      "indices")
+    indices = np.asarray(dataset)
+    if len(indices) and (int(indices.min()) < 0 or int(indices.max()) >= vocab_size):
+        raise damaged("its seed text has character indices outside its vocabulary")
+    return indices
+
+
 def load_checkpoint(path):
-    """Read a checkpoint; UserError for a missing, non-HDF5, damaged or foreign file."""
+    """Read a checkpoint; UserError for a missing, non-HDF5, damaged or foreign file. Every
+    metadata field and every declared size is checked before the arrays are read."""
     if not os.path.exists(path):
         raise UserError(f"weights file '{path}' does not exist")
     if os.path.isdir(path) or not h5py.is_hdf5(path):
         raise UserError(f"weights file '{path}' is not an HDF5 file")
+
+    def damaged(reason):
+        return UserError(f"weights file '{path}' is damaged: {reason}")
+
     try:
         with h5py.File(path, "r") as handle:
-            layers = _read_layers(handle)
+            datasets = _layer_datasets(handle)
             raw_metadata = handle.attrs.get(METADATA_ATTRIBUTE)
+            has_training_state = TRAINING_STATE_GROUP in handle
+            if raw_metadata is None and (has_training_state or SEED_TEXT_DATASET in handle):
+                raise damaged("it holds charlstm's seed text or training state but not its "
+                              f"metadata (the '{METADATA_ATTRIBUTE}' attribute)")
+            try:
+                shapes = shapes_from_weights(datasets)
+            except ValueError as error:
+                raise UserError(f"weights file '{path}' is not a character LSTM: "
+                                f"{error}") from None
+            size = sum(math.prod(dataset.shape) * dataset.dtype.itemsize
+                       for _, layer in datasets for dataset in layer)
+            if size > MAX_WEIGHT_BYTES:
+                raise damaged(f"its weights declare {size} bytes, more than the "
+                              f"{MAX_WEIGHT_BYTES} a character LSTM could need")
+            if raw_metadata is None:
+                weights = [np.asarray(dataset) for _, layer in datasets for dataset in layer]
+                return _legacy_checkpoint(path, weights, shapes, _legacy_seq_length(handle))
+            metadata = _checked_metadata(raw_metadata, damaged)
+            vocabulary = Vocabulary(metadata["vocabulary"])
+            width = len(vocabulary) if metadata["input_encoding"] == "one-hot" else 1
+            expected = (metadata["layers"], metadata["units"], len(vocabulary), width)
+            found = (shapes["layers"], shapes["units"], shapes["output_size"],
+                     shapes["input_width"])
+            if found != expected:
+                raise UserError(f"weights file '{path}' has inconsistent metadata: weights "
+                                f"(layers, units, outputs, input width) {found}, metadata "
+                                f"says {expected}")
             seed_indices = None
             if SEED_TEXT_DATASET in handle:
-                seed_indices = np.asarray(handle[SEED_TEXT_DATASET])
-            legacy_seq_length = _legacy_seq_length(handle)
-            has_training_state = TRAINING_STATE_GROUP in handle
-    except (OSError, KeyError, ValueError) as error:
-        raise UserError(f"weights file '{path}' is damaged or not a Keras weights file ({error})") from None
+                seed_indices = _checked_seed_text(handle[SEED_TEXT_DATASET], len(vocabulary),
+                                                  damaged)
+            elif metadata.get("text_in_checkpoint", True):
+                raise damaged("it has no seed text, and its metadata does not say it was left "
+                              "out")
+            weights = [np.asarray(dataset) for _, layer in datasets for dataset in layer]
+    except UserError:
+        raise
+    except (OSError, KeyError, ValueError, TypeError) as error:
+        raise UserError(f"weights file '{path}' is damaged or not a Keras weights file "
+                        f"({error})") from None
 
-    weights = [array for _, arrays in layers for array in arrays]
-    try:
-        shapes = shapes_from_weights(layers)
-    except ValueError as error:
-        raise UserError(f"weights file '{path}' is not a character LSTM: {error}") from None
+    topology = Topology(
+        vocab_size=len(vocabulary), output_size=shapes["output_size"],
+        layers=shapes["layers"], units=shapes["units"], dropout=metadata["dropout"],
+        input_encoding=metadata["input_encoding"],
+        input_dropout=metadata.get("input_dropout", 0.0),
+    )
+    return Checkpoint(path, weights, topology, vocabulary, metadata["seq_length"], metadata,
+                      seed_indices, has_training_state=has_training_state)
 
-    if raw_metadata is None:
-        # The vocabulary, and so the input encoding, come from the text: see
-        # fit_legacy_to_vocabulary. Until then the topology has no vocabulary size.
-        topology = Topology(vocab_size=None, output_size=shapes["output_size"],
-                            layers=shapes["layers"], units=shapes["units"])
-        checkpoint = Checkpoint(path, weights, topology, None, legacy_seq_length, None, None)
-        checkpoint.legacy_input_width = shapes["input_width"]
-        return checkpoint
 
-    try:
-        metadata = json.loads(raw_metadata)
-        vocabulary = Vocabulary(metadata["vocabulary"])
-        topology = Topology(
-            vocab_size=len(vocabulary), output_size=shapes["output_size"],
-            layers=shapes["layers"], units=shapes["units"], dropout=metadata["dropout"],
-            input_encoding=metadata["input_encoding"],
-            input_dropout=metadata.get("input_dropout", 0.0),
-        )
-        expected = (metadata["layers"], metadata["units"], len(vocabulary), topology.input_width)
-        found = (shapes["layers"], shapes["units"], shapes["output_size"], shapes["input_width"])
-        if found != expected or seed_indices is None:
-            raise ValueError(f"weights (layers, units, outputs, input width) {found}, "
-                             f"metadata says {expected}")
-        if metadata["input_encoding"] not in ("scaled", "one-hot"):
-            raise ValueError(f"unknown input encoding {metadata['input_encoding']!r}")
-        seq_length = int(metadata["seq_length"])
-    except (ValueError, KeyError, TypeError) as error:
-        raise UserError(f"weights file '{path}' has inconsistent metadata: {error}") from None
-    return Checkpoint(path, weights, topology, vocabulary, seq_length, metadata, seed_indices,
-                      has_training_state=has_training_state)
+def _legacy_checkpoint(path, weights, shapes, seq_length):
+    """A file without our metadata: the vocabulary, and so the input encoding, come from the
+    text (fit_legacy_to_vocabulary); until then the topology has no vocabulary size."""
+    topology = Topology(vocab_size=None, output_size=shapes["output_size"],
+                        layers=shapes["layers"], units=shapes["units"])
+    checkpoint = Checkpoint(path, weights, topology, None, seq_length, None, None)
+    checkpoint.legacy_input_width = shapes["input_width"]
+    return checkpoint
 
 
 def restore_training_state(path, model, skip=("learning_rate",)):
@@ -291,16 +490,18 @@ def restore_training_state(path, model, skip=("learning_rate",)):
             for name, variables in (("optimizer", optimizer.variables),
                                     ("model", model.non_trainable_variables)):
                 group = state[name]
-                values = [np.asarray(group[f"{n:04d}"]) for n in range(len(group.attrs["paths"]))]
+                # Shapes are compared before anything is read (a damaged or hostile file may
+                # declare huge datasets).
+                values = [group[f"{n:04d}"] for n in range(len(group.attrs["paths"]))]
                 if len(values) != len(variables):
                     raise UserError(f"'{path}' holds {len(values)} {name} state variables, "
                                     f"this model has {len(variables)}")
                 for variable, value in zip(variables, values):
-                    if tuple(variable.shape) != value.shape:
+                    if tuple(variable.shape) != tuple(value.shape):
                         raise UserError(f"'{path}': {name} state {variable.path} has shape "
                                         f"{value.shape}, this model needs {tuple(variable.shape)}")
                     if not variable.path.split("/")[-1] in skip:
-                        variable.assign(value)
+                        variable.assign(np.asarray(value))
     except (OSError, KeyError) as error:
         raise UserError(f"weights file '{path}' has a damaged training state ({error})") from None
 

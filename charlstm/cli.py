@@ -13,6 +13,7 @@ No Keras here, so --help answers at once.
 """
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -220,6 +221,15 @@ def _raise_terminated(signal_number, frame):
     raise Terminated
 
 
+def _abandon_stdout():
+    """Point stdout at /dev/null, dropping what it buffered, so that Python's final flush does
+    not fail a second time."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        sys.stdout = open(os.devnull, "w")
+
+
 def run(command, program=None):
     """Call command(), turning what it raises into one line on stderr and an exit status
     (SystemExit). Everything the commands share (stderr logging, SIGTERM) is set up here."""
@@ -240,11 +250,24 @@ def run(command, program=None):
     except BrokenPipeError:
         # The reader went away (for example `| head`): nothing more to say, and stdout is
         # pointed at /dev/null so that Python's final flush does not complain either.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _abandon_stdout()
+        status = 1
+    except OSError as error:
+        # Writing the output failed (`> /dev/full`, a full disk): say so once.
+        _abandon_stdout()
+        print(f"{program}: error: cannot write the output: {error.strerror or error}",
+              file=sys.stderr)
         status = 1
     finally:
         signal.signal(signal.SIGTERM, previous_handler)
     sys.exit(status)
+
+
+def _stop_for(caught):
+    """The exception a caught signal ends a command with, or None."""
+    if not caught:
+        return None
+    return Terminated() if caught[0] == signal.SIGTERM else KeyboardInterrupt()
 
 
 def train_main(argv=None, prog=None):
@@ -274,7 +297,15 @@ def generate_main(argv=None, prog=None):
                                 temperature=args.temperature, top_k=args.top_k, seed=args.seed,
                                 stateful=args.stateful, num_samples=args.num_samples,
                                 text=args.text, seq_length=args.seq_length)
-        generation.write_samples(run_, args.raw)
+        # Ctrl-C and SIGTERM only set a flag, read between two characters.
+        caught = []
+        previous = {number: signal.signal(number, lambda number, frame: caught.append(number))
+                    for number in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            generation.write_samples(run_, args.raw, stop=lambda: _stop_for(caught))
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
 
     run(command, prog)
 

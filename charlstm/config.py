@@ -91,6 +91,7 @@ class Setting:
     metavar: str = None
     bigger: object = None  # the default under --bigger, where it differs
     metadata_key: str = None  # the checkpoint's key where it is not the name (older files)
+    since: int = 2  # the checkpoint format that first recorded it: older files get the default
 
     @property
     def flag_name(self):
@@ -206,10 +207,19 @@ SETTINGS = (
     Setting("checkpoint_dir", ".", "folder for the .hdf5 checkpoints (with --resume: the "
             "checkpoint's)", "output", COMMAND, metavar="DIR"),
     Setting("history", None, "CSV of epoch, loss, val_loss, learning rate, seconds, "
-            "checkpoint and device (default: history.csv in the checkpoint folder)", "output",
+            "checkpoint and device (default: history.csv in the checkpoint folder; "
+            "history-bigger.csv with --bigger)", "output",
             COMMAND, metavar="FILE"),
     Setting("tensorboard", None, "write TensorBoard logs to DIR", "output", COMMAND,
             metavar="DIR"),
+    Setting("text_in_checkpoint", True, "leave the training text out of the checkpoints "
+            "(they carry its first million characters, held-out part included, as "
+            "generation's pool of seed windows; without it generate.py needs --text or "
+            "--prime)", "output", ADJUSTABLE, const=False, flag="--no-text-in-checkpoint",
+            since=3),
+    _switch("overwrite", "start afresh in a checkpoint folder that holds another run's "
+            "checkpoints: remove them and its history.csv first (without it such a run is "
+            "refused)", "output", COMMAND),
     Setting("sample_every", None, "every N epochs, log a greedy and a temperature-0.5 sample "
             "of the current model", "output", COMMAND, type=positive_int, metavar="N"),
     _switch("verbose_backend", "show the backend's start-up messages (oneDNN, CUDA probing)",
@@ -262,9 +272,12 @@ def to_metadata(settings):
 
 def from_metadata(metadata, rules=(FIXED, ADJUSTABLE)):
     """{name: value} of a checkpoint's recorded settings under the given rules; KeyError
-    naming the key a file does not record."""
-    return {setting.name: metadata[setting.key] for setting in SETTINGS
-            if setting.resume in rules}
+    naming the key a file does not record. A setting newer than the file's format takes its
+    default, which is what the code that wrote the file did."""
+    version = metadata.get("format_version", 1)
+    return {setting.name: metadata[setting.key] if setting.key in metadata or
+            version >= setting.since else setting.default
+            for setting in SETTINGS if setting.resume in rules}
 
 
 # --- command-line flags -------------------------------------------------------------------------

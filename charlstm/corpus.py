@@ -178,7 +178,10 @@ class Vocabulary:
     def encode_known(self, text):
         """Text whose characters are all in the vocabulary to indices, vectorised."""
         code_points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-        return self._lookup()[code_points].astype(self.dtype)
+        indices = self._lookup()[code_points]  # IndexError past the highest code point
+        if indices.size and indices.min() < 0:
+            raise KeyError("a character outside the vocabulary")
+        return indices.astype(self.dtype)
 
     def decode_all(self, indices):
         """A whole index array back to text, without a Python object per character."""
@@ -288,14 +291,26 @@ def load_corpus(path, strip=False, chunk_bytes=CHUNK_BYTES, cache=True):
     text (resolve_text_path)."""
     path = resolve_text_path(path)
     _check_text_path(path)
-    use_cache = cache and os.path.getsize(path) >= CACHE_MIN_BYTES
+    regular = os.path.isfile(path)
+    use_cache = cache and regular and os.path.getsize(path) >= CACHE_MIN_BYTES
     if use_cache:
         cached = _read_cache(path, strip)
         if cached is not None:
             return cached
+
+    def pieces():
+        return read_prepared_pieces(path, strip, chunk_bytes)
+
     try:
+        if not regular:
+            # A pipe or FIFO (`--text <(zcat book.gz)`) can be read once only: keep its text.
+            kept = list(pieces())
+
+            def pieces():
+                return iter(kept)
+
         characters, digest, length = set(), hashlib.sha256(), 0
-        for piece in read_prepared_pieces(path, strip, chunk_bytes):
+        for piece in pieces():
             characters.update(piece)
             digest.update(piece.encode("utf-8"))
             length += len(piece)
@@ -304,11 +319,18 @@ def load_corpus(path, strip=False, chunk_bytes=CHUNK_BYTES, cache=True):
         vocabulary = Vocabulary(sorted(characters))
         indices = np.empty(length, dtype=vocabulary.dtype)
         position = 0
-        for piece in read_prepared_pieces(path, strip, chunk_bytes):
+        for piece in pieces():
+            if position + len(piece) > length:  # it grew since the first pass
+                position = -1
+                break
             indices[position : position + len(piece)] = vocabulary.encode_known(piece)
             position += len(piece)
+    except UserError:  # not UTF-8, empty: already one clear line
+        raise
     except OSError as error:
         raise UserError(f"cannot read text file '{path}': {error.strerror}") from None
+    except (IndexError, KeyError, ValueError):  # a character the first pass did not see
+        position = -1
     if position != length:
         raise UserError(f"text file '{path}' changed while it was read: read it again when it "
                         "is complete")

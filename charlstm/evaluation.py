@@ -86,6 +86,9 @@ def evaluate(weights=None, checkpoint_dir=".", text=None, held_out=0.0, batch_si
             raise UserError(f"{name}: {error}") from None
     weights = weights or find_best_checkpoint(checkpoint_dir)
     model, checkpoint, indices = load_for_generation(weights, text, seq_length)
+    if indices is None:
+        raise UserError(f"'{weights}' carries no text (trained with --no-text-in-checkpoint): "
+                        "give --text FILE to score it on")
     log(f"weights: {weights}")
     report_device()
     parts = [("all", indices)]

@@ -97,6 +97,9 @@ def start(weights=None, checkpoint_dir=".", length=1000, prime=None, temperature
         if not prepared:
             raise UserError("--prime is empty: give at least one character")
         primes = np.tile(vocabulary.encode(prepared, what="the prime text"), (num_samples, 1))
+    elif pool is None:
+        raise UserError(f"'{weights}' carries no text (trained with --no-text-in-checkpoint): "
+                        "give --text FILE for a random seed window, or --prime TEXT")
     else:
         primes = random_seed_windows(pool, checkpoint.seq_length, num_samples, rng)
 
@@ -108,13 +111,15 @@ def start(weights=None, checkpoint_dir=".", length=1000, prime=None, temperature
     return Generation(weights, checkpoint, vocabulary, primes, seed, steps)
 
 
-def write_samples(generation, raw, out=None):
+def write_samples(generation, raw, out=None, stop=None):
     """Write every sample as generate.py does: stream the first, then print the others.
 
     Output per sample: the tutorial's "Seed:", the seed in quotes, the text, "Done." (or the
     text alone with raw); samples after the first are introduced by a "--- sample K/N ---"
-    line. Ctrl-C (or SIGTERM, which the command turns into the same exception) prints what
-    every sample has so far, then raises KeyboardInterrupt again.
+    line. Ctrl-C prints what every sample has so far, then raises KeyboardInterrupt again.
+    stop, if given, is asked after every character: an exception it returns ends the loop the
+    same way (generate.py turns Ctrl-C and SIGTERM into one, so that no signal lands inside a
+    backend call, where it could surface as another exception).
     """
     out = out or sys.stdout
     vocabulary, primes = generation.vocabulary, generation.primes
@@ -133,21 +138,24 @@ def write_samples(generation, raw, out=None):
 
     header(1)
     out.flush()
-    interrupted = False
+    interrupted = None
     try:
         for indices in generation.steps:
             for row, index in enumerate(indices):
                 generated[row].append(vocabulary.chars[index])
             out.write(generated[0][-1])
             out.flush()  # stream: a long --length shows its progress
-    except KeyboardInterrupt:
-        interrupted = True
+            interrupted = stop() if stop is not None else None
+            if interrupted is not None:
+                break
+    except KeyboardInterrupt as interrupt:
+        interrupted = interrupt
     footer()
     for number in range(2, count + 1):
         header(number)
         out.write("".join(generated[number - 1]))
         footer()
     out.flush()
-    if interrupted:
+    if interrupted is not None:
         log(f"interrupted after {len(generated[0])} characters")
-        raise KeyboardInterrupt
+        raise interrupted

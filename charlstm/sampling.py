@@ -40,16 +40,23 @@ def make_chooser(temperature=0.0, top_k=None, rng=None):
             in_top[np.arange(rows)[:, None], ranked] = True
             allowed &= in_top
         logits = np.full_like(probabilities, -np.inf)
-        logits[allowed] = np.log(probabilities[allowed]) / temperature
-        logits -= logits.max(axis=1, keepdims=True)
-        weights = np.exp(logits)  # exp(-inf) is exactly 0, without a warning
-        cumulative = np.cumsum(weights / weights.sum(axis=1, keepdims=True), axis=1)
-        draws = rng.random((rows, 1))
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            # A temperature so small that log(p) / T overflows is the greedy choice.
+            logits[allowed] = np.log(probabilities[allowed]) / temperature
+            top = logits.max(axis=1, keepdims=True)
+            computable = np.isfinite(top[:, 0])
+            logits -= np.where(np.isfinite(top), top, 0.0)
+            weights = np.exp(logits)  # exp(-inf) is exactly 0
+            cumulative = np.cumsum(weights / weights.sum(axis=1, keepdims=True), axis=1)
+        draws = rng.random((rows, 1))  # drawn for every row, so seeds give the same stream
         chosen = (cumulative <= draws).sum(axis=1)
         # Rounding can leave the last cumulative value just under a draw near 1: take the
         # last allowed character then, never one that was masked out.
         last_allowed = size - 1 - np.argmax(allowed[:, ::-1], axis=1)
-        return np.minimum(chosen, last_allowed)
+        chosen = np.minimum(chosen, last_allowed)
+        if not computable.all():
+            chosen = np.where(computable, chosen, greedy(probabilities))
+        return chosen
 
     return choose
 

@@ -17,6 +17,7 @@ and train.py are its two callers.
     ('weights-improvement-01-', 1)
 """
 
+import contextlib
 import dataclasses
 import os
 import tempfile
@@ -26,13 +27,14 @@ from types import SimpleNamespace
 import numpy as np
 
 from .backend import choose_seed, import_keras, set_random_seed
-from .checkpoint import load_checkpoint, restore_training_state
+from .checkpoint import SEED_TEXT_LIMIT, load_checkpoint, restore_training_state
 from .config import (ADJUSTABLE, BY_NAME, CONTENT, FIXED, Settings, from_metadata,
                      to_metadata)
 from .corpus import load_corpus, resolve_text_path, split_held_out
 from .devices import (distribution_strategy, fit_multi_worker, is_chief, mixed_precision_policy,
                       report_device, scope)
 from .errors import UserError
+from .folder import claim, run_lock
 from .logs import log
 from .models import Topology, build_model, compile_model
 from .sequences import SentenceBatches, StreamBatches
@@ -82,6 +84,11 @@ def apply_resume(settings):
         recorded = from_metadata(checkpoint.metadata, (FIXED, ADJUSTABLE))
     except KeyError as error:
         raise UserError(f"'{path}' does not record its setting {error}") from None
+    # The values were checked when the file was read; resuming also needs where it stopped.
+    loss_key = "val_loss" if recorded["monitor"] == "val_loss" else "loss"
+    for key in ("epoch", loss_key):
+        if checkpoint.metadata.get(key) is None:
+            raise UserError(f"weights file '{path}' is damaged: its metadata has no {key}")
     for name, value in recorded.items():
         setting = BY_NAME[name]
         given = getattr(settings, name)
@@ -295,10 +302,14 @@ def train(settings, verbose=1):
     divergence = DivergenceStop(len(vocabulary))
     # Only one process of a multi-machine run writes files (the others hold the same model).
     writer = is_chief()
+    # The text travels in each checkpoint as generation's pool of seed windows, unless the
+    # user keeps it out (--no-text-in-checkpoint).
+    seed_text = run.indices if settings.text_in_checkpoint else None
     checkpoints = BestOnlyCheckpoint(settings.checkpoint_dir, settings.bigger, settings.epochs,
-                                     metadata, run.indices, monitor=settings.monitor,
+                                     metadata, seed_text, monitor=settings.monitor,
                                      best_value=best_value, best_path=best_path, write=writer)
-    history_path = settings.history or os.path.join(settings.checkpoint_dir, "history.csv")
+    history_path = settings.history or os.path.join(settings.checkpoint_dir,
+                                                    history_name(settings.bigger))
     # The progress bar first, so that it finishes its line before the summary line.
     callbacks = [EpochProgress()] if verbose else []
     callbacks += [interrupt, divergence, checkpoints]
@@ -325,9 +336,18 @@ def train(settings, verbose=1):
     if run.held_out is not None:
         # One pass, re-read from the start at every epoch's end (no validation_steps).
         validation, _ = training_data(run.held_out, 1)
-    model.fit(data, epochs=settings.epochs, initial_epoch=initial_epoch,
-              steps_per_epoch=steps_per_epoch, shuffle=False, validation_data=validation,
-              callbacks=callbacks, verbose=1 if verbose else 0)
+    with contextlib.ExitStack() as cleanup:
+        if writer:
+            cleanup.enter_context(run_lock(settings.checkpoint_dir))
+            claim(settings.checkpoint_dir, metadata, checkpoint.path if checkpoint else None,
+                  settings.overwrite, history_path)
+            log(describe_text_in_checkpoints(settings, len(run.indices)))
+        # An exception out of fit (a full disk, say) skips on_train_end: put the signal
+        # handlers back here too.
+        cleanup.callback(interrupt.on_train_end)
+        model.fit(data, epochs=settings.epochs, initial_epoch=initial_epoch,
+                  steps_per_epoch=steps_per_epoch, shuffle=False, validation_data=validation,
+                  callbacks=callbacks, verbose=1 if verbose else 0)
     best = f"{checkpoints.best_path} ({settings.monitor} {checkpoints.best_value:.4f})"
     if not checkpoints.best_path:
         best = "none yet"
@@ -344,8 +364,26 @@ def train(settings, verbose=1):
         log(f"done: best {settings.monitor} {checkpoints.best_value:.4f} "
             "(the chief wrote the files)")
     else:
-        log(f"done: best checkpoint {best}; history in {history_path}")
+        text = "the text" if settings.text_in_checkpoint else "no text"
+        log(f"done: best checkpoint {best}; history in {history_path}; checkpoints carry {text}")
     return result
+
+
+def history_name(bigger):
+    """The default history file: history.csv, or history-bigger.csv for --bigger, whose
+    checkpoints may share a folder with the small model's, as in the tutorial."""
+    return "history-bigger.csv" if bigger else "history.csv"
+
+
+def describe_text_in_checkpoints(settings, text_length):
+    """The privacy line: what of the text each checkpoint carries."""
+    if not settings.text_in_checkpoint:
+        return ("checkpoints carry no text (--no-text-in-checkpoint): generate.py needs --text "
+                "or --prime")
+    carried = min(text_length, SEED_TEXT_LIMIT)
+    held_out = " (held-out part included)" if settings.validation_split else ""
+    return (f"checkpoints carry the text's first {carried} characters{held_out} as "
+            "generation's seed pool; --no-text-in-checkpoint leaves it out")
 
 
 def describe_layout(settings, batches, training_indices, held_out_indices):
