@@ -4,6 +4,8 @@ stop, samples of the current text, Ctrl-C, and stateful resets.
 Order matters in fit(callbacks=[...]): GracefulInterrupt and DivergenceStop set
 model.stop_training during a batch, and BestOnlyCheckpoint, HistoryLog and SampleWriter skip
 an epoch that was stopped part-way (its loss covers only some batches and is not comparable).
+EarlyStop and PlateauDecay act at an epoch's end, so they come after those (HistoryLog then
+records the learning rate the epoch used).
 
 The classes subclass keras.callbacks.Callback, so they are defined on first use (module
 __getattr__, PEP 562): importing this module does not import Keras.
@@ -30,6 +32,7 @@ from .checkpoint import checkpoint_name, save_checkpoint
 from .decoders import StatefulDecoder
 from .errors import UserError
 from .logs import log
+from .optimizer import PLATEAU_FACTOR, PLATEAU_PATIENCE, moving_averages
 from .sampling import generate_indices, greedy, make_chooser
 
 
@@ -57,8 +60,10 @@ def _classes():
         ("epoch 3/20 loss 2.1234 ...") on stderr."""
 
         def __init__(self, directory, bigger, epochs, metadata, seed_indices, monitor="loss",
-                     best_value=float("inf"), best_path=None, write=True):
+                     best_value=float("inf"), best_path=None, write=True,
+                     show_learning_rate=False):
             super().__init__()
+            self.show_learning_rate = show_learning_rate  # a schedule changes it
             self.directory = directory
             self.bigger = bigger
             self.epochs = epochs
@@ -99,8 +104,12 @@ def _classes():
                 self.best_value, self.best_path, self.saved_path = value, path, path
                 saved = f"saved {path}" if self.write else "improved (the chief saves it)"
             validation = f" val_loss {val_loss:.4f}" if val_loss is not None else ""
+            rate = ""
+            if self.show_learning_rate:  # at the epoch's end (a plateau halving comes after)
+                rate = (" lr " + format(float(keras.ops.convert_to_numpy(
+                    self.model.optimizer.learning_rate)), ".3g"))
             log(f"epoch {number}/{self.epochs} loss {loss:.4f}{validation} "
-                f"best {self.best_value:.4f} time {seconds:.1f}s {saved}")
+                f"best {self.best_value:.4f}{rate} time {seconds:.1f}s {saved}")
 
     class HistoryLog(keras.callbacks.Callback):
         """One CSV row per completed epoch, flushed at once, so a crash loses nothing: epoch,
@@ -324,9 +333,82 @@ def _classes():
                 os.close(self.pipe[1])  # the watcher reads the end of the pipe and returns
                 self.pipe = None
 
+    class AverageForValidation(keras.callbacks.Callback):
+        """--ema: score the held-out part with the weights' moving average, then put the raw
+        weights back for training. (Checkpoints read the average from the optimizer.)"""
+
+        def __init__(self):
+            super().__init__()
+            self.raw = None
+
+        def on_test_begin(self, logs=None):
+            averages = moving_averages(self.model)
+            if not averages:  # before the first step
+                return
+            variables = self.model.trainable_variables
+            self.raw = [keras.ops.convert_to_numpy(variable) for variable in variables]
+            for variable in variables:
+                # A copy: on JAX, sharing the average's buffer would let the next step's
+                # buffer donation delete it.
+                variable.assign(keras.ops.convert_to_numpy(averages[variable.path]))
+
+        def on_test_end(self, logs=None):
+            if self.raw is not None:
+                for variable, value in zip(self.model.trainable_variables, self.raw):
+                    variable.assign(value)
+                self.raw = None
+
+    class PlateauDecay(keras.callbacks.ReduceLROnPlateau):
+        """--lr-schedule plateau: Keras' ReduceLROnPlateau, halving the learning rate after
+        each epoch whose monitored loss did not beat the best. Improvement means lower, as
+        for checkpoints (no min_delta), so a run resumed from a checkpoint (always an
+        improvement, so nothing was waiting) carries on as if it had never stopped; the
+        lowered learning rate itself is in the checkpoint's optimizer state."""
+
+        def __init__(self, monitor, best_value):
+            super().__init__(monitor=monitor, factor=PLATEAU_FACTOR, patience=PLATEAU_PATIENCE,
+                             min_delta=0, verbose=0)
+            self.resumed_best = best_value
+
+        def on_train_begin(self, logs=None):
+            super().on_train_begin(logs)
+            if math.isfinite(self.resumed_best):
+                self.best = self.resumed_best
+
+        def on_epoch_end(self, epoch, logs=None):
+            if not _stopped_part_way(self.model):
+                super().on_epoch_end(epoch, logs)
+
+    class EarlyStop(keras.callbacks.EarlyStopping):
+        """--early-stopping N: Keras' EarlyStopping, ending the run after N epochs in a row
+        without a better monitored loss (strictly lower, as for checkpoints). The best
+        checkpoint stays the run's answer; the weights in memory are not rewound. It runs
+        after the checkpoint and history callbacks, which would otherwise take its stop for
+        an interrupted epoch."""
+
+        def __init__(self, monitor, patience, best_value):
+            super().__init__(monitor=monitor, patience=patience, min_delta=0, verbose=0)
+            self.resumed_best = best_value
+            self.stopped = False
+
+        def on_train_begin(self, logs=None):
+            super().on_train_begin(logs)
+            if math.isfinite(self.resumed_best):
+                self.best = self.resumed_best
+
+        def on_epoch_end(self, epoch, logs=None):
+            if _stopped_part_way(self.model):
+                return
+            super().on_epoch_end(epoch, logs)
+            if self.model.stop_training:
+                self.stopped = True
+                log(f"early stopping: no better {self.monitor} in {self.patience} "
+                    f"epoch{'s' if self.patience > 1 else ''}")
+
     return {cls.__name__: cls for cls in (EpochProgress, BestOnlyCheckpoint, HistoryLog,
                                           DivergenceStop, SampleWriter, StateReset,
-                                          GracefulInterrupt)}
+                                          GracefulInterrupt, AverageForValidation,
+                                          PlateauDecay, EarlyStop)}
 
 
 def __getattr__(name):
@@ -336,4 +418,5 @@ def __getattr__(name):
 
 
 CLASS_NAMES = ("EpochProgress", "BestOnlyCheckpoint", "HistoryLog", "DivergenceStop",
-               "SampleWriter", "StateReset", "GracefulInterrupt")
+               "SampleWriter", "StateReset", "GracefulInterrupt", "AverageForValidation",
+               "PlateauDecay", "EarlyStop")

@@ -10,6 +10,8 @@ Layout (what Keras 2 and Keras 3 `Model.load_weights(path)` both read, matching 
   /charlstm_training_state/model      the model's non-trainable variables (dropout's random
                        generator states): with the weights, all that --resume needs to carry
                        on exactly as if the run had never stopped
+  /charlstm_training_state/weights    with --ema only: the raw weights being trained, since
+                       the layers hold their moving average (what generation should use)
 Weight loaders look only at layer_names, so the extra attribute and groups are invisible to
 them. Files are written to a temporary name in the same folder and moved into place with
 os.replace: a crash or Ctrl-C never leaves a half-written file under a checkpoint's name.
@@ -43,8 +45,10 @@ from .corpus import BUNDLED_NAME, Vocabulary, load_corpus
 from .errors import UserError
 from .logs import log
 from .models import Topology, build_model
+from .optimizer import moving_averages
 
-FORMAT_VERSION = 3  # 2: training state group, idea and resume settings; 3: text_in_checkpoint
+FORMAT_VERSION = 4  # 2: training state group, idea and resume settings; 3: text_in_checkpoint;
+#                    4: lr_schedule, warmup_steps, weight_decay, ema, early_stopping
 METADATA_ATTRIBUTE = "charlstm"
 SEED_TEXT_DATASET = "charlstm_seed_text"
 SEED_TEXT_LIMIT = 1_000_000
@@ -240,12 +244,16 @@ def save_checkpoint(path, model, metadata, seed_indices):
         handle.attrs["layer_names"] = np.array([layer.name.encode() for layer in layers])
         handle.attrs["backend"] = keras.backend.backend().encode()
         handle.attrs["keras_version"] = keras.__version__.encode()
+        # With --ema the layers hold the weights' moving average: what validation scored and
+        # what generation should use. The raw weights go to the training state, for --resume.
+        averages = moving_averages(model)
         for layer in layers:
             group = handle.create_group(layer.name)
             names = [_weight_file_name(layer, variable) for variable in layer.weights]
             group.attrs["weight_names"] = np.array([name.encode() for name in names])
-            for name, value in zip(names, layer.get_weights()):
-                group.create_dataset(name, data=value)
+            for name, variable in zip(names, layer.weights):
+                value = averages.get(variable.path, variable)
+                group.create_dataset(name, data=keras.ops.convert_to_numpy(value))
         handle.attrs[METADATA_ATTRIBUTE] = json.dumps(dict(metadata,
                                                            format_version=FORMAT_VERSION))
         if seed_indices is not None:
@@ -256,6 +264,8 @@ def save_checkpoint(path, model, metadata, seed_indices):
             state = handle.create_group(TRAINING_STATE_GROUP)
             _write_variables(state.create_group("optimizer"), optimizer.variables)
             _write_variables(state.create_group("model"), model.non_trainable_variables)
+            if averages:
+                _write_variables(state.create_group("weights"), model.trainable_variables)
     write_atomically(path, buffer.getvalue())
 
 
@@ -487,8 +497,10 @@ def restore_training_state(path, model, skip=("learning_rate",)):
     try:
         with h5py.File(path, "r") as handle:
             state = handle[TRAINING_STATE_GROUP]
-            for name, variables in (("optimizer", optimizer.variables),
-                                    ("model", model.non_trainable_variables)):
+            parts = [("optimizer", optimizer.variables), ("model", model.non_trainable_variables)]
+            if "weights" in state:  # --ema: the layers hold the average, this the raw weights
+                parts.append(("weights", model.trainable_variables))
+            for name, variables in parts:
                 group = state[name]
                 # Shapes are compared before anything is read (a damaged or hostile file may
                 # declare huge datasets).

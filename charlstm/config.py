@@ -52,8 +52,11 @@ INFINITY = float("inf")
 positive_int = _checked(int, "a whole number", lambda n: n >= 1, "1 or more")
 positive_float = _checked(float, "a number", lambda n: 0 < n < INFINITY, "above 0")
 non_negative_float = _checked(float, "a number", lambda n: 0 <= n < INFINITY, "0 or more")
+non_negative_int = _checked(int, "a whole number", lambda n: n >= 0, "0 or more")
 # A dropout rate, a held-out share of the text.
 fraction = _checked(float, "a number", lambda n: 0 <= n < 1, "at least 0 and below 1")
+# A moving average's momentum: 0 would be no average, 1 would never move.
+open_fraction = _checked(float, "a number", lambda n: 0 < n < 1, "above 0 and below 1")
 # NumPy and the backends take seeds of 32 bits.
 random_seed = _checked(int, "a whole number", lambda n: 0 <= n < 2**32,
                        "between 0 and 4294967295")
@@ -176,6 +179,25 @@ SETTINGS = (
             "training", ADJUSTABLE, type=positive_float, metavar="F"),
     Setting("clipnorm", None, "clip each gradient to this norm (default: no clipping)",
             "training", ADJUSTABLE, type=positive_float, metavar="F"),
+    # The schedule decides whether the optimizer has a learning-rate variable (cosine has
+    # none), and --ema adds a copy of every weight to its state: both fix the state's shape.
+    Setting("lr_schedule", "constant", "constant: --learning-rate throughout (the tutorial); "
+            "cosine: from --learning-rate down to 0 over the run's --epochs, after "
+            "--warmup-steps; plateau: halve it after each epoch whose --monitor did not beat "
+            "the best", "training", FIXED, choices=("constant", "cosine", "plateau"), since=4),
+    Setting("warmup_steps", 0, "with --lr-schedule cosine: rise linearly from 0 to "
+            "--learning-rate over the first N steps", "training", ADJUSTABLE,
+            type=non_negative_int, metavar="N", since=4),
+    Setting("weight_decay", 0.0, "decoupled weight decay (AdamW) on kernels, not biases; "
+            "0 is plain Adam, the tutorial's", "training", ADJUSTABLE,
+            type=non_negative_float, metavar="F", since=4),
+    Setting("ema", None, "keep an exponential moving average of the weights with this "
+            "momentum (0.995, say): validation and checkpoints use the average, training "
+            "the raw weights (default: off)", "training", FIXED, type=open_fraction,
+            metavar="F", since=4),
+    Setting("early_stopping", None, "stop after N epochs in a row without a better "
+            "--monitor; the best checkpoint stays the answer (default: run every epoch)",
+            "training", ADJUSTABLE, type=positive_int, metavar="N", since=4),
     Setting("targets", "last", "last: each stride-1 window teaches the character after it "
             "(the tutorial); every: non-overlapping windows, each position teaches its next "
             "character (about seq-length times the signal per step)", "training", FIXED,

@@ -88,12 +88,15 @@ def build_model(topology, seq_length=None, unroll=False, every_position=False,
 PADDING_TARGET = -1
 
 
-def compile_model(model, learning_rate=0.001, clipnorm=None, padded_targets=False):
+def compile_model(model, learning_rate=0.001, clipnorm=None, padded_targets=False,
+                  optimizer=None):
     """The tutorial's Adam (learning rate 0.001 is Keras' default) and cross-entropy; sparse
     targets give the same loss as one-hot ones. padded_targets=True makes the loss ignore
-    PADDING_TARGET positions (padded sentences)."""
+    PADDING_TARGET positions (padded sentences). optimizer (charlstm.optimizer's, for a
+    schedule, weight decay or an average) replaces Adam and its two arguments."""
     keras = import_keras()
-    optimizer = keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm)
+    if optimizer is None:
+        optimizer = keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm)
     loss = "sparse_categorical_crossentropy"
     if padded_targets:
         loss = keras.losses.SparseCategoricalCrossentropy(ignore_class=PADDING_TARGET)

@@ -37,6 +37,7 @@ from .errors import UserError
 from .folder import claim, run_lock
 from .logs import log
 from .models import Topology, build_model, compile_model
+from .optimizer import check_schedule, describe_optimizer, make_optimizer
 from .sequences import SentenceBatches, StreamBatches
 from .windows import WindowBatches, input_table, pattern_count, training_data
 
@@ -46,7 +47,8 @@ class TrainResult:
     """What a run leaves: its best checkpoint (None if no epoch improved or was written), the
     monitored value there, one dict per completed epoch (the history.csv rows, as text), the
     settings it ran with, the device line, and whether a signal stopped it (interrupted;
-    signal is the signal's number: 2 for Ctrl-C, 15 for SIGTERM)."""
+    signal is the signal's number: 2 for Ctrl-C, 15 for SIGTERM), and whether
+    --early-stopping ended it."""
 
     best_checkpoint: str
     best_value: float
@@ -56,6 +58,7 @@ class TrainResult:
     device: str
     interrupted: bool = False
     signal: int = None
+    stopped_early: bool = False  # --early-stopping ended it
 
 
 def prepare_checkpoint_dir(directory):
@@ -170,6 +173,7 @@ def check_settings(settings):
     targets to "every"."""
     if settings.monitor == "val_loss" and not settings.validation_split:
         raise UserError("--monitor val_loss needs a held-out part: give --validation-split")
+    check_schedule(settings)
     if settings.stateful and settings.steps_per_epoch:
         raise UserError("--steps-per-epoch would cut a --stateful pass, whose state runs "
                         "from the start of the text to its end: leave it out")
@@ -250,18 +254,26 @@ def prepare(settings, verbose=1):
         if part is not None and part.steps == 0:  # only sentences can come out empty
             raise UserError(f"the {name} part of '{settings.text}' has no sentence of two "
                             "characters or more")
+    # The cosine schedule's length: every step of every epoch of the run, resumed or not.
+    total_steps = settings.epochs * (settings.steps_per_epoch or batches.steps)
     with scope(strategy):
         model = build_model(topology, settings.seq_length,
                             every_position=settings.targets == "every",
                             stateful_batch_size=settings.batch_size if settings.stateful else None)
-        compile_model(model, learning_rate=settings.learning_rate, clipnorm=settings.clipnorm,
-                      padded_targets=settings.sentences)
+        compile_model(model, padded_targets=settings.sentences,
+                      optimizer=make_optimizer(settings, total_steps))
         if checkpoint and not settings.dry_run:
             model.set_weights(checkpoint.weights)
-            restore_training_state(checkpoint.path, model)
+            # A new --learning-rate takes effect on resume; otherwise plateau's lowered rate
+            # is the checkpoint's (the recorded setting is only where it started).
+            keep_rate = (settings.lr_schedule == "plateau"
+                         and "learning_rate" not in settings.explicit)
+            restore_training_state(checkpoint.path, model,
+                                   skip=() if keep_rate else ("learning_rate",))
     if strategy is not None:
         fit_multi_worker(model, strategy)
     describe_layout(settings, batches, training_indices, held_out_indices)
+    log("optimizer: " + describe_optimizer(settings, total_steps))
     return SimpleNamespace(
         corpus=corpus, vocabulary=vocabulary, indices=indices, training_indices=training_indices,
         held_out_indices=held_out_indices, topology=topology, table=table, batches=batches,
@@ -274,8 +286,9 @@ def train(settings, verbose=1):
     """Run training as train.py does; returns a TrainResult. UserError for a mistake or a
     diverged run (naming the last good checkpoint). A signal (Ctrl-C, SIGTERM) stops it after
     the current batch: the result then says interrupted, and every checkpoint is kept."""
-    from .callbacks import (BestOnlyCheckpoint, DivergenceStop, EpochProgress,
-                            GracefulInterrupt, HistoryLog, SampleWriter, StateReset)
+    from .callbacks import (AverageForValidation, BestOnlyCheckpoint, DivergenceStop,
+                            EarlyStop, EpochProgress, GracefulInterrupt, HistoryLog,
+                            PlateauDecay, SampleWriter, StateReset)
 
     import_keras()  # quietly, if the caller has not
     run = prepare(settings, verbose)
@@ -307,7 +320,8 @@ def train(settings, verbose=1):
     seed_text = run.indices if settings.text_in_checkpoint else None
     checkpoints = BestOnlyCheckpoint(settings.checkpoint_dir, settings.bigger, settings.epochs,
                                      metadata, seed_text, monitor=settings.monitor,
-                                     best_value=best_value, best_path=best_path, write=writer)
+                                     best_value=best_value, best_path=best_path, write=writer,
+                                     show_learning_rate=settings.lr_schedule != "constant")
     history_path = settings.history or os.path.join(settings.checkpoint_dir,
                                                     history_name(settings.bigger))
     # The progress bar first, so that it finishes its line before the summary line.
@@ -329,6 +343,15 @@ def train(settings, verbose=1):
                                       random_seed=settings.seed))
     if settings.tensorboard and writer:
         callbacks.append(tensorboard_callback(settings.tensorboard))
+    if settings.ema and run.held_out is not None:
+        callbacks.append(AverageForValidation())
+    # These two act at an epoch's end, after the checkpoint and the history row.
+    if settings.lr_schedule == "plateau":
+        callbacks.append(PlateauDecay(settings.monitor, best_value))
+    early_stop = None
+    if settings.early_stopping:
+        early_stop = EarlyStop(settings.monitor, settings.early_stopping, best_value)
+        callbacks.append(early_stop)
 
     data, steps_per_epoch = training_data(run.batches, settings.epochs, initial_epoch,
                                           settings.steps_per_epoch)
@@ -357,7 +380,8 @@ def train(settings, verbose=1):
     result = TrainResult(checkpoints.best_path,
                          checkpoints.best_value if checkpoints.best_path else None,
                          settings.monitor, history.rows if history else [], settings,
-                         run.device, interrupt.requested, interrupt.signal)
+                         run.device, interrupt.requested, interrupt.signal,
+                         stopped_early=bool(early_stop and early_stop.stopped))
     if interrupt.requested:
         log(f"interrupted: best checkpoint {best}")
     elif not writer:

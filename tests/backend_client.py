@@ -42,6 +42,15 @@ def main():
         results[name] = command(generate_main, "--weights", best, "--prime", "alice was ",
                                 "--raw", "--length", "40", *flags)
     results["evaluate"] = command(evaluate_main, "--weights", best)
+    # The training controls: a schedule, AdamW, the average, early stopping, then --resume.
+    controls = os.path.join(folder, "controls")
+    results["controls"] = command(
+        train_main, "--text", text, "--seq-length", "10", "--units", "16", "--batch-size",
+        "16", "--seed", "1", "--checkpoint-dir", controls, "--epochs", "2", "--lr-schedule",
+        "cosine", "--warmup-steps", "5", "--weight-decay", "0.1", "--ema", "0.9",
+        "--early-stopping", "2", "--validation-split", "0.3", "--monitor", "val_loss")
+    results["controls_resume"] = command(train_main, "--resume", find_best_checkpoint(controls),
+                                         "--epochs", "3")
     print(json.dumps(results))
 
 
