@@ -14,9 +14,10 @@ use.
     'ehlo'
 """
 
-from .api import Loaded, evaluate, generate, load, samples, stream, train
+from .api import Loaded, device, evaluate, export, generate, load, plot, samples, stream, train
 from .errors import UserError
 
 __version__ = "1.1.0"
 
-__all__ = ["train", "generate", "stream", "samples", "evaluate", "load", "Loaded", "UserError"]
+__all__ = ["train", "generate", "stream", "samples", "evaluate", "load", "export", "plot",
+           "device", "Loaded", "UserError"]

@@ -31,7 +31,7 @@ from .backend import import_keras, request_multi_worker
 from .checkpoint import load_for_generation
 from .config import SETTINGS, resolve
 from .corpus import Vocabulary
-from .logs import show_on_stderr
+from .logs import log, show_on_stderr
 
 
 def start_backend(verbose_backend=False, distribute=False):
@@ -54,43 +54,47 @@ def train(verbose=1, **settings):
 
 
 def _generation(weights, length, prime, temperature, top_k, seed, stateful, num_samples,
-                checkpoint_dir, text, seq_length, verbose):
+                checkpoint_dir, text, seq_length, verbose, top_p, prime_file):
     show_on_stderr(verbose)
     start_backend()
     return generation.start(weights, checkpoint_dir=checkpoint_dir, length=length, prime=prime,
                             temperature=temperature, top_k=top_k, seed=seed, stateful=stateful,
-                            num_samples=num_samples, text=text, seq_length=seq_length)
+                            num_samples=num_samples, text=text, seq_length=seq_length,
+                            top_p=top_p, prime_file=prime_file)
 
 
 def stream(weights=None, length=1000, prime=None, temperature=0.0, top_k=None, seed=None,
-           stateful=False, checkpoint_dir=".", text=None, seq_length=None, verbose=1):
+           stateful=False, checkpoint_dir=".", text=None, seq_length=None, verbose=1,
+           top_p=None, prime_file=None):
     """Yield the generated characters one at a time, as they are computed (see generate)."""
     run = _generation(weights, length, prime, temperature, top_k, seed, stateful, 1,
-                      checkpoint_dir, text, seq_length, verbose)
+                      checkpoint_dir, text, seq_length, verbose, top_p, prime_file)
     chars = run.vocabulary.chars
     for indices in run.steps:
         yield chars[indices[0]]
 
 
 def generate(weights=None, length=1000, prime=None, temperature=0.0, top_k=None, seed=None,
-             stateful=False, checkpoint_dir=".", text=None, seq_length=None, verbose=1):
+             stateful=False, checkpoint_dir=".", text=None, seq_length=None, verbose=1,
+             top_p=None, prime_file=None):
     """The text generate.py --raw prints, without its final newline: `length` characters
     from a checkpoint (weights, or the best one in checkpoint_dir), continuing `prime` or a
     random seed window of the training text (chosen by `seed`). temperature 0 is the
     tutorial's greedy choice; above 0 it samples, among the top_k most likely characters if
-    given. stateful=True carries the LSTM state instead of re-reading the window."""
+    given, and among the fewest most likely that hold top_p of the probability (nucleus
+    sampling) if given. prime_file reads the prime from a UTF-8 file. stateful=True carries the LSTM state instead of re-reading the window."""
     run = _generation(weights, length, prime, temperature, top_k, seed, stateful, 1,
-                      checkpoint_dir, text, seq_length, verbose)
+                      checkpoint_dir, text, seq_length, verbose, top_p, prime_file)
     return "".join(run.vocabulary.chars[indices[0]] for indices in run.steps)
 
 
 def samples(weights=None, count=2, length=1000, prime=None, temperature=0.0, top_k=None,
             seed=None, stateful=False, checkpoint_dir=".", text=None, seq_length=None,
-            verbose=1):
+            verbose=1, top_p=None, prime_file=None):
     """`count` independent texts generated together in one batch (generate.py --num-samples):
     a list of strings, each from its own random seed window unless prime is given."""
     run = _generation(weights, length, prime, temperature, top_k, seed, stateful, count,
-                      checkpoint_dir, text, seq_length, verbose)
+                      checkpoint_dir, text, seq_length, verbose, top_p, prime_file)
     rows = [[] for _ in range(count)]
     for indices in run.steps:
         for row, index in zip(rows, indices):
@@ -129,3 +133,33 @@ def load(weights, text=None, seq_length=None):
     settings = {setting.name: metadata[setting.key] for setting in SETTINGS
                 if setting.recorded and setting.key in metadata}
     return Loaded(model, checkpoint.vocabulary, settings, checkpoint.seq_length, checkpoint)
+
+
+def export(weights, output, format="keras", text=None, seq_length=None, verbose=1):
+    """export.py: write a checkpoint as a .keras file (format "keras" or "onestep") or a
+    TensorFlow SavedModel folder ("savedmodel"), with output.json beside it; returns output."""
+    from . import exporting
+
+    show_on_stderr(verbose)
+    start_backend()
+    return exporting.export(weights, output, format, text=text, seq_length=seq_length)
+
+
+def plot(*histories, output=None):
+    """plot.py: draw history.csv files as a loss plot (PNG); returns its path. Needs
+    matplotlib. In a notebook: IPython.display.Image(charlstm.plot("runs/history.csv"))."""
+    from .plotting import plot_histories
+
+    return plot_histories(list(histories), output)
+
+
+def device():
+    """The text of the device: line every command prints: where training and generation run
+    (a GPU and cuDNN, or the CPU), and the backend."""
+    from .devices import describe_device
+
+    start_backend()
+    line, warning = describe_device()
+    if warning:
+        log(warning)
+    return line

@@ -18,8 +18,8 @@ import os
 import signal
 import sys
 
-from .config import (add_arguments, non_negative_float, positive_int, random_seed, fraction,
-                     resolve)
+from .config import (add_arguments, fraction, non_negative_float, positive_int, probability,
+                     random_seed, resolve)
 from .errors import UserError
 from .logs import show_on_stderr
 
@@ -41,6 +41,7 @@ Write text with a trained character LSTM, one character at a time, as the tutori
     python generate.py --weights "$(ls runs/weights-improvement-*.hdf5 | tail -1)"
     python generate.py --prime "alice was " --length 200 --raw
     python generate.py --temperature 0.5 --top-k 10 --num-samples 3 --seed 1
+    python generate.py --temperature 0.8 --top-p 0.9 --prime-file opening.txt
     python generate.py --stateful --length 100000 > book.txt
 """
 
@@ -123,15 +124,23 @@ def generate_parser(prog=None):
     output.add_argument("--seed", metavar="N", type=random_seed, default=None,
                         help="random seed for the seed window and sampling (default: a fresh "
                              "one, printed on stderr)")
-    output.add_argument("--prime", default=None,
+    primes = output.add_mutually_exclusive_group()
+    primes.add_argument("--prime", default=None,
                         help="start from this text instead of a random window (lower-cased like "
                              "the corpus; every character must be in the vocabulary)")
+    primes.add_argument("--prime-file", metavar="FILE", default=None,
+                        help="start from this UTF-8 file's text, of any length, by the same "
+                             "rules as --prime")
     output.add_argument("--temperature", metavar="T", type=non_negative_float, default=0.0,
                         help="0 takes the most likely character (the tutorial); T > 0 samples "
                              "from softmax(log p / T): below 1 safer, above 1 wilder")
     output.add_argument("--top-k", metavar="K", type=positive_int, default=None,
                         help="with --temperature > 0, sample among the K most likely characters "
                              "only (default: all)")
+    output.add_argument("--top-p", metavar="P", type=probability, default=1.0,
+                        help="with --temperature > 0, nucleus sampling: sample among the fewest "
+                             "most likely characters whose probabilities add up to P (after "
+                             "--temperature and --top-k); 1 keeps all (default: 1)")
     output.add_argument("--num-samples", metavar="N", type=positive_int, default=1,
                         help="independent continuations, generated together in one batch "
                              "(each from its own random seed window unless --prime is given)")
@@ -210,6 +219,14 @@ The resume column says what `--resume FILE` does with each setting:
 ## evaluate.py (charlstm-evaluate)
 
 {_parser_table(evaluate_parser())}
+
+## export.py (charlstm-export)
+
+{_parser_table(export_parser())}
+
+## plot.py (charlstm-plot)
+
+{_parser_table(plot_parser())}
 """
 
 
@@ -296,7 +313,8 @@ def generate_main(argv=None, prog=None):
                                 length=args.length, prime=args.prime,
                                 temperature=args.temperature, top_k=args.top_k, seed=args.seed,
                                 stateful=args.stateful, num_samples=args.num_samples,
-                                text=args.text, seq_length=args.seq_length)
+                                text=args.text, seq_length=args.seq_length, top_p=args.top_p,
+                                prime_file=args.prime_file)
         # Ctrl-C and SIGTERM only set a flag, read between two characters.
         caught = []
         previous = {number: signal.signal(number, lambda number, frame: caught.append(number))
@@ -321,5 +339,82 @@ def evaluate_main(argv=None, prog=None):
                                       text=args.text, held_out=args.held_out,
                                       batch_size=args.batch_size, seq_length=args.seq_length)
         evaluation.print_results(results)
+
+    run(command, prog)
+
+
+EXPORT_DESCRIPTION = """\
+Export a checkpoint for use outside charlstm (a Keras script, a TensorFlow server, another
+runtime). The model takes character indices and returns next-character probabilities;
+OUTPUT.json beside it holds the vocabulary and how to encode a text.
+
+    python export.py --weights runs/weights-improvement-15-1.1234.hdf5 --output alice.keras
+    python export.py --weights FILE --format savedmodel --output alice_savedmodel
+    python export.py --weights FILE --format onestep --output alice-onestep.keras
+"""
+
+PLOT_DESCRIPTION = """\
+Draw history.csv files (train.py writes one per run) as a loss plot: training and validation
+loss by epoch, checkpoints circled, the tutorial's losses as reference lines. Needs
+matplotlib (pip install matplotlib).
+
+    python plot.py runs/history.csv                      # runs/history.png
+    python plot.py a/history.csv b/history.csv --output compare.png
+"""
+
+
+def export_parser(prog=None):
+    from .exporting import FORMATS
+
+    parser = ArgumentParser(description=EXPORT_DESCRIPTION, prog=prog)
+    group = parser.add_argument_group("export")
+    group.add_argument("--weights", metavar="FILE", required=True,
+                       help="the checkpoint to export (.hdf5)")
+    group.add_argument("--format", choices=FORMATS, default="keras",
+                       help="keras: a .keras file of the window model; savedmodel: a "
+                            "TensorFlow SavedModel folder (TensorFlow backend); onestep: a "
+                            ".keras file stepping one character, the state in and out "
+                            "(default: keras)")
+    group.add_argument("--output", metavar="PATH", required=True,
+                       help="where to write (a .keras file, or a folder for savedmodel); "
+                            "PATH.json is written beside it")
+    group.add_argument("--text", metavar="FILE", default=None,
+                       help="legacy tutorial files only: the text whose characters are their "
+                            "vocabulary (default: wonderland.txt)")
+    group.add_argument("--seq-length", metavar="N", type=positive_int, default=None,
+                       help="legacy files that do not record it: their window (default: 100)")
+    add_backend_argument(parser)
+    return parser
+
+
+def export_main(argv=None, prog=None):
+    args = export_parser(prog).parse_args(argv)
+
+    def command():
+        from . import api, exporting
+
+        api.start_backend(args.verbose_backend)
+        print(exporting.export(args.weights, args.output, args.format, text=args.text,
+                            seq_length=args.seq_length))
+
+    run(command, prog)
+
+
+def plot_parser(prog=None):
+    parser = ArgumentParser(description=PLOT_DESCRIPTION, prog=prog)
+    parser.add_argument("history", nargs="+", help="history.csv files, one line each")
+    parser.add_argument("--output", metavar="FILE", default=None,
+                        help="the PNG to write (default: beside the first file: history.png "
+                             "for one file, compare.png for several)")
+    return parser
+
+
+def plot_main(argv=None, prog=None):
+    args = plot_parser(prog).parse_args(argv)
+
+    def command():
+        from .plotting import plot_histories
+
+        print(plot_histories(args.history, args.output))
 
     run(command, prog)

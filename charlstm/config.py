@@ -55,6 +55,8 @@ non_negative_float = _checked(float, "a number", lambda n: 0 <= n < INFINITY, "0
 non_negative_int = _checked(int, "a whole number", lambda n: n >= 0, "0 or more")
 # A dropout rate, a held-out share of the text.
 fraction = _checked(float, "a number", lambda n: 0 <= n < 1, "at least 0 and below 1")
+# A share of the probability (nucleus sampling): 1 keeps everything.
+probability = _checked(float, "a number", lambda n: 0 < n <= 1, "above 0 and at most 1")
 # A moving average's momentum: 0 would be no average, 1 would never move.
 open_fraction = _checked(float, "a number", lambda n: 0 < n < 1, "above 0 and below 1")
 # NumPy and the backends take seeds of 32 bits.

@@ -19,7 +19,7 @@ import numpy as np
 
 from .backend import choose_seed
 from .checkpoint import find_best_checkpoint, load_for_generation, strip_punctuation_of
-from .config import non_negative_float, positive_int, random_seed
+from .config import non_negative_float, positive_int, probability, random_seed
 from .corpus import prepare_text
 from .decoders import StatefulDecoder, WindowDecoder
 from .devices import report_device
@@ -69,14 +69,35 @@ def _checked(name, checker, value):
         raise UserError(f"{name}: {error}") from None
 
 
+def read_prime_file(path):
+    """The text of --prime-file: UTF-8 (a byte-order mark is dropped), any length; UserError
+    for a missing, unreadable or non-UTF-8 file."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as error:
+        raise UserError(f"prime file '{path}': {error.strerror}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise UserError(f"prime file '{path}' is not UTF-8 text (byte {error.start} is "
+                        f"{data[error.start]:#04x})") from None
+
+
 def start(weights=None, checkpoint_dir=".", length=1000, prime=None, temperature=0.0,
-          top_k=None, seed=None, stateful=False, num_samples=1, text=None, seq_length=None):
+          top_k=None, seed=None, stateful=False, num_samples=1, text=None, seq_length=None,
+          top_p=None, prime_file=None):
     """Load a checkpoint (weights, or the best one in checkpoint_dir) and set up generation as
     generate.py does; returns a Generation whose steps are computed as they are read.
     UserError for any mistake, before anything is generated."""
     length = _checked("length", positive_int, length)
     temperature = _checked("temperature", non_negative_float, temperature)
     top_k = _checked("top_k", positive_int, top_k)
+    top_p = _checked("top_p", probability, top_p)
+    if prime is not None and prime_file is not None:
+        raise UserError("give --prime or --prime-file, not both")
+    if prime_file is not None:
+        prime = read_prime_file(prime_file)
     seed = _checked("seed", random_seed, seed)
     num_samples = _checked("num_samples", positive_int, num_samples)
     seq_length = _checked("seq_length", positive_int, seq_length)
@@ -95,8 +116,10 @@ def start(weights=None, checkpoint_dir=".", length=1000, prime=None, temperature
         # for a model trained with --strip-punctuation.
         prepared = prepare_text(prime, strip_punctuation_of(checkpoint))
         if not prepared:
-            raise UserError("--prime is empty: give at least one character")
-        primes = np.tile(vocabulary.encode(prepared, what="the prime text"), (num_samples, 1))
+            raise UserError(f"{'--prime-file' if prime_file else '--prime'} is empty: give at "
+                            "least one character")
+        primes = np.tile(vocabulary.encode(
+            prepared, what=f"the prime file '{prime_file}'" if prime_file else "the prime text"), (num_samples, 1))
     elif pool is None:
         raise UserError(f"'{weights}' carries no text (trained with --no-text-in-checkpoint): "
                         "give --text FILE for a random seed window, or --prime TEXT")
@@ -106,7 +129,7 @@ def start(weights=None, checkpoint_dir=".", length=1000, prime=None, temperature
     report_device()  # once the inputs are known to be good: a mistake stays one line
     log(f"weights: {weights}; random seed: {seed}")
     decoder = make_decoder(model, checkpoint, stateful)
-    choose = make_chooser(temperature, top_k, rng)
+    choose = make_chooser(temperature, top_k, rng, top_p)
     steps = generate_indices(decoder, primes, length, choose)
     return Generation(weights, checkpoint, vocabulary, primes, seed, steps)
 

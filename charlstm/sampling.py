@@ -1,7 +1,8 @@
 """Choosing each next character, and the generation loop that train and generate share.
 
 temperature 0 is the tutorial's argmax. temperature T > 0 samples from softmax(log p / T),
-optionally among the top_k most likely characters only; zero probabilities stay impossible
+optionally among the top_k most likely characters only, and (nucleus sampling) among the
+fewest most likely characters that hold top_p of the probability; zero probabilities stay impossible
 (masked, never log(0)). Everything works on a batch: probabilities (N, vocabulary) in,
 indices (N,) out, so N samples cost one forward call per step.
 
@@ -12,6 +13,9 @@ indices (N,) out, so N samples cost one forward call per step.
     >>> choose = make_chooser(temperature=1.0, top_k=1, rng=np.random.default_rng(0))
     >>> choose(np.array([[0.1, 0.7, 0.2]])).tolist()
     [1]
+    >>> choose = make_chooser(temperature=1.0, top_p=0.75, rng=np.random.default_rng(0))
+    >>> sorted({int(choose(np.array([[0.1, 0.7, 0.2]]))[0]) for _ in range(50)})  # 0.7 + 0.2
+    [1, 2]
 """
 
 import numpy as np
@@ -22,11 +26,17 @@ def greedy(probabilities):
     return np.argmax(probabilities, axis=1)
 
 
-def make_chooser(temperature=0.0, top_k=None, rng=None):
-    """A function from probabilities (N, V) to chosen indices (N,)."""
+def make_chooser(temperature=0.0, top_k=None, rng=None, top_p=None):
+    """A function from probabilities (N, V) to chosen indices (N,): greedy at temperature 0,
+    else a draw from softmax(log p / temperature), among the top_k most likely characters
+    and then (nucleus sampling) the fewest most likely ones whose probabilities, after the
+    temperature, add up to top_p. top_p 1 (or None) keeps every character."""
     assert temperature >= 0 and (top_k is None or top_k >= 1)
+    assert top_p is None or 0 < top_p <= 1
     if temperature == 0:
         return greedy
+    if top_p is not None and top_p >= 1:
+        top_p = None  # exactly plain sampling: no rounding of a cumulative sum can drop a tail
     rng = rng if rng is not None else np.random.default_rng()
 
     def choose(probabilities):
@@ -47,6 +57,8 @@ def make_chooser(temperature=0.0, top_k=None, rng=None):
             computable = np.isfinite(top[:, 0])
             logits -= np.where(np.isfinite(top), top, 0.0)
             weights = np.exp(logits)  # exp(-inf) is exactly 0
+            if top_p is not None:
+                weights, allowed = _nucleus(weights, allowed, top_p)
             cumulative = np.cumsum(weights / weights.sum(axis=1, keepdims=True), axis=1)
         draws = rng.random((rows, 1))  # drawn for every row, so seeds give the same stream
         chosen = (cumulative <= draws).sum(axis=1)
@@ -59,6 +71,19 @@ def make_chooser(temperature=0.0, top_k=None, rng=None):
         return chosen
 
     return choose
+
+
+def _nucleus(weights, allowed, top_p):
+    """Keep, in each row, the most likely characters until their share of the row's weight
+    reaches top_p (at least the most likely one; ties keep the lower index first)."""
+    shares = weights / weights.sum(axis=1, keepdims=True)
+    ranked = np.argsort(-shares, axis=1, kind="stable")
+    ranked_shares = np.take_along_axis(shares, ranked, axis=1)
+    before = np.cumsum(ranked_shares, axis=1) - ranked_shares  # the share ranked above each
+    keep_ranked = before < top_p
+    keep = np.zeros_like(allowed)
+    np.put_along_axis(keep, ranked, keep_ranked, axis=1)
+    return np.where(keep, weights, 0.0), allowed & keep
 
 
 def generate_indices(decoder, primes, length, choose=greedy):

@@ -377,6 +377,8 @@ def train(settings, verbose=1):
     if divergence.reason:
         raise UserError(f"training stopped: {divergence.reason}; last good checkpoint: {best}. "
                         "Try a lower --learning-rate or a --clipnorm")
+    if writer and history and history.rows:
+        draw_history(history_path)
     result = TrainResult(checkpoints.best_path,
                          checkpoints.best_value if checkpoints.best_path else None,
                          settings.monitor, history.rows if history else [], settings,
@@ -391,6 +393,17 @@ def train(settings, verbose=1):
         text = "the text" if settings.text_in_checkpoint else "no text"
         log(f"done: best checkpoint {best}; history in {history_path}; checkpoints carry {text}")
     return result
+
+
+def draw_history(history_path):
+    """history.png beside history.csv; where matplotlib is missing (an optional extra), a log
+    line saying how to get it. Never fails the run: the CSV has everything."""
+    from .plotting import default_output, plot_histories
+
+    try:
+        log(f"loss plot: {plot_histories([history_path], default_output([history_path]))}")
+    except UserError as error:
+        log(f"no loss plot: {error}")
 
 
 def history_name(bigger):

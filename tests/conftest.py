@@ -11,7 +11,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from charlstm.backend import import_keras  # noqa: E402
-from charlstm.cli import evaluate_main, generate_main, train_main  # noqa: E402
+from charlstm.cli import (evaluate_main, export_main, generate_main, plot_main,  # noqa: E402
+                          train_main)
 from charlstm.config import resolve  # noqa: E402
 from charlstm.logs import show_on_stderr  # noqa: E402
 
@@ -35,7 +36,8 @@ def train_args(**overrides):
     return resolve(values, explicit=overrides)
 
 
-MAINS = {"train.py": train_main, "generate.py": generate_main, "evaluate.py": evaluate_main}
+MAINS = {"train.py": train_main, "generate.py": generate_main, "evaluate.py": evaluate_main,
+         "export.py": export_main, "plot.py": plot_main}
 
 
 def run_main(command, *argv, cwd=None):

@@ -89,3 +89,34 @@ def test_the_loop_makes_one_forward_call_per_step_for_all_samples():
     assert decoder.calls == 6
     assert np.stack(steps, axis=1).tolist() == [[1, 2, 3, 4, 0, 1], [3, 4, 0, 1, 2, 3],
                                                 [0, 1, 2, 3, 4, 0]]
+
+
+def test_top_p_one_is_plain_sampling_with_the_same_seed():
+    probabilities = random_probabilities()
+    plain = make_chooser(0.8, rng=np.random.default_rng(6))
+    nucleus = make_chooser(0.8, rng=np.random.default_rng(6), top_p=1.0)
+    for _ in range(20):
+        assert np.array_equal(plain(probabilities), nucleus(probabilities))
+
+
+@pytest.mark.parametrize("temperature", [0.3, 1.0, 3.0])
+def test_a_top_p_that_keeps_one_character_is_greedy(temperature):
+    probabilities = random_probabilities()
+    choose = make_chooser(temperature, rng=np.random.default_rng(7), top_p=1e-9)
+    for _ in range(5):
+        assert np.array_equal(choose(probabilities), greedy(probabilities))
+
+
+def test_top_p_samples_only_the_smallest_set_holding_p_after_the_temperature():
+    probabilities = np.tile(np.array([[0.05, 0.5, 0.25, 0.2]], np.float32), (4000, 1))
+    # At temperature 1 the nucleus of 0.7 is {1, 2} (0.5 + 0.25), drawn as 2 : 1.
+    chosen = make_chooser(1.0, rng=np.random.default_rng(8), top_p=0.7)(probabilities)
+    counts = np.bincount(chosen, minlength=4) / len(chosen)
+    assert counts[0] == counts[3] == 0
+    assert counts[1] == pytest.approx(2 / 3, abs=0.03)
+    # A low temperature sharpens first: 0.5 ** 4 / sum holds more than 0.7 alone.
+    chosen = make_chooser(0.25, rng=np.random.default_rng(8), top_p=0.7)(probabilities)
+    assert set(chosen.tolist()) == {1}
+    # With top_k 2 first, the nucleus is taken within the two most likely.
+    chosen = make_chooser(1.0, top_k=2, rng=np.random.default_rng(8), top_p=0.99)(probabilities)
+    assert set(chosen.tolist()) == {1, 2}

@@ -1,0 +1,24 @@
+"""pyproject.toml and the requirements files say the same, and every script exists."""
+
+import importlib
+import os
+import tomllib
+
+from conftest import ROOT
+
+
+def pins(name):
+    with open(os.path.join(ROOT, name)) as handle:
+        return sorted(line.strip() for line in handle if line.strip() and line[0] != "#")
+
+
+def test_pyproject_pins_equal_the_requirements_files():
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as handle:
+        project = tomllib.load(handle)["project"]
+    assert sorted(project["dependencies"]) == pins("requirements.txt")
+    assert project["optional-dependencies"]["plot"] == pins("requirements-plot.txt")
+    for script, target in project["scripts"].items():
+        module, function = target.split(":")
+        assert callable(getattr(importlib.import_module(module), function)), script
+        command = script.removeprefix("charlstm-") + ".py"
+        assert os.path.exists(os.path.join(ROOT, command)), command
