@@ -173,7 +173,8 @@ def temporary_path(path):
     return os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
 
 
-TEMPORARY_PATTERN = re.compile(r"^\.weights-improvement-.*\.hdf5\.(\d+)\.tmp$")
+# Checkpoints, and the loss plots drawn beside them (charlstm.plotting).
+TEMPORARY_PATTERN = re.compile(r"^\.(?:weights-improvement-.*\.hdf5|history.*\.png)\.(\d+)\.tmp$")
 
 
 def remove_stale_temporaries(directory):
@@ -213,7 +214,7 @@ def _write_file(path, data):
         os.fsync(handle.fileno())
 
 
-def write_atomically(path, data):
+def write_atomically(path, data, what="checkpoint"):
     """Write bytes to path through a temporary file and os.replace; on failure remove the
     temporary file and raise UserError (a full disk says so)."""
     temporary = temporary_path(path)
@@ -225,7 +226,7 @@ def write_atomically(path, data):
             os.remove(temporary)
         if error.errno == errno.ENOSPC:
             raise UserError(f"no space left on device writing '{path}'") from None
-        raise UserError(f"cannot write checkpoint '{path}': {error.strerror or error}") from None
+        raise UserError(f"cannot write {what} '{path}': {error.strerror or error}") from None
 
 
 def save_checkpoint(path, model, metadata, seed_indices):

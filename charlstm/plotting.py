@@ -16,8 +16,10 @@ without pyplot, so a notebook's own plotting is left as it was.
 """
 
 import csv
+import io
 import os
 
+from .checkpoint import write_atomically
 from .errors import UserError
 
 # What the tutorial reported for its two models' final training loss.
@@ -100,12 +102,13 @@ def plot_histories(paths, output=None, labels=None):
     axes.set_ylabel("loss (cross-entropy, nats a character)")
     axes.grid(alpha=0.3)
     axes.legend()
-    folder = os.path.dirname(os.path.abspath(output))
+    picture = io.BytesIO()
+    figure.savefig(picture, format="png")
     try:
-        os.makedirs(folder, exist_ok=True)
-        temporary = output + ".tmp"
-        figure.savefig(temporary, format="png")
-        os.replace(temporary, output)
+        os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
     except OSError as error:
-        raise UserError(f"cannot write '{output}': {error.strerror}") from None
+        raise UserError(f"cannot write plot '{output}': {error.strerror}") from None
+    # Like a checkpoint: never half-written, and a killed writer's temporary file is removed
+    # when the next run starts in the folder.
+    write_atomically(output, picture.getvalue(), what="plot")
     return output

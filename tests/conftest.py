@@ -28,6 +28,13 @@ TINY_TEXT = (
 )
 
 
+@pytest.fixture(autouse=True)
+def log_lines_on_stderr():
+    """Every test starts with log lines shown: an API call with verbose=0 lowers the level
+    until the next call, and tests that call charlstm.training.train directly set none."""
+    show_on_stderr(True)
+
+
 def train_args(**overrides):
     """Resolved settings (charlstm.config) for a tiny run: what train.py would pass, with
     tiny-model values; overrides count as given explicitly, as flags would."""

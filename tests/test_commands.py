@@ -1,6 +1,7 @@
 """The commands themselves, run as a user runs them: subprocesses, real files."""
 
 import csv
+import importlib.util
 import os
 import signal
 import subprocess
@@ -156,8 +157,10 @@ def test_ctrl_c_during_training_keeps_every_checkpoint(tmp_path):
     assert process.returncode == 130, err
     assert "Traceback" not in err and "interrupted" in err
     names = sorted(os.listdir(tmp_path / "out"))
-    # Checkpoints and the history file, and no temporary file left behind.
-    assert len(names) >= 3 and names == sorted(finished() + ["history.csv"]), names
+    # Checkpoints, the history file and its plot (where matplotlib is installed), and no
+    # temporary file left behind.
+    plot = ["history.png"] if importlib.util.find_spec("matplotlib") else []
+    assert len(names) >= 3 and names == sorted(finished() + ["history.csv"] + plot), names
     with open(tmp_path / "out" / "history.csv") as handle:
         rows = list(csv.DictReader(handle))
     # One row per completed epoch, none for the interrupted one.

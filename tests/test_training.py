@@ -39,7 +39,7 @@ def test_a_short_run_names_checkpoints_by_epoch_and_loss(tiny_text_path, tmp_pat
     summaries = [line for line in err.splitlines() if line.startswith("epoch ")]
     assert len(summaries) == 3
     losses = [float(line.split()[3]) for line in summaries]
-    names = sorted(name for name in os.listdir(tmp_path) if name != "history.csv")
+    names = sorted(name for name in os.listdir(tmp_path) if parse_checkpoint_name(name))
     improving = [e + 1 for e, loss in enumerate(losses) if loss < min(losses[:e], default=9e9)]
     assert [parse_checkpoint_name(name)[0] for name in names] == improving
     for name in names:
