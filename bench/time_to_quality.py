@@ -1,27 +1,48 @@
-"""Time to quality: which recipe reaches the lowest tutorial loss in a wall-clock budget.
+"""Time to quality: how low each recipe gets the held-out loss in a training-time budget,
+over several seeds.
 
-With the last 10% of wonderland.txt held out, each recipe trains for --budget seconds of
-wall-clock time (evaluation pauses the clock) and is scored at several marks by the tutorial's
-own objective: the mean cross-entropy of the character after a full 100-character window,
-without dropout, on the training part and on the held-out tail (the same fixed random sample of
-windows for every recipe and mark). Recipes:
+The last 10% of wonderland.txt is held out and never trained on. Each recipe trains from
+scratch, once per seed, and is scored at fixed marks of training time (scoring stops the
+clock) on every held-out window, by the tutorial's own objective: the mean cross-entropy of
+the character after a full 100-character window, without dropout (with --ema: the average's).
+At the last mark it also writes 2,000 characters at temperature 0.5 (4 streams of 500 from
+the first held-out windows) and reports the share of its words (of two letters or more) that
+are words of the book.
+Runs go seed by seed, every recipe within a seed, so that a slow spell of a shared machine
+does not fall on one recipe only.
 
-  a  the tutorial's small model: LSTM 256, scaled input, last-position targets, batch 128
-  b  the tutorial's bigger model: 2 x LSTM 256, batch 64
-  c  the TensorFlow text-generation tutorial's recipe, the strongest common peer:
-     Embedding 256 -> GRU 1024 -> Dense, every-position targets, windows of 100, Adam, batch 64
-  d  train.py --preset fast (charlstm.presets.FAST): our LSTM stack, tuned for this budget
+Recipes:
+  tutorial   the tutorial's small model: LSTM 256, scaled input, last-position targets,
+             batch 128 (train.py's defaults)
+  peer       the TensorFlow text-generation tutorial's recipe: Embedding 256 -> GRU 1024 ->
+             Dense, every-position targets, windows of 100, Adam, batch 64
+  fast-old   --preset fast as it was before the training controls (15 epochs of 2 x 256,
+             dropout 0.3, batch 16, constant learning rate 0.002)
+  fast       train.py --preset fast (charlstm.presets)
+  NAME:key=value,...  a charlstm recipe: the fast preset with these settings replaced
+             (epochs=fill: as many epochs as fit the budget)
 
-    python bench/time_to_quality.py                       # all four, 10 minutes each
-    python bench/time_to_quality.py --recipes d --budget 120
+    python bench/time_to_quality.py                          # the four, 3 seeds, 10 minutes
+    python bench/time_to_quality.py --recipes fast --seeds 1 --budget 120 --marks 60,120
 
-Prints a table and writes it to bench/results/time_to_quality.txt (with --output).
+The clock is wall-clock training time by default. --clock steps --step-rates FILE counts
+steps instead, at the rate FILE gives for each recipe (measured on the reference CPU with
+--measure-rates FILE): a fast machine (a GPU) then trains exactly the steps the reference
+CPU trains in each mark's time, and the scores are those of that CPU's runs up to the
+numerics of another device. --jobs N runs N (recipe, seed) runs at once, for a GPU.
+
+Prints a table and writes it to --output.
 """
 
 import argparse
+import json
 import os
 import platform
+import re
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
 
 from common import ROOT, save_table
@@ -31,148 +52,380 @@ from charlstm.backend import import_keras  # noqa: E402
 keras = import_keras()
 import numpy as np  # noqa: E402
 
-from charlstm.backend import set_random_seed  # noqa: E402
-from charlstm.windows import training_data  # noqa: E402
-from charlstm.corpus import load_corpus  # noqa: E402
-from charlstm.decoders import StatefulDecoder, WindowDecoder  # noqa: E402
-from charlstm.backend import compiled_forward  # noqa: E402
+from charlstm.backend import compiled_forward, set_random_seed  # noqa: E402
+from charlstm.config import resolve  # noqa: E402
+from charlstm.corpus import load_corpus, split_held_out  # noqa: E402
 from charlstm.evaluation import window_losses  # noqa: E402
-from charlstm.models import Topology, build_model, compile_model  # noqa: E402
-from charlstm.presets import FAST  # noqa: E402
-from charlstm.sampling import generate_indices, make_chooser  # noqa: E402
-from charlstm.corpus import split_held_out  # noqa: E402
-from charlstm.windows import WindowBatches, input_table  # noqa: E402
+from charlstm.models import build_model, compile_model  # noqa: E402
+from charlstm.optimizer import moving_averages  # noqa: E402
+from charlstm.sampling import make_chooser  # noqa: E402
+from charlstm.training import prepare  # noqa: E402
+from charlstm.windows import WindowBatches, encode_inputs, pattern_count, training_data  # noqa: E402
 
 SEQ_LENGTH = 100
+HELD_OUT = 0.1
+TEXT = os.path.join(ROOT, "wonderland.txt")
+# --preset fast before issue 13, kept here so that the table can compare against it.
+FAST_OLD = dict(epochs=15, targets="every", input_encoding="one-hot", layers=2, units=256,
+                dropout=0.3, batch_size=16, learning_rate=0.002, clipnorm=5.0)
+SAMPLE_STREAMS, SAMPLE_LENGTH = 4, 500
+# SMOKE=1 (a check that the script runs, not a result): score about 200 windows.
+SCORE_WINDOWS = 200 if os.environ.get("SMOKE") else None
 
 
-def peer_model(vocab_size):
-    """The TensorFlow text-generation tutorial's model, on our (batch, time, 1) index input."""
-    inputs = keras.Input((None, 1))
-    indices = keras.layers.Reshape((-1,))(inputs)
-    hidden = keras.layers.Embedding(vocab_size, 256)(indices)
-    hidden = keras.layers.GRU(1024, return_sequences=True)(hidden)
-    outputs = keras.layers.Dense(vocab_size, activation="softmax")(hidden)
-    model = keras.Model(inputs, outputs)
-    last = keras.Model(inputs, keras.layers.Lambda(lambda t: t[:, -1])(outputs))
-    return compile_model(model), last
+def parse_value(text):
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return {"none": None, "true": True, "false": False}.get(text.lower(), text)
 
 
-def fast_topology(vocab_size):
-    """The topology of --preset fast (recipe d)."""
-    return Topology(vocab_size, vocab_size, layers=FAST["layers"], units=FAST["units"],
-                    dropout=FAST["dropout"],
-                    input_encoding=FAST["input_encoding"])
+def recipe_settings(recipe):
+    """(name, {setting: value}) of a charlstm recipe; None for the peer."""
+    if recipe == "peer":
+        return "peer", None
+    if recipe == "tutorial":
+        return "tutorial", {}
+    if recipe == "fast-old":
+        return "fast-old", dict(FAST_OLD)
+    if recipe == "fast":
+        return "fast", {"preset": "fast"}
+    name, _, changes = recipe.partition(":")
+    values = {"preset": "fast"}
+    for item in filter(None, changes.split(",")):
+        key, value = item.split("=")
+        values[key] = parse_value(value)
+    return name, values
 
 
-def recipe(name, vocab_size):
-    """(training model, model for the tutorial objective, input table, targets, batch size,
-    description) for one recipe."""
-    if name == "c":
-        model, last = peer_model(vocab_size)
-        table = np.arange(vocab_size, dtype=np.float32)[:, None]  # raw indices for Embedding
-        return model, last, table, "every", 64, "peer: Embedding 256 -> GRU 1024, every, batch 64"
-    if name in ("a", "b"):
-        layers, batch = (1, 128) if name == "a" else (2, 64)
-        topology = Topology(vocab_size, vocab_size, layers=layers)
-        model = compile_model(build_model(topology, SEQ_LENGTH))
-        return (model, model, input_table(vocab_size), "last", batch,
-                f"tutorial {'small' if layers == 1 else 'bigger'}: {layers} x LSTM 256, batch {batch}")
-    topology = fast_topology(vocab_size)
-    model = compile_model(build_model(topology, SEQ_LENGTH, every_position=True),
-                          FAST["learning_rate"], clipnorm=FAST["clipnorm"])
-    last = build_model(topology, SEQ_LENGTH)
-    description = "--preset fast: " + ", ".join(f"{k} {v}" for k, v in FAST.items())
-    return (model, last, input_table(vocab_size, topology.input_encoding), FAST["targets"],
-            FAST["batch_size"], description)
+class PeerRun:
+    """The TensorFlow tutorial's model on our (batch, time, 1) index input."""
+
+    def __init__(self, vocab_size, training, seed):
+        inputs = keras.Input((None, 1))
+        indices = keras.layers.Reshape((-1,))(inputs)
+        hidden = keras.layers.Embedding(vocab_size, 256)(indices)
+        hidden = keras.layers.GRU(1024, return_sequences=True)(hidden)
+        outputs = keras.layers.Dense(vocab_size, activation="softmax")(hidden)
+        self.model = compile_model(keras.Model(inputs, outputs))
+        self.last = keras.Model(inputs, keras.layers.Lambda(lambda t: t[:, -1])(outputs))
+        self.table = np.arange(vocab_size, dtype=np.float32)[:, None]  # raw indices
+        self.batches = WindowBatches(training, SEQ_LENGTH, 64, self.table, seed,
+                                     targets="every")
+        self.epochs = 10_000  # until the budget ends
+
+    def scorer(self):
+        return compiled_forward(self.last)
 
 
-class Budget(keras.callbacks.Callback):
-    """Stops training after `budget` seconds of training time; scores at each mark."""
+class CharlstmRun:
+    """A charlstm recipe, set up by the training code itself (charlstm.training.prepare):
+    the same model, optimizer, schedule and batches as train.py."""
 
-    def __init__(self, budget, marks, score):
+    def __init__(self, values, seed, budget_steps, folder):
+        values = dict(values, text=TEXT, validation_split=HELD_OUT, seed=seed,
+                      checkpoint_dir=folder)
+        if values.get("epochs") == "fill":
+            steps = prepare(resolve(dict(values, epochs=1, dry_run=True)), verbose=0).batches.steps
+            # Without a step budget (timing only), any long run will do.
+            values["epochs"] = max(1, int(budget_steps // steps)) if budget_steps < float(
+                "inf") else 1000
+        self.settings = resolve(values)
+        run = prepare(self.settings, verbose=0)
+        self.model, self.batches, self.table = run.model, run.batches, run.table
+        self.topology, self.epochs = run.topology, self.settings.epochs
+        self.last = build_model(run.topology, SEQ_LENGTH)
+
+    def scorer(self):
+        # The average's weights where --ema keeps one: what validation and checkpoints use.
+        averages = moving_averages(self.model)
+        self.last.set_weights([keras.ops.convert_to_numpy(averages.get(v.path, v))
+                               for v in self.model.trainable_variables])
+        return compiled_forward(self.last)
+
+
+class Clock(keras.callbacks.Callback):
+    """Stops training at the last mark; scores at each mark. Marks are seconds of training
+    (wall clock, batches only) or, with a rate, that many seconds' worth of steps."""
+
+    def __init__(self, marks, score, steps_per_second=None):
         super().__init__()
-        self.budget, self.marks, self.score = budget, list(marks), score
-        self.elapsed, self.started, self.results = 0.0, None, []
+        self.marks, self.score, self.rate = list(marks), score, steps_per_second
+        self.elapsed, self.steps, self.started, self.results = 0.0, 0, None, []
 
     def on_train_batch_begin(self, batch, logs=None):
         self.started = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
         self.elapsed += time.perf_counter() - self.started
-        while self.marks and self.elapsed >= self.marks[0] * self.budget:
-            self.results.append((self.elapsed, *self.score()))
-            self.marks.pop(0)
+        self.steps += 1
+        position = self.steps / self.rate if self.rate else self.elapsed
+        while self.marks and position >= self.marks[0]:
+            if hasattr(self.model, "jax_state_sync"):  # JAX keeps the variables apart mid-epoch
+                self.model.jax_state_sync()
+            self.results.append(dict(mark=self.marks.pop(0), seconds=self.elapsed,
+                                     steps=self.steps, held_out=self.score()))
         if not self.marks:
             self.model.stop_training = True
+
+    def finish(self):
+        """A run whose epochs ended before the last mark keeps its final model for the rest."""
+        for mark in self.marks:
+            held_out = self.results[-1]["held_out"] if self.results and self.results[-1][
+                "steps"] == self.steps else self.score()
+            self.results.append(dict(mark=mark, seconds=self.elapsed, steps=self.steps,
+                                     held_out=held_out, finished=True))
+        self.marks = []
+
+
+def words_of(text):
+    """Its words of two letters or more: single letters pass for words too easily."""
+    return [word for word in re.findall(r"[a-z]+(?:'[a-z]+)*", text.lower()) if len(word) > 1]
+
+
+def word_share(text, book_words):
+    words = words_of(text)
+    return sum(word in book_words for word in words) / max(len(words), 1), len(words)
+
+
+def sample(forward, table, held_out, seed):
+    """SAMPLE_STREAMS x SAMPLE_LENGTH characters at temperature 0.5, each continuing one of
+    the first held-out windows, by sliding windows (any model, the peer included)."""
+    starts = np.arange(SAMPLE_STREAMS) * SEQ_LENGTH
+    windows = np.stack([held_out[s : s + SEQ_LENGTH] for s in starts])
+    choose = make_chooser(0.5, rng=np.random.default_rng(seed))
+    out = []
+    for _ in range(SAMPLE_LENGTH):
+        chosen = choose(forward(encode_inputs(windows, table)))
+        out.append(chosen)
+        windows = np.concatenate([windows[:, 1:], chosen[:, None]], axis=1)
+    return np.stack(out, axis=1)
+
+
+def one_run(recipe, seed, marks, rate, folder):
+    corpus = load_corpus(TEXT)
+    vocabulary, indices = corpus.vocabulary, corpus.indices
+    training, held_out = split_held_out(indices, HELD_OUT)
+    starts = np.arange(pattern_count(len(held_out), SEQ_LENGTH))
+    if SCORE_WINDOWS:  # a smoke test's shortcut: every SCORE_WINDOWS-th window only
+        starts = starts[:: max(1, len(starts) // SCORE_WINDOWS)]
+    name, values = recipe_settings(recipe)
+    set_random_seed(seed)
+    budget_steps = marks[-1] * rate if rate else float("inf")
+    run = PeerRun(len(vocabulary), training, seed) if values is None else CharlstmRun(
+        values, seed, budget_steps, folder)
+
+    def score():
+        forward = run.scorer()
+        return float(window_losses(forward, run.table, held_out, SEQ_LENGTH, starts,
+                                   batch_size=1024).mean())
+
+    clock = Clock(marks, score, rate)
+    data, steps = training_data(run.batches, run.epochs)
+    run.model.fit(data, epochs=run.epochs, steps_per_epoch=steps, shuffle=False, verbose=0,
+                  callbacks=[clock])
+    clock.finish()
+    generated = sample(run.scorer(), run.table, held_out, seed)
+    text = "\n".join(vocabulary.decode(row) for row in generated)
+    book_words = set(words_of(vocabulary.decode(indices)))
+    share, words = word_share(text, book_words)
+    described = "peer: Embedding 256 -> GRU 1024, every position, batch 64" if values is None \
+        else ", ".join(f"{k} {v}" for k, v in sorted(values.items())) or "train.py defaults"
+    if values is not None:
+        described += f" (epochs {run.epochs})"
+    return dict(recipe=name, seed=seed, description=described, marks=clock.results,
+                word_share=share, words=words, sample=text[:300],
+                held_out_windows=len(starts))
+
+
+def measure_rates(recipes, seconds, rounds, path):
+    """Steps per second of each recipe's training on this machine, interleaved rounds."""
+    rates = {}
+    with tempfile.TemporaryDirectory() as folder:
+        corpus = load_corpus(TEXT)
+        training, _ = split_held_out(corpus.indices, HELD_OUT)
+        for _ in range(rounds):
+            for recipe in recipes:
+                name, values = recipe_settings(recipe)
+                set_random_seed(1)
+                run = PeerRun(len(corpus.vocabulary), training, 1) if values is None else \
+                    CharlstmRun(values, 1, float("inf"), folder)
+                data, steps = training_data(run.batches, 10_000)
+                warm = Clock([5], lambda: 0.0, steps_per_second=1.0)  # compile, first steps
+                run.model.fit(data, epochs=1, steps_per_epoch=5, verbose=0, callbacks=[warm])
+                clock = Clock([seconds], lambda: 0.0)
+                run.model.fit(data, epochs=10_000, steps_per_epoch=steps, verbose=0,
+                              callbacks=[clock], initial_epoch=0)
+                rates.setdefault(name, []).append(clock.steps / clock.elapsed)
+                print(f"{name}: {clock.steps / clock.elapsed:.2f} steps/s", file=sys.stderr,
+                      flush=True)
+    result = {name: statistics.median(values) for name, values in rates.items()}
+    result["_machine"] = machine()
+    with open(path, "w") as handle:
+        json.dump(result, handle, indent=1)
+    return result
+
+
+def machine():
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as handle:
+            cpu = next(line.split(":", 1)[1].strip() for line in handle
+                       if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{cpu}, {os.cpu_count()} CPUs, keras {keras.__version__} ({keras.backend.backend()})"
+
+
+def table(results, marks, clock_line):
+    lines = [clock_line, f"held-out loss on all {results[0]['held_out_windows']} held-out "
+             "windows (mean +- standard deviation over seeds), and the share of words in "
+             f"{SAMPLE_STREAMS * SAMPLE_LENGTH} characters at temperature 0.5 that are words "
+             "of the book (words of two letters or more)", ""]
+    header = f"{'recipe':10} " + " ".join(f"{f'{m:g} s':>16}" for m in marks) + \
+        f" {'book words':>14}  seeds"
+    lines.append(header)
+    recipes = list(dict.fromkeys(r["recipe"] for r in results))
+    for recipe in recipes:
+        runs = [r for r in results if r["recipe"] == recipe]
+        cells = []
+        for index in range(len(marks)):
+            values = [r["marks"][index]["held_out"] for r in runs]
+            spread = statistics.stdev(values) if len(values) > 1 else 0.0
+            cells.append(f"{statistics.mean(values):.4f} +- {spread:.4f}")
+        shares = [r["word_share"] for r in runs]
+        share_spread = statistics.stdev(shares) if len(shares) > 1 else 0.0
+        lines.append(f"{recipe:10} " + " ".join(f"{c:>16}" for c in cells)
+                     + f" {statistics.mean(shares):6.1%} +- {share_spread:4.1%}  "
+                     + ",".join(str(r["seed"]) for r in runs))
+    lines.append("")
+    for recipe in recipes:
+        runs = [r for r in results if r["recipe"] == recipe]
+        lines.append(f"{recipe}: {runs[0]['description']}")
+        for r in runs:
+            last = r["marks"][-1]
+            finished = " (its epochs ended first)" if last.get("finished") else ""
+            lines.append(f"    seed {r['seed']}: " + " ".join(
+                f"{m['held_out']:.4f}" for m in r["marks"])
+                + f"; {last['steps']} steps in {last['seconds']:.0f} s{finished}; "
+                f"words {r['word_share']:.1%} of {r['words']}")
+    lines.append("")
+    for recipe in recipes:
+        run = next(r for r in results if r["recipe"] == recipe)
+        lines.append(f"{recipe}, seed {run['seed']}, temperature 0.5: "
+                     + run["sample"].split("\n")[0][:200])
+    return "\n".join(lines)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--recipes", default="abcd", help="which recipes, in order")
-    parser.add_argument("--budget", type=float, default=600, help="training seconds per recipe")
-    parser.add_argument("--marks", default="0.1,0.25,0.5,0.75,1",
-                        help="fractions of the budget at which to score")
-    parser.add_argument("--sample-windows", type=int, default=3000,
-                        help="windows scored in each part (a fixed random sample)")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--override", default="",
-                        help="for exploring: key=value,... replacing the fast preset's settings")
+    parser.add_argument("--recipes", default="tutorial peer fast-old fast",
+                        help="space-separated recipes (see above)")
+    parser.add_argument("--seeds", default="1,2,3", help="comma-separated seeds")
+    parser.add_argument("--marks", default="150,300,600",
+                        help="seconds of training at which to score; the last is the budget")
+    parser.add_argument("--clock", choices=("wall", "steps"), default="wall",
+                        help="wall: this machine's training time; steps: --step-rates'")
+    parser.add_argument("--step-rates", help="JSON of steps per second by recipe name")
+    parser.add_argument("--measure-rates", metavar="FILE",
+                        help="measure this machine's steps per second for --recipes, write "
+                             "them to FILE, and stop")
+    parser.add_argument("--rate-seconds", type=float, default=30,
+                        help="seconds of training per recipe and round for --measure-rates")
+    parser.add_argument("--jobs", type=int, default=1, help="runs at once (a GPU)")
+    parser.add_argument("--single", help=argparse.SUPPRESS)  # RECIPE@SEED, for --jobs
+    parser.add_argument("--json", help="also write the raw results (JSON) here")
+    parser.add_argument("--from-json", nargs="+", metavar="FILE",
+                        help="train nothing: draw the table of earlier raw results (JSON lists "
+                             "or JSON lines), for --recipes and --seeds, under --title")
+    parser.add_argument("--title", default="", help="with --from-json: the table's first line")
     parser.add_argument("--output", default=None, help="also write the table here")
     args = parser.parse_args()
-
-    for item in filter(None, args.override.split(",")):
-        key, value = item.split("=")
-        FAST[key] = type(FAST[key])(eval(value)) if key in FAST else value
-    corpus = load_corpus(os.path.join(ROOT, "wonderland.txt"))
-    vocabulary, indices = corpus.vocabulary, corpus.indices
-    training, held_out = split_held_out(indices, 0.1)
-    rng = np.random.default_rng(0)
-    probes = {name: np.sort(rng.choice(len(part) - SEQ_LENGTH, size=min(args.sample_windows,
-                                       len(part) - SEQ_LENGTH), replace=False))
-              for name, part in (("train", training), ("held-out", held_out))}
+    recipes = args.recipes.split()
+    seeds = [int(seed) for seed in args.seeds.split(",")]
     marks = [float(mark) for mark in args.marks.split(",")]
-    lines = [f"# time to quality on {platform.machine()}, {os.cpu_count()} CPUs, keras "
-             f"{keras.__version__} ({keras.backend.backend()}); last 10% of wonderland.txt held "
-             f"out; tutorial loss on {args.sample_windows} windows of each part; budget "
-             f"{args.budget:.0f} s"]
-    samples = []
-    for name in args.recipes:
-        set_random_seed(args.seed)
-        model, last, table, targets, batch_size, description = recipe(name, len(vocabulary))
-        batches = WindowBatches(training, SEQ_LENGTH, batch_size, table, args.seed,
-                                targets=targets)
+    if args.measure_rates:
+        measure_rates(recipes, args.rate_seconds, 2, args.measure_rates)
+        return
+    if args.from_json:
+        results = []
+        for path in args.from_json:
+            with open(path) as handle:
+                text = handle.read().strip()
+            results += json.loads(text) if text.startswith("[") else [
+                json.loads(line) for line in text.splitlines()]
+        # The last result of each (recipe, seed) wins: a rerun replaces a run.
+        chosen = {(r["recipe"], r["seed"]): r for r in results
+                  if r["recipe"] in recipes and r["seed"] in seeds}
+        ordered = [chosen[(recipe, seed)] for recipe in recipes for seed in seeds
+                   if (recipe, seed) in chosen]
+        save_table(table(ordered, marks, args.title), args.output)
+        return
+    rates = {}
+    if args.clock == "steps":
+        with open(args.step_rates) as handle:
+            rates = json.load(handle)
 
-        forward = compiled_forward(last)
+    def rate_of(recipe):
+        return rates[recipe_settings(recipe)[0]] if args.clock == "steps" else None
 
-        def score():
-            if last is not model and name != "c":
-                last.set_weights(model.get_weights())
-            return tuple(float(window_losses(forward, table, part, SEQ_LENGTH, probes[key]).mean())
-                         for key, part in (("train", training), ("held-out", held_out)))
+    if args.single:
+        recipe, seed = args.single.rsplit("@", 1)
+        with tempfile.TemporaryDirectory() as folder:
+            print(json.dumps(one_run(recipe, int(seed), marks, rate_of(recipe), folder)))
+        return
 
-        budget = Budget(args.budget, marks, score)
-        epochs = 100000
-        data, steps = training_data(batches, epochs)
-        model.fit(data, epochs=epochs, steps_per_epoch=steps, shuffle=False, verbose=0,
-                  callbacks=[budget])
-        lines.append(f"({name}) {description}")
-        for elapsed, train_loss, held_out_loss in budget.results:
-            lines.append(f"    {elapsed:7.0f} s   train {train_loss:.4f}   held-out {held_out_loss:.4f}")
-        print("\n".join(lines[-1 - len(budget.results):]), file=sys.stderr, flush=True)  # progress
-        if name == "d":
-            topology = fast_topology(len(vocabulary))
-            prime = held_out[None, :SEQ_LENGTH]
-            for label, decoder, temperature in (
-                ("greedy", WindowDecoder(last, topology, SEQ_LENGTH), 0.0),
-                ("temperature 0.5", StatefulDecoder(last, topology), 0.5),
-            ):
-                choose = make_chooser(temperature, rng=np.random.default_rng(args.seed))
-                steps_out = np.stack(list(generate_indices(decoder, prime, 300, choose)), axis=1)
-                samples.append(f"({name}) {label} from the held-out tail's first window:\n"
-                               + vocabulary.decode(steps_out[0]))
-    save_table("\n".join(lines + samples), args.output)
+    order = [(recipe, seed) for seed in seeds for recipe in recipes]
+    results = []
+    if args.jobs == 1:
+        for recipe, seed in order:
+            with tempfile.TemporaryDirectory() as folder:
+                results.append(one_run(recipe, seed, marks, rate_of(recipe), folder))
+            print(json.dumps({k: v for k, v in results[-1].items() if k != "sample"}),
+                  file=sys.stderr, flush=True)
+    else:
+        pending, running = list(order), []
+        finished = {}
+        base = [sys.executable, os.path.abspath(__file__), "--marks", args.marks,
+                "--clock", args.clock] + (["--step-rates", args.step_rates]
+                                          if args.step_rates else [])
+        while pending or running:
+            while pending and len(running) < args.jobs:
+                recipe, seed = pending.pop(0)
+                process = subprocess.Popen(base + ["--single", f"{recipe}@{seed}"],
+                                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                           text=True)
+                running.append(((recipe, seed), process))
+            time.sleep(1)
+            for item in list(running):
+                key, process = item
+                if process.poll() is not None:
+                    running.remove(item)
+                    out = process.stdout.read().strip().splitlines()
+                    if process.returncode == 0 and out:
+                        finished[key] = json.loads(out[-1])
+                        if args.json:  # as they come, in case the whole is cut off
+                            with open(args.json + ".partial", "a") as handle:
+                                handle.write(out[-1] + "\n")
+                        print(f"done {key}: " + " ".join(
+                            f"{m['held_out']:.4f}" for m in finished[key]["marks"]),
+                            file=sys.stderr, flush=True)
+                    else:
+                        print(f"failed {key}: exit {process.returncode}", file=sys.stderr,
+                              flush=True)
+        results = [finished[key] for key in order if key in finished]
+    if args.clock == "steps":
+        clock_line = (f"# time to quality, clock: steps at the rates measured on "
+                      f"{rates.get('_machine', '?')}; trained on {machine()}")
+    else:
+        clock_line = f"# time to quality, clock: wall-clock training time on {machine()}"
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(results, handle, indent=1)
+    save_table(table(results, marks, clock_line), args.output)
 
 
 if __name__ == "__main__":
