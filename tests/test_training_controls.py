@@ -1,7 +1,6 @@
 """--lr-schedule, --warmup-steps, --early-stopping, --weight-decay and --ema: each does what
 its help says, and a run using them all resumes bit for bit."""
 
-import csv
 import math
 import os
 import signal
@@ -18,6 +17,8 @@ from charlstm.errors import UserError
 from charlstm.optimizer import learning_rates
 from charlstm.training import prepare, train
 from conftest import TINY_TEXT, run_main, train_args
+# The resume tests' readers of a run folder: its checkpoints, every dataset of a file, history.
+from test_resume import checkpoints, every_dataset, history
 from train import parse_args
 
 ALL_CONTROLS = ["--lr-schedule", "cosine", "--warmup-steps", "3", "--weight-decay", "0.1",
@@ -31,23 +32,6 @@ def text_path(tmp_path_factory):
     path = tmp_path_factory.mktemp("controls") / "text.txt"
     path.write_text(TINY_TEXT * 4)
     return str(path)
-
-
-def checkpoints(directory):
-    return sorted(name for name in os.listdir(directory) if parse_checkpoint_name(name))
-
-
-def every_dataset(path):
-    values = {}
-    with h5py.File(path) as handle:
-        handle.visititems(lambda name, item: values.__setitem__(name, np.asarray(item))
-                          if isinstance(item, h5py.Dataset) else None)
-    return values
-
-
-def history(directory):
-    with open(os.path.join(directory, "history.csv")) as handle:
-        return list(csv.DictReader(handle))
 
 
 def test_help_lists_the_controls():
