@@ -22,3 +22,14 @@ def test_pyproject_pins_equal_the_requirements_files():
         assert callable(getattr(importlib.import_module(module), function)), script
         command = script.removeprefix("charlstm-") + ".py"
         assert os.path.exists(os.path.join(ROOT, command)), command
+
+
+def test_ci_runs_the_readme_test_command_in_a_fresh_environment():
+    with open(os.path.join(ROOT, "README.md")) as handle:
+        readme = handle.read()
+    with open(os.path.join(ROOT, ".ci", "run")) as handle:
+        ci = handle.read()
+    command = "pip install -r requirements.txt -r requirements-dev.txt && python -m pytest -q"
+    assert f"\n{command}\n" in readme
+    assert f"\n{command}\n" in ci
+    assert "python3 -m venv" in ci and "/bin/activate" in ci
