@@ -29,7 +29,7 @@ import numpy as np  # noqa: E402
 
 from charlstm.corpus import load_corpus  # noqa: E402
 from charlstm.decoders import StatefulDecoder, WindowDecoder  # noqa: E402
-from charlstm.checkpoint import load_for_generation  # noqa: E402
+from charlstm.loading import load_for_generation  # noqa: E402
 from charlstm.models import Topology, build_model  # noqa: E402
 from charlstm.sampling import generate_indices  # noqa: E402
 
@@ -56,10 +56,10 @@ def timed(decoder, primes, length):
     return primes.shape[0] * length / seconds, [int(step[0]) for step in steps]
 
 
-def measure(name, model, topology, seq_length, pool, args):
+def measure(name, model, topology, seq_length, seed_text, args):
     rng = np.random.default_rng(0)
-    starts = rng.integers(0, len(pool) - seq_length, size=32)
-    batch = np.stack([pool[start : start + seq_length] for start in starts])
+    starts = rng.integers(0, len(seed_text) - seq_length, size=32)
+    batch = np.stack([seed_text[start : start + seq_length] for start in starts])
     single = batch[:1]
 
     model.predict(single[..., None].astype(np.float32), verbose=0)  # build predict once
@@ -96,16 +96,16 @@ def main():
     rows = []
     if args.weights:
         for path in args.weights:
-            model, checkpoint, pool = load_for_generation(path)
+            model, checkpoint, seed_text = load_for_generation(path)
             rows.append(measure(os.path.basename(path), model, checkpoint.topology,
-                                checkpoint.seq_length, pool, args))
+                                checkpoint.seq_length, seed_text, args))
     else:
         corpus = load_corpus(os.path.join(ROOT, "wonderland.txt"))
-        vocabulary, pool = corpus.vocabulary, corpus.indices
+        vocabulary, seed_text = corpus.vocabulary, corpus.indices
         for name, layers in (("small (1 x LSTM 256)", 1), ("bigger (2 x LSTM 256)", 2)):
             keras.utils.set_random_seed(1)
             topology = Topology(len(vocabulary), len(vocabulary), layers=layers)
-            rows.append(measure(name, build_model(topology), topology, 100, pool, args))
+            rows.append(measure(name, build_model(topology), topology, 100, seed_text, args))
 
     header = (
         f"# generation chars/s and ratio to (a); {platform.machine()}, {os.cpu_count()} CPUs, "

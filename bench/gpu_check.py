@@ -134,7 +134,7 @@ def make_step_timer(keras):
 def time_training(keras, name, flags, mixed, args, recorder, workdir):
     from train import parse_args
 
-    from charlstm.windows import training_data
+    from charlstm.feeding import training_data
     from charlstm.training import prepare
 
     argv = ["--text", TEXT, "--seed", "1", "--checkpoint-dir", workdir, *flags]
@@ -169,7 +169,7 @@ def time_generation(keras, args):
     from charlstm.sampling import generate_indices
 
     corpus = load_corpus(TEXT)
-    vocabulary, pool = corpus.vocabulary, corpus.indices
+    vocabulary, seed_text = corpus.vocabulary, corpus.indices
     rng = np.random.default_rng(0)
     rows = []
     for name, layers in (("small", 1), ("bigger", 2)):
@@ -181,8 +181,8 @@ def time_generation(keras, args):
             decoder = (WindowDecoder(model, topology, 100) if decoding == "window"
                        else StatefulDecoder(model, topology))
             for samples, length in ((1, args.generate_length), (256, args.batch_length)):
-                starts = rng.integers(0, len(pool) - 100, size=samples)
-                primes = np.stack([pool[start : start + 100] for start in starts])
+                starts = rng.integers(0, len(seed_text) - 100, size=samples)
+                primes = np.stack([seed_text[start : start + 100] for start in starts])
                 list(generate_indices(decoder, primes, 2))  # trace and compile first
                 first = time.perf_counter() - started
                 began = time.perf_counter()

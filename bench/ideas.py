@@ -27,8 +27,8 @@ from charlstm.backend import import_keras  # noqa: E402
 keras = import_keras()
 import numpy as np  # noqa: E402
 
-from charlstm.backend import compiled_forward  # noqa: E402
-from charlstm.windows import training_data  # noqa: E402
+from charlstm.feeding import training_data  # noqa: E402
+from charlstm.models import compiled_forward  # noqa: E402
 from charlstm.evaluation import window_losses  # noqa: E402
 from charlstm.models import build_model  # noqa: E402
 from charlstm.training import prepare  # noqa: E402

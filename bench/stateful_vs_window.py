@@ -23,10 +23,10 @@ from charlstm.backend import import_keras  # noqa: E402
 keras = import_keras()
 import numpy as np  # noqa: E402
 
-from charlstm.checkpoint import find_best_checkpoint  # noqa: E402
+from charlstm.folder import find_best_checkpoint  # noqa: E402
 from charlstm.decoders import StatefulDecoder, WindowDecoder  # noqa: E402
-from charlstm.checkpoint import load_for_generation  # noqa: E402
-from charlstm.generation import random_seed_windows  # noqa: E402
+from charlstm.loading import load_for_generation  # noqa: E402
+from charlstm.generation import random_primes  # noqa: E402
 from charlstm.sampling import generate_indices  # noqa: E402
 
 WORD = re.compile(r"[a-z]+")
@@ -58,11 +58,11 @@ def main():
     args = parser.parse_args()
 
     weights = args.weights or find_best_checkpoint(".")
-    model, checkpoint, pool = load_for_generation(weights)
+    model, checkpoint, seed_text = load_for_generation(weights)
     vocabulary = checkpoint.vocabulary
-    primes = random_seed_windows(pool, checkpoint.seq_length, args.samples,
-                                 np.random.default_rng(0))
-    known_words = set(WORD.findall(vocabulary.decode(pool)))
+    primes = random_primes(seed_text, checkpoint.seq_length, args.samples,
+                           np.random.default_rng(0))
+    known_words = set(WORD.findall(vocabulary.decode(seed_text)))
     texts = {}
     for name, decoder in (("window", WindowDecoder(model, checkpoint.topology, checkpoint.seq_length)),
                           ("stateful", StatefulDecoder(model, checkpoint.topology))):

@@ -52,15 +52,16 @@ from charlstm.backend import import_keras  # noqa: E402
 keras = import_keras()
 import numpy as np  # noqa: E402
 
-from charlstm.backend import compiled_forward, set_random_seed  # noqa: E402
+from charlstm.models import compiled_forward  # noqa: E402
 from charlstm.config import resolve  # noqa: E402
 from charlstm.corpus import load_corpus, split_held_out  # noqa: E402
 from charlstm.evaluation import window_losses  # noqa: E402
 from charlstm.models import build_model, compile_model  # noqa: E402
-from charlstm.optimizer import moving_averages  # noqa: E402
+from charlstm.keras_compat import moving_averages  # noqa: E402
 from charlstm.sampling import make_chooser  # noqa: E402
-from charlstm.training import prepare  # noqa: E402
-from charlstm.windows import WindowBatches, encode_inputs, pattern_count, training_data  # noqa: E402
+from charlstm.training import prepare, set_random_seed  # noqa: E402
+from charlstm.feeding import training_data  # noqa: E402
+from charlstm.windows import WindowBatches, encode_inputs, pattern_count  # noqa: E402
 
 SEQ_LENGTH = 100
 HELD_OUT = 0.1

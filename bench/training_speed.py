@@ -49,7 +49,8 @@ MODELS = {"small": [], "bigger": ["--bigger"]}
 def child(args):
     """Time one variant in this process; print {"ms_per_step": ...} as the last line."""
     sys.path.insert(0, ROOT)
-    from charlstm.backend import import_keras, set_random_seed
+    from charlstm.backend import import_keras
+    from charlstm.training import set_random_seed
 
     keras = import_keras()
     import numpy as np
@@ -91,7 +92,7 @@ def child(args):
         from charlstm.config import resolve
         from charlstm.models import build_model, compile_model
         from charlstm.training import prepare
-        from charlstm.windows import training_data
+        from charlstm.feeding import training_data
 
         settings = resolve({"seed": 1, "dry_run": True, "bigger": args.model == "bigger"})
         run = prepare(settings, verbose=0)

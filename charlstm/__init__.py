@@ -1,9 +1,9 @@
 """charlstm: the classic Keras character-level LSTM on Alice in Wonderland, on Keras 3.
 
-The package holds every piece of logic that train.py, generate.py and evaluate.py share; the
-commands parse flags and call the API below. Importing the package imports neither Keras nor
-TensorFlow and changes no global state (so --help is fast): Keras starts, quietly, on first
-use.
+The package holds every piece of logic that the commands (train.py, generate.py, evaluate.py,
+export.py, plot.py) share; they parse flags and call the API below (charlstm.api). Importing
+the package imports neither Keras nor TensorFlow and changes no global state (so --help is
+fast): each API call starts Keras, quietly, then reaches the modules that need it.
 
     import charlstm
     result = charlstm.train(text="wonderland.txt", preset="fast", checkpoint_dir="runs")

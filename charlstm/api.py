@@ -1,10 +1,19 @@
-"""The Python API: what train.py, generate.py and evaluate.py do, as functions a notebook calls.
-The commands are thin wrappers of these (charlstm.cli).
+"""The Python API: what the commands (train.py, generate.py, evaluate.py, export.py, plot.py)
+do, as functions a notebook calls. The commands are thin wrappers of these (charlstm.cli).
 
 Mistakes raise charlstm.UserError (a ValueError) with the one-line message the commands print;
 nothing here calls sys.exit. Progress and status lines go to the logger "charlstm" (shown on
 stderr; verbose=0 keeps only warnings), Keras' progress bar and the tutorial's figures to
-stdout. Keras, and with it the backend, is imported on the first call.
+stdout.
+
+This module is where charlstm meets Keras: importing it imports no backend. Each call first
+starts the backend as it was asked to (quietly unless verbose_backend; a multi-machine
+strategy before the first tensor: charlstm.backend.start_backend), and only then imports the
+modules that need Keras, which import it at their top.
+
+generate, stream and samples take generation's options (charlstm.config.GENERATION, with the
+same defaults and checks as generate.py's flags); evaluate takes evaluate.py's; train takes
+train.py's settings.
 
     import charlstm
 
@@ -21,25 +30,21 @@ stdout. Keras, and with it the backend, is imported on the first call.
     Traceback (most recent call last):
     ...
     charlstm.errors.UserError: text file 'no-such-file.txt' does not exist
+    >>> charlstm.generate(top_p=2, verbose=0)
+    Traceback (most recent call last):
+    ...
+    charlstm.errors.UserError: top_p: 2 must be above 0 and at most 1
 """
 
-import os
+import inspect
 from typing import NamedTuple
 
-from . import evaluation, generation, training
-from .backend import import_keras, request_multi_worker
-from .checkpoint import load_for_generation
-from .config import SETTINGS, resolve
+from .backend import start_backend
+from .config import (EVALUATION, GENERATION, SETTINGS, check_value, positive_int, resolve,
+                     resolve_options)
 from .corpus import Vocabulary
+from .errors import UserError
 from .logs import log, show_on_stderr
-
-
-def start_backend(verbose_backend=False, distribute=False):
-    """Import Keras once, quietly unless verbose_backend; a multi-machine run (--distribute
-    with TF_CONFIG) needs its strategy made before TensorFlow's first tensor."""
-    if distribute and os.environ.get("TF_CONFIG"):
-        request_multi_worker()
-    return import_keras(verbose=verbose_backend)
 
 
 def train(verbose=1, **settings):
@@ -48,69 +53,80 @@ def train(verbose=1, **settings):
     training.TrainResult: best_checkpoint (a path, or None), history (one dict per epoch),
     settings, device, interrupted. verbose=0: no progress bar, figures or log lines."""
     show_on_stderr(verbose)
-    run_settings = resolve(settings)
-    start_backend(run_settings.verbose_backend, run_settings.distribute)
-    return training.train(run_settings, verbose)
+    return run_training(resolve(settings), verbose)
 
 
-def _generation(weights, length, prime, temperature, top_k, seed, stateful, num_samples,
-                checkpoint_dir, text, seq_length, verbose, top_p, prime_file):
+def run_training(settings, verbose=1):
+    """train() for resolved Settings (what train.py parsed)."""
+    start_backend(settings.verbose_backend, settings.distribute)
+    from . import training
+
+    return training.train(settings, verbose)
+
+
+def start_generation(options, verbose_backend=False):
+    """A generation.Generation for GenerationOptions (what generate.py parsed)."""
+    start_backend(verbose_backend)
+    from . import generation
+
+    return generation.start(options)
+
+
+def _generation(weights, options, verbose, num_samples=1):
     show_on_stderr(verbose)
-    start_backend()
-    return generation.start(weights, checkpoint_dir=checkpoint_dir, length=length, prime=prime,
-                            temperature=temperature, top_k=top_k, seed=seed, stateful=stateful,
-                            num_samples=num_samples, text=text, seq_length=seq_length,
-                            top_p=top_p, prime_file=prime_file)
+    if "num_samples" in options:
+        raise UserError("num_samples: give it to charlstm.samples as count")
+    given = dict(options, weights=weights, num_samples=num_samples)
+    return start_generation(resolve_options(given, GENERATION))
 
 
-def stream(weights=None, length=1000, prime=None, temperature=0.0, top_k=None, seed=None,
-           stateful=False, checkpoint_dir=".", text=None, seq_length=None, verbose=1,
-           top_p=None, prime_file=None):
+def stream(weights=None, verbose=1, **options):
     """Yield the generated characters one at a time, as they are computed (see generate)."""
-    run = _generation(weights, length, prime, temperature, top_k, seed, stateful, 1,
-                      checkpoint_dir, text, seq_length, verbose, top_p, prime_file)
+    run = _generation(weights, options, verbose)
     chars = run.vocabulary.chars
     for indices in run.steps:
         yield chars[indices[0]]
 
 
-def generate(weights=None, length=1000, prime=None, temperature=0.0, top_k=None, seed=None,
-             stateful=False, checkpoint_dir=".", text=None, seq_length=None, verbose=1,
-             top_p=None, prime_file=None):
+def generate(weights=None, verbose=1, **options):
     """The text generate.py --raw prints, without its final newline: `length` characters
     from a checkpoint (weights, or the best one in checkpoint_dir), continuing `prime` or a
-    random seed window of the training text (chosen by `seed`). temperature 0 is the
-    tutorial's greedy choice; above 0 it samples, among the top_k most likely characters if
-    given, and among the fewest most likely that hold top_p of the probability (nucleus
-    sampling) if given. prime_file reads the prime from a UTF-8 file. stateful=True carries the LSTM state instead of re-reading the window."""
-    run = _generation(weights, length, prime, temperature, top_k, seed, stateful, 1,
-                      checkpoint_dir, text, seq_length, verbose, top_p, prime_file)
+    random seed window of the training text (chosen by the random `seed`). temperature 0 is
+    the tutorial's greedy choice; above 0 it samples, among the top_k most likely characters
+    if given, and among the fewest most likely that hold top_p of the probability (nucleus
+    sampling). prime_file reads the prime from a UTF-8 file. stateful=True carries the LSTM
+    state instead of re-reading the window."""
+    run = _generation(weights, options, verbose)
     return "".join(run.vocabulary.chars[indices[0]] for indices in run.steps)
 
 
-def samples(weights=None, count=2, length=1000, prime=None, temperature=0.0, top_k=None,
-            seed=None, stateful=False, checkpoint_dir=".", text=None, seq_length=None,
-            verbose=1, top_p=None, prime_file=None):
+def samples(weights=None, count=2, verbose=1, **options):
     """`count` independent texts generated together in one batch (generate.py --num-samples):
     a list of strings, each from its own random seed window unless prime is given."""
-    run = _generation(weights, length, prime, temperature, top_k, seed, stateful, count,
-                      checkpoint_dir, text, seq_length, verbose, top_p, prime_file)
-    rows = [[] for _ in range(count)]
+    count = check_value("count", positive_int, count)
+    run = _generation(weights, options, verbose, num_samples=count)
+    rows = [[] for _ in range(len(run.primes))]
     for indices in run.steps:
         for row, index in zip(rows, indices):
             row.append(run.vocabulary.chars[index])
     return ["".join(row) for row in rows]
 
 
-def evaluate(weights=None, held_out=0.0, text=None, checkpoint_dir=".", batch_size=256,
-             seq_length=None, verbose=1):
+def evaluate(weights=None, verbose=1, **options):
     """The tutorial loss of a checkpoint over every window of a text, as evaluate.py prints
-    it: a list of evaluation.PartScore (part, loss, windows, seq_length)."""
+    it (held_out=, text=, checkpoint_dir=, batch_size=, seq_length=): a list of
+    evaluation.PartScore (part, loss, windows, seq_length)."""
     show_on_stderr(verbose)
-    start_backend()
-    return evaluation.evaluate(weights, checkpoint_dir=checkpoint_dir, text=text,
-                               held_out=held_out, batch_size=batch_size,
-                               seq_length=seq_length, verbose=verbose)
+    return run_evaluation(resolve_options(dict(options, weights=weights), EVALUATION),
+                          verbose)
+
+
+def run_evaluation(options, verbose=1, verbose_backend=False):
+    """evaluate() for EvaluationOptions (what evaluate.py parsed)."""
+    start_backend(verbose_backend)
+    from . import evaluation
+
+    return evaluation.evaluate(options, verbose=verbose)
 
 
 class Loaded(NamedTuple):
@@ -128,6 +144,8 @@ def load(weights, text=None, seq_length=None):
     next-character probabilities. Legacy tutorial files need text (default wonderland.txt)
     for their vocabulary."""
     start_backend()
+    from .loading import load_for_generation
+
     model, checkpoint, _ = load_for_generation(weights, text, seq_length)
     metadata = checkpoint.metadata or {}
     settings = {setting.name: metadata[setting.key] for setting in SETTINGS
@@ -135,20 +153,21 @@ def load(weights, text=None, seq_length=None):
     return Loaded(model, checkpoint.vocabulary, settings, checkpoint.seq_length, checkpoint)
 
 
-def export(weights, output, format="keras", text=None, seq_length=None, verbose=1):
+def export(weights, output, format="keras", text=None, seq_length=None, verbose=1,
+           verbose_backend=False):
     """export.py: write a checkpoint as a .keras file (format "keras" or "onestep") or a
     TensorFlow SavedModel folder ("savedmodel"), with output.json beside it; returns output."""
+    show_on_stderr(verbose)
+    start_backend(verbose_backend)
     from . import exporting
 
-    show_on_stderr(verbose)
-    start_backend()
     return exporting.export(weights, output, format, text=text, seq_length=seq_length)
 
 
 def plot(*histories, output=None):
     """plot.py: draw history.csv files as a loss plot (PNG); returns its path. Needs
     matplotlib. In a notebook: IPython.display.Image(charlstm.plot("runs/history.csv"))."""
-    from .plotting import plot_histories
+    from .plotting import plot_histories  # matplotlib, an optional extra, is imported there
 
     return plot_histories(list(histories), output)
 
@@ -156,10 +175,32 @@ def plot(*histories, output=None):
 def device():
     """The text of the device: line every command prints: where training and generation run
     (a GPU and cuDNN, or the CPU), and the backend."""
+    start_backend()
     from .devices import describe_device
 
-    start_backend()
     line, warning = describe_device()
     if warning:
         log(warning)
     return line
+
+
+def _signature(function, options, leading=(), trailing=("verbose",)):
+    """function's signature with the options spelled out, for help() and notebooks' hints."""
+    defaults = dict(inspect.signature(function).parameters)
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    parameters = [defaults[name] for name in leading]
+    parameters += [inspect.Parameter(option.name, keyword, default=option.default)
+                   for option in options if option.name not in leading]
+    parameters += [defaults[name].replace(kind=keyword) for name in trailing]
+    return inspect.Signature(parameters)
+
+
+_SINGLE = tuple(option for option in GENERATION if option.name != "num_samples")
+stream.__signature__ = _signature(stream, _SINGLE, leading=("weights",))
+generate.__signature__ = _signature(generate, _SINGLE, leading=("weights",))
+samples.__signature__ = _signature(samples, _SINGLE, leading=("weights", "count"))
+evaluate.__signature__ = _signature(evaluate, EVALUATION, leading=("weights",))
+train.__signature__ = inspect.Signature(
+    [inspect.Parameter("verbose", inspect.Parameter.KEYWORD_ONLY, default=1)]
+    + [inspect.Parameter(setting.name, inspect.Parameter.KEYWORD_ONLY, default=setting.default)
+       for setting in SETTINGS])

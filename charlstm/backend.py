@@ -1,16 +1,20 @@
-"""Keras import without TensorFlow's start-up noise, seeding, and a compiled forward function.
+"""The line between charlstm and Keras: Keras is imported here, once, without TensorFlow's
+start-up noise, and every module that needs Keras gets it from import_keras().
 
 TensorFlow prints oneDNN, CUDA-probing and CPU-feature lines from C++ before Python's logging
 is set up, and TF_CPP_MIN_LOG_LEVEL does not silence all of them. So unless the user asks to
 see them (verbose=True), the process's stderr file descriptor points at /dev/null while Keras
 imports and the first tensor is made, and is put back right after.
 
-    >>> import numpy as np
-    >>> from charlstm.models import Topology, build_model
+The modules that need Keras call `keras = import_keras()` at their top, so importing one
+of them starts the backend; charlstm itself, charlstm.api, charlstm.cli and the commands
+import none of them until a command or an API call has started the backend as it asked
+(start_backend: --verbose-backend, a multi-machine strategy, both of which must come before
+TensorFlow's first tensor).
+
     >>> keras = import_keras()
-    >>> forward = compiled_forward(build_model(Topology(vocab_size=5, output_size=5, units=4)))
-    >>> forward(np.zeros((2, 7, 1), np.float32)).shape   # numpy in, numpy out
-    (2, 5)
+    >>> import_keras() is keras   # once per process
+    True
 """
 
 import contextlib
@@ -46,7 +50,12 @@ def request_multi_worker():
 
 
 def multi_worker_strategy():
-    """The strategy made at import on request, else None."""
+    """The MultiWorkerMirroredStrategy of a TF_CONFIG cluster: the one made at import on
+    request, else one made now (which only works before TensorFlow's first tensor)."""
+    if _multi_worker["strategy"] is None:
+        import tensorflow as tf
+
+        _multi_worker["strategy"] = tf.distribute.MultiWorkerMirroredStrategy()
     return _multi_worker["strategy"]
 
 
@@ -100,48 +109,10 @@ def choose_seed(seed):
     return seed if seed is not None else int.from_bytes(os.urandom(4), "little") >> 1
 
 
-def set_random_seed(seed):
-    """Seed Python, NumPy and the backend so that one seed gives one run on one machine."""
-    keras = import_keras()
-    keras.utils.set_random_seed(seed)
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        # Without this, some TensorFlow CPU kernels reduce in a thread-dependent order.
-        tf.config.experimental.enable_op_determinism()
-
-
-def compiled_forward(model):
-    """Return f(inputs: np.ndarray) -> np.ndarray, the model's inference pass, compiled once.
-
-    Model.predict builds an iterator and callbacks on every call (about 40 ms on a CPU), far
-    too slow for a loop of single characters. This traces the model once per backend, with a
-    free batch dimension, and is bit-identical to Model.predict (no XLA, whose fused
-    kernels round differently).
-    """
-    keras = import_keras()
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        # The model's own input shape: (None, None, width) for any window length, or a fixed
-        # length for an unrolled model.
-        traced = tf.function(
-            lambda inputs: model(inputs, training=False),
-            input_signature=[tf.TensorSpec(model.inputs[0].shape, tf.float32)],
-        )
-        return lambda inputs: traced(inputs).numpy()
-    if backend == "jax":
-        import jax
-        import numpy as np
-
-        trainable = [v.value for v in model.trainable_variables]
-        non_trainable = [v.value for v in model.non_trainable_variables]
-
-        @jax.jit
-        def jitted(trainable, non_trainable, inputs):
-            outputs, _ = model.stateless_call(trainable, non_trainable, inputs, training=False)
-            return outputs
-
-        return lambda inputs: np.asarray(jitted(trainable, non_trainable, inputs))
-    return lambda inputs: keras.ops.convert_to_numpy(model(inputs, training=False))
+def start_backend(verbose=False, distribute=False):
+    """Start Keras as a command or an API call asks: quietly unless verbose (--verbose-backend),
+    and, for a multi-machine run (--distribute with TF_CONFIG), with its strategy made before
+    TensorFlow's first tensor. Returns keras."""
+    if distribute and os.environ.get("TF_CONFIG"):
+        request_multi_worker()
+    return import_keras(verbose=verbose)

@@ -1,6 +1,7 @@
-"""The three commands: train.py, generate.py and evaluate.py (and the console scripts
-charlstm-train, charlstm-generate, charlstm-evaluate). Each parses its flags, then calls the
-Python API (charlstm.api) and turns what it raises into one line and an exit status:
+"""The five commands: train.py, generate.py, evaluate.py, export.py and plot.py (and the
+console scripts charlstm-train, -generate, -evaluate, -export, -plot). Each parses its flags
+(declared once, in charlstm.config), calls the Python API (charlstm.api), prints what the
+command prints, and turns what it raises into one line and an exit status:
 
     0 done · 1 a mistake (UserError) or a diverged run · 2 a flag error (argparse)
     130 Ctrl-C · 143 SIGTERM
@@ -10,18 +11,21 @@ No Keras here, so --help answers at once.
     >>> settings = parse_train_args(["--bigger", "--epochs", "3"])
     >>> settings.layers, settings.epochs, sorted(settings.explicit)
     (2, 3, ['bigger', 'epochs'])
+    >>> parse_generate_args(["--top-k", "5"]).top_p   # the API's default too
+    1.0
 """
 
 import argparse
 import contextlib
 import os
-import signal
 import sys
 
-from .config import (add_arguments, fraction, non_negative_float, positive_int, probability,
-                     random_seed, resolve)
+from . import api
+from .config import (EVALUATE_COMMAND, EVALUATION, EXPORT_COMMAND, GENERATE_COMMAND,
+                     GENERATION, PLOT, SETTINGS, add_arguments, resolve, resolve_options)
 from .errors import UserError
-from .logs import show_on_stderr
+from .logs import log, show_on_stderr
+from .signals import StopRequests, Terminated, exit_status, sigterm_like_ctrl_c
 
 TRAIN_DESCRIPTION = """\
 Train the tutorial's character-level LSTM on a text and write best-only .hdf5 checkpoints.
@@ -55,6 +59,27 @@ tutorial files included, whatever targets or input encoding it was trained with.
 """
 
 
+EXPORT_DESCRIPTION = """\
+Export a checkpoint for use outside charlstm (a Keras script, a TensorFlow server, another
+runtime). The model takes character indices and returns next-character probabilities;
+OUTPUT.json beside it holds the vocabulary and how to encode a text.
+
+    python export.py --weights runs/weights-improvement-15-1.1234.hdf5 --output alice.keras
+    python export.py --weights FILE --format savedmodel --output alice_savedmodel
+    python export.py --weights FILE --format onestep --output alice-onestep.keras
+"""
+
+PLOT_DESCRIPTION = """\
+Draw history.csv files (train.py writes one per run) as a loss plot: training and validation
+loss by epoch, checkpoints circled, the tutorial's losses as reference lines. Needs
+matplotlib (pip install matplotlib).
+
+    python plot.py runs/history.csv                      # runs/history.png
+    python plot.py a/history.csv b/history.csv --output compare.png
+"""
+
+
+
 class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Shows '(default: X)' after each flag that has a meaningful default."""
 
@@ -79,7 +104,7 @@ class ArgumentParser(argparse.ArgumentParser):
 
 def train_parser(prog=None):
     """train.py's flags: one a setting of charlstm.config.SETTINGS."""
-    return add_arguments(ArgumentParser(description=TRAIN_DESCRIPTION, prog=prog))
+    return add_arguments(ArgumentParser(description=TRAIN_DESCRIPTION, prog=prog), SETTINGS)
 
 
 def parse_train_args(argv=None, prog=None):
@@ -92,90 +117,39 @@ def parse_train_args(argv=None, prog=None):
         parser.error(str(error))
 
 
-def add_checkpoint_arguments(parser):
-    """The flags that pick a checkpoint, shared by generate.py and evaluate.py."""
-    group = parser.add_argument_group("model")
-    group.add_argument("--weights", metavar="FILE", default=None,
-                       help="checkpoint (.hdf5) to load (default: the best "
-                            "weights-improvement-*.hdf5 in --checkpoint-dir)")
-    group.add_argument("--checkpoint-dir", metavar="DIR", default=".",
-                       help="where to look for a checkpoint when --weights is not given")
-    group.add_argument("--seq-length", metavar="N", type=positive_int, default=None,
-                       help="window length for legacy weights-only files that do not record it "
-                            "(default: 100)")
-    return group
-
-
-def add_backend_argument(parser):
-    parser.add_argument("--verbose-backend", action="store_true",
-                        help="show the backend's start-up messages (oneDNN, CUDA probing)")
+def _parser(description, options, prog):
+    return add_arguments(ArgumentParser(description=description, prog=prog), options,
+                         given_only=False)
 
 
 def generate_parser(prog=None):
-    parser = ArgumentParser(description=GENERATE_DESCRIPTION, prog=prog)
-    model = add_checkpoint_arguments(parser)
-    model.add_argument("--text", metavar="FILE", default=None,
-                       help="text to draw the random seed window from (default: the training "
-                            "text stored in our checkpoints; wonderland.txt for legacy files, "
-                            "which also take their vocabulary from it)")
-    output = parser.add_argument_group("generation")
-    output.add_argument("--length", metavar="N", type=positive_int, default=1000,
-                        help="characters to generate")
-    output.add_argument("--seed", metavar="N", type=random_seed, default=None,
-                        help="random seed for the seed window and sampling (default: a fresh "
-                             "one, printed on stderr)")
-    primes = output.add_mutually_exclusive_group()
-    primes.add_argument("--prime", default=None,
-                        help="start from this text instead of a random window (lower-cased like "
-                             "the corpus; every character must be in the vocabulary)")
-    primes.add_argument("--prime-file", metavar="FILE", default=None,
-                        help="start from this UTF-8 file's text, of any length, by the same "
-                             "rules as --prime")
-    output.add_argument("--temperature", metavar="T", type=non_negative_float, default=0.0,
-                        help="0 takes the most likely character (the tutorial); T > 0 samples "
-                             "from softmax(log p / T): below 1 safer, above 1 wilder")
-    output.add_argument("--top-k", metavar="K", type=positive_int, default=None,
-                        help="with --temperature > 0, sample among the K most likely characters "
-                             "only (default: all)")
-    output.add_argument("--top-p", metavar="P", type=probability, default=1.0,
-                        help="with --temperature > 0, nucleus sampling: sample among the fewest "
-                             "most likely characters whose probabilities add up to P (after "
-                             "--temperature and --top-k); 1 keeps all (default: 1)")
-    output.add_argument("--num-samples", metavar="N", type=positive_int, default=1,
-                        help="independent continuations, generated together in one batch "
-                             "(each from its own random seed window unless --prime is given)")
-    output.add_argument("--stateful", action="store_true",
-                        help="feed one character a step and carry the LSTM state, instead of "
-                             "re-reading the last seq-length characters (much faster; see "
-                             "docs/decisions.md)")
-    output.add_argument("--raw", action="store_true",
-                        help="print only the generated characters (no Seed: header, no Done.)")
-    add_backend_argument(parser)
-    return parser
+    return _parser(GENERATE_DESCRIPTION, GENERATE_COMMAND, prog)
+
+
+def evaluate_parser(prog=None):
+    return _parser(EVALUATE_DESCRIPTION, EVALUATE_COMMAND, prog)
+
+
+def export_parser(prog=None):
+    return _parser(EXPORT_DESCRIPTION, EXPORT_COMMAND, prog)
+
+
+def plot_parser(prog=None):
+    return _parser(PLOT_DESCRIPTION, PLOT, prog)
 
 
 def parse_generate_args(argv=None, prog=None):
     return generate_parser(prog).parse_args(argv)
 
 
-def evaluate_parser(prog=None):
-    parser = ArgumentParser(description=EVALUATE_DESCRIPTION, prog=prog)
-    add_checkpoint_arguments(parser)
-    data = parser.add_argument_group("data")
-    data.add_argument("--text", metavar="FILE", default=None,
-                      help="text to score on (default: the training text stored in our "
-                           "checkpoints; wonderland.txt for legacy files)")
-    data.add_argument("--held-out", metavar="F", type=fraction, default=0.0,
-                      help="also score the training part and this last fraction of the text "
-                           "separately (the split train.py --validation-split makes)")
-    data.add_argument("--batch-size", metavar="N", type=positive_int, default=256,
-                      help="windows per forward call")
-    add_backend_argument(parser)
-    return parser
-
-
 def parse_evaluate_args(argv=None, prog=None):
     return evaluate_parser(prog).parse_args(argv)
+
+
+def _options(args, options):
+    """The parsed flags that are options of the API, as its frozen value."""
+    return resolve_options({option.name: getattr(args, option.name) for option in options},
+                           options)
 
 
 def _parser_table(parser):
@@ -191,8 +165,8 @@ def _parser_table(parser):
 
 
 def flag_reference():
-    """docs/flags.md, derived from the schema (train.py) and the parsers (generate.py,
-    evaluate.py); a test keeps the file equal to it. Regenerate with
+    """docs/flags.md, derived from the declarations (charlstm.config) through the parsers;
+    a test keeps the file equal to it. Regenerate with
     python -c "from charlstm.cli import flag_reference; print(flag_reference())" > docs/flags.md
     """
     from .config import RESUME_RULES, flag_reference as train_table
@@ -230,14 +204,6 @@ The resume column says what `--resume FILE` does with each setting:
 """
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised where Ctrl-C would raise KeyboardInterrupt (exit status 143)."""
-
-
-def _raise_terminated(signal_number, frame):
-    raise Terminated
-
-
 def _abandon_stdout():
     """Point stdout at /dev/null, dropping what it buffered, so that Python's final flush does
     not fail a second time."""
@@ -252,169 +218,138 @@ def run(command, program=None):
     (SystemExit). Everything the commands share (stderr logging, SIGTERM) is set up here."""
     program = program or os.path.basename(sys.argv[0]) or "charlstm"
     show_on_stderr(True)
-    previous_handler = signal.signal(signal.SIGTERM, _raise_terminated)
-    try:
-        status = command() or 0
-    except UserError as error:
-        sys.stdout.flush()
-        print(f"{program}: error: {error}", file=sys.stderr)
-        status = 1
-    except KeyboardInterrupt as interrupt:
-        sys.stdout.flush()
-        terminated = isinstance(interrupt, Terminated)
-        print(f"\n{program}: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
-        status = 143 if terminated else 130
-    except BrokenPipeError:
-        # The reader went away (for example `| head`): nothing more to say, and stdout is
-        # pointed at /dev/null so that Python's final flush does not complain either.
-        _abandon_stdout()
-        status = 1
-    except OSError as error:
-        # Writing the output failed (`> /dev/full`, a full disk): say so once.
-        _abandon_stdout()
-        print(f"{program}: error: cannot write the output: {error.strerror or error}",
-              file=sys.stderr)
-        status = 1
-    finally:
-        signal.signal(signal.SIGTERM, previous_handler)
+    with sigterm_like_ctrl_c():
+        try:
+            status = command() or 0
+        except UserError as error:
+            sys.stdout.flush()
+            print(f"{program}: error: {error}", file=sys.stderr)
+            status = 1
+        except KeyboardInterrupt as interrupt:
+            sys.stdout.flush()
+            terminated = isinstance(interrupt, Terminated)
+            print(f"\n{program}: {'terminated' if terminated else 'interrupted'}",
+                  file=sys.stderr)
+            status = 143 if terminated else 130
+        except BrokenPipeError:
+            # The reader went away (for example `| head`): nothing more to say, and stdout is
+            # pointed at /dev/null so that Python's final flush does not complain either.
+            _abandon_stdout()
+            status = 1
+        except OSError as error:
+            # Writing the output failed (`> /dev/full`, a full disk): say so once.
+            _abandon_stdout()
+            print(f"{program}: error: cannot write the output: {error.strerror or error}",
+                  file=sys.stderr)
+            status = 1
     sys.exit(status)
-
-
-def _stop_for(caught):
-    """The exception a caught signal ends a command with, or None."""
-    if not caught:
-        return None
-    return Terminated() if caught[0] == signal.SIGTERM else KeyboardInterrupt()
 
 
 def train_main(argv=None, prog=None):
     settings = parse_train_args(argv, prog)
 
     def command():
-        from . import api, training
-
-        api.start_backend(settings.verbose_backend, settings.distribute)
-        result = training.train(settings)
-        if result.interrupted:
-            return 143 if result.signal == signal.SIGTERM else 130
-        return 0
+        result = api.run_training(settings)
+        return exit_status(result.signal) if result.interrupted else 0
 
     run(command, prog)
+
+
+def write_samples(generation, raw, out=None, stop=None):
+    """Write every sample as generate.py does: stream the first, then print the others.
+
+    Output per sample: the tutorial's "Seed:", the seed in quotes, the text, "Done." (or the
+    text alone with raw); samples after the first are introduced by a "--- sample K/N ---"
+    line. Ctrl-C prints what every sample has so far, then raises KeyboardInterrupt again.
+    stop, if given, is asked after every character: an exception it returns ends the loop the
+    same way (generate.py turns Ctrl-C and SIGTERM into one, so that no signal lands inside a
+    backend call, where it could surface as another exception).
+    """
+    out = out or sys.stdout
+    vocabulary, primes = generation.vocabulary, generation.primes
+    count = len(primes)
+    generated = [[] for _ in range(count)]
+
+    def header(number):
+        if count > 1:
+            out.write(f"--- sample {number}/{count} ---\n")
+        if not raw:
+            out.write("Seed:\n")
+            out.write(f'" {vocabulary.decode(primes[number - 1])} "\n')  # the tutorial's print
+
+    def footer():
+        out.write("\n" if raw else "\nDone.\n")
+
+    header(1)
+    out.flush()
+    interrupted = None
+    try:
+        for indices in generation.steps:
+            for row, index in enumerate(indices):
+                generated[row].append(vocabulary.chars[index])
+            out.write(generated[0][-1])
+            out.flush()  # stream: a long --length shows its progress
+            interrupted = stop() if stop is not None else None
+            if interrupted is not None:
+                break
+    except KeyboardInterrupt as interrupt:
+        interrupted = interrupt
+    footer()
+    for number in range(2, count + 1):
+        header(number)
+        out.write("".join(generated[number - 1]))
+        footer()
+    out.flush()
+    if interrupted is not None:
+        log(f"interrupted after {len(generated[0])} characters")
+        raise interrupted
 
 
 def generate_main(argv=None, prog=None):
     args = parse_generate_args(argv, prog)
 
     def command():
-        from . import api, generation
-
-        api.start_backend(args.verbose_backend)
-        run_ = generation.start(args.weights, checkpoint_dir=args.checkpoint_dir,
-                                length=args.length, prime=args.prime,
-                                temperature=args.temperature, top_k=args.top_k, seed=args.seed,
-                                stateful=args.stateful, num_samples=args.num_samples,
-                                text=args.text, seq_length=args.seq_length, top_p=args.top_p,
-                                prime_file=args.prime_file)
-        # Ctrl-C and SIGTERM only set a flag, read between two characters.
-        caught = []
-        previous = {number: signal.signal(number, lambda number, frame: caught.append(number))
-                    for number in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            generation.write_samples(run_, args.raw, stop=lambda: _stop_for(caught))
-        finally:
-            for number, handler in previous.items():
-                signal.signal(number, handler)
+        generation = api.start_generation(_options(args, GENERATION), args.verbose_backend)
+        # Ctrl-C and SIGTERM only record a request, read between two characters.
+        with StopRequests() as requests:
+            write_samples(generation, args.raw, stop=requests.exception)
 
     run(command, prog)
+
+
+def print_results(results):
+    """evaluate.py's output: one line a part."""
+    for score in results:
+        if score.loss is None:
+            print(f"{score.part}: too short for one {score.seq_length}-character window")
+        else:
+            print(f"{score.part}: loss {score.loss:.4f} over {score.windows} windows", flush=True)
 
 
 def evaluate_main(argv=None, prog=None):
     args = parse_evaluate_args(argv, prog)
 
     def command():
-        from . import api, evaluation
-
-        api.start_backend(args.verbose_backend)
-        results = evaluation.evaluate(args.weights, checkpoint_dir=args.checkpoint_dir,
-                                      text=args.text, held_out=args.held_out,
-                                      batch_size=args.batch_size, seq_length=args.seq_length)
-        evaluation.print_results(results)
+        print_results(api.run_evaluation(_options(args, EVALUATION),
+                                         verbose_backend=args.verbose_backend))
 
     run(command, prog)
-
-
-EXPORT_DESCRIPTION = """\
-Export a checkpoint for use outside charlstm (a Keras script, a TensorFlow server, another
-runtime). The model takes character indices and returns next-character probabilities;
-OUTPUT.json beside it holds the vocabulary and how to encode a text.
-
-    python export.py --weights runs/weights-improvement-15-1.1234.hdf5 --output alice.keras
-    python export.py --weights FILE --format savedmodel --output alice_savedmodel
-    python export.py --weights FILE --format onestep --output alice-onestep.keras
-"""
-
-PLOT_DESCRIPTION = """\
-Draw history.csv files (train.py writes one per run) as a loss plot: training and validation
-loss by epoch, checkpoints circled, the tutorial's losses as reference lines. Needs
-matplotlib (pip install matplotlib).
-
-    python plot.py runs/history.csv                      # runs/history.png
-    python plot.py a/history.csv b/history.csv --output compare.png
-"""
-
-
-def export_parser(prog=None):
-    from .exporting import FORMATS
-
-    parser = ArgumentParser(description=EXPORT_DESCRIPTION, prog=prog)
-    group = parser.add_argument_group("export")
-    group.add_argument("--weights", metavar="FILE", required=True,
-                       help="the checkpoint to export (.hdf5)")
-    group.add_argument("--format", choices=FORMATS, default="keras",
-                       help="keras: a .keras file of the window model; savedmodel: a "
-                            "TensorFlow SavedModel folder (TensorFlow backend); onestep: a "
-                            ".keras file stepping one character, the state in and out "
-                            "(default: keras)")
-    group.add_argument("--output", metavar="PATH", required=True,
-                       help="where to write (a .keras file, or a folder for savedmodel); "
-                            "PATH.json is written beside it")
-    group.add_argument("--text", metavar="FILE", default=None,
-                       help="legacy tutorial files only: the text whose characters are their "
-                            "vocabulary (default: wonderland.txt)")
-    group.add_argument("--seq-length", metavar="N", type=positive_int, default=None,
-                       help="legacy files that do not record it: their window (default: 100)")
-    add_backend_argument(parser)
-    return parser
 
 
 def export_main(argv=None, prog=None):
     args = export_parser(prog).parse_args(argv)
 
     def command():
-        from . import api, exporting
-
-        api.start_backend(args.verbose_backend)
-        print(exporting.export(args.weights, args.output, args.format, text=args.text,
-                            seq_length=args.seq_length))
+        print(api.export(args.weights, args.output, args.format, text=args.text,
+                         seq_length=args.seq_length, verbose_backend=args.verbose_backend))
 
     run(command, prog)
-
-
-def plot_parser(prog=None):
-    parser = ArgumentParser(description=PLOT_DESCRIPTION, prog=prog)
-    parser.add_argument("history", nargs="+", help="history.csv files, one line each")
-    parser.add_argument("--output", metavar="FILE", default=None,
-                        help="the PNG to write (default: beside the first file: history.png "
-                             "for one file, compare.png for several)")
-    return parser
 
 
 def plot_main(argv=None, prog=None):
     args = plot_parser(prog).parse_args(argv)
 
     def command():
-        from .plotting import plot_histories
-
-        print(plot_histories(args.history, args.output))
+        print(api.plot(*args.history, output=args.output))
 
     run(command, prog)

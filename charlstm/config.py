@@ -1,10 +1,14 @@
-"""A training run's settings, declared once.
+"""Every option of every command, declared once: a run's settings (train.py), and the options
+of generate.py, evaluate.py, export.py and plot.py.
 
-Each Setting has its default, its help text, its flag and its resume rule. train.py's flags,
-the checkpoint's metadata, what --resume takes from a checkpoint, charlstm.train()'s keyword
-arguments, the tests' defaults and docs/flags.md are all derived from SETTINGS, so adding a
-setting is one entry here plus the code that uses it. --bigger and the presets are applied in
-resolve(), and nowhere else.
+Each Option has its default, its help text, its flag, its check and, for a training setting,
+its resume rule. The commands' flags, the Python API's keyword arguments, the checkpoint's
+metadata, what --resume takes from a checkpoint, the tests' defaults and docs/flags.md are all
+derived from these declarations, so adding an option is one entry here plus the code that
+uses it. --bigger and the presets are applied in resolve(), and nowhere else.
+
+A run's settings and a generation's options are frozen values (Settings, GenerationOptions):
+a change makes a new value with dataclasses.replace, so what a run used is one value.
 
     >>> settings = resolve({"bigger": True})
     >>> settings.layers, settings.epochs, settings.batch_size
@@ -15,11 +19,13 @@ resolve(), and nowhere else.
     Traceback (most recent call last):
     ...
     charlstm.errors.UserError: epochs: 0 must be 1 or more
+    >>> resolve_options({"top_k": 5}, GENERATION).top_p   # the same defaults everywhere
+    1.0
 """
 
 import argparse
 import dataclasses
-import types
+import os
 
 from .errors import UserError
 from .presets import PRESETS
@@ -63,6 +69,16 @@ open_fraction = _checked(float, "a number", lambda n: 0 < n < 1, "above 0 and be
 random_seed = _checked(int, "a whole number", lambda n: 0 <= n < 2**32,
                        "between 0 and 4294967295")
 
+
+def check_value(name, parse, value):
+    """parse(value), or UserError "name: what is wrong": how a checked value that is not a
+    flag (a keyword argument, a metadata field) reports a bad value."""
+    try:
+        return parse(value)
+    except argparse.ArgumentTypeError as error:
+        raise UserError(f"{name}: {error}") from None
+
+
 # --- resume rules ------------------------------------------------------------------------------
 
 FIXED = "fixed"  # shapes the model, the data or the file names: taken from the checkpoint, and
@@ -83,12 +99,14 @@ RESUME_RULES = {
 
 
 @dataclasses.dataclass(frozen=True)
-class Setting:
-    name: str  # the keyword argument of charlstm.train() and the attribute of Settings
+class Option:
+    """One option: a keyword argument of the API and a flag of a command."""
+
+    name: str  # the keyword argument, and the attribute of the frozen value
     default: object
     help: str
-    group: str  # the --help section
-    resume: str  # one of RESUME_RULES
+    group: str  # the --help section (None: argparse's own "options")
+    resume: str = None  # training settings: one of RESUME_RULES
     type: object = None  # checks and converts a flag's text or a keyword argument's value
     choices: tuple = None
     const: object = None  # a switch: the flag sets this value
@@ -97,6 +115,9 @@ class Setting:
     bigger: object = None  # the default under --bigger, where it differs
     metadata_key: str = None  # the checkpoint's key where it is not the name (older files)
     since: int = 2  # the checkpoint format that first recorded it: older files get the default
+    required: bool = False  # a flag the command cannot do without
+    exclusive: str = None  # options sharing this name cannot be given together
+    positional: bool = False  # an argument, not a flag (one or more values)
 
     @property
     def flag_name(self):
@@ -109,11 +130,11 @@ class Setting:
     @property
     def recorded(self):
         """Whether checkpoints record it."""
-        return self.resume != COMMAND
+        return self.resume is not None and self.resume != COMMAND
 
     def check(self, value):
         """The value, converted and checked as the flag would be; UserError otherwise."""
-        if value is None and self.default is None:
+        if value is None and (self.default is None or self.positional):
             return None
         if self.const is not None:
             if value not in (self.default, self.const):
@@ -126,26 +147,23 @@ class Setting:
                                 + ", ".join(repr(choice) for choice in self.choices))
             return value
         if self.type is not None:
-            try:
-                return self.type(value)
-            except argparse.ArgumentTypeError as error:
-                raise UserError(f"{self.name}: {error}") from None
+            return check_value(self.name, self.type, value)
         if not isinstance(value, str):
             raise UserError(f"{self.name}: {value!r} is not a text")
         return value
 
 
-def _switch(name, help, group, resume, const=True):
-    return Setting(name, False if const is True else None, help, group, resume, const=const)
+def _switch(name, help, group, resume=None, const=True):
+    return Option(name, False if const is True else None, help, group, resume, const=const)
 
 
 SETTINGS = (
     # data
-    Setting("text", "wonderland.txt", "UTF-8 text file to learn from (wonderland.txt: the one "
-            "bundled with charlstm unless the current folder has one)", "data", CONTENT,
-            metavar="FILE", metadata_key="text_path"),
-    Setting("seq_length", 100, "characters in each input window", "data", FIXED,
-            type=positive_int, metavar="N"),
+    Option("text", "wonderland.txt", "UTF-8 text file to learn from (wonderland.txt: the one "
+           "bundled with charlstm unless the current folder has one)", "data", CONTENT,
+           metavar="FILE", metadata_key="text_path"),
+    Option("seq_length", 100, "characters in each input window", "data", FIXED,
+           type=positive_int, metavar="N"),
     _switch("strip_punctuation", "remove punctuation from the text and so from the "
             "vocabulary (idea 2; dashes become spaces)", "data", FIXED),
     _switch("sentences", "train on sentences, right-padded to --seq-length, every position "
@@ -154,70 +172,70 @@ SETTINGS = (
     # model
     _switch("bigger", "the tutorial's larger model: two LSTM layers, 50 epochs, batch 64, "
             "checkpoint names ending in -bigger.hdf5", "model", FIXED),
-    Setting("units", 256, "memory units per LSTM layer", "model", FIXED, type=positive_int,
-            metavar="N"),
-    Setting("layers", 1, "LSTM layers", "model", FIXED, type=positive_int, metavar="N",
-            bigger=2),
-    Setting("dropout", 0.2, "dropout rate after each LSTM layer", "model", ADJUSTABLE,
-            type=fraction, metavar="F"),
-    Setting("input_dropout", 0.0, "dropout rate on the visible input, before the first LSTM "
-            "(idea 6)", "model", FIXED, type=fraction, metavar="F"),
-    Setting("input_encoding", "scaled", "one-hot input (a 1 among vocabulary-size features) "
-            "instead of the tutorial's index divided by the vocabulary size (idea 3)", "model",
-            FIXED, choices=("scaled", "one-hot"), const="one-hot", flag="--one-hot"),
+    Option("units", 256, "memory units per LSTM layer", "model", FIXED, type=positive_int,
+           metavar="N"),
+    Option("layers", 1, "LSTM layers", "model", FIXED, type=positive_int, metavar="N",
+           bigger=2),
+    Option("dropout", 0.2, "dropout rate after each LSTM layer", "model", ADJUSTABLE,
+           type=fraction, metavar="F"),
+    Option("input_dropout", 0.0, "dropout rate on the visible input, before the first LSTM "
+           "(idea 6)", "model", FIXED, type=fraction, metavar="F"),
+    Option("input_encoding", "scaled", "one-hot input (a 1 among vocabulary-size features) "
+           "instead of the tutorial's index divided by the vocabulary size (idea 3)", "model",
+           FIXED, choices=("scaled", "one-hot"), const="one-hot", flag="--one-hot"),
     # training
-    Setting("epochs", 20, "passes over all patterns", "training", ADJUSTABLE, type=positive_int,
-            metavar="N", bigger=50),
-    Setting("steps_per_epoch", None, "end an epoch (and check for a better checkpoint) after "
-            "this many batches, for texts too big for one pass an epoch; the next epoch "
-            "carries on through the text (default: one pass)", "training", FIXED,
-            type=positive_int, metavar="N"),
-    Setting("batch_size", 128, "patterns per gradient step", "training", FIXED,
-            type=positive_int, metavar="N", bigger=64),
-    Setting("preset", None, "a tuned recipe that sets several settings at once; settings "
-            "given explicitly still win (fast: see docs/training.md)", "training", ADJUSTABLE,
-            choices=tuple(sorted(PRESETS))),
-    Setting("learning_rate", 0.001, "Adam's learning rate (Keras' default, the tutorial's)",
-            "training", ADJUSTABLE, type=positive_float, metavar="F"),
-    Setting("clipnorm", None, "clip each gradient to this norm (default: no clipping)",
-            "training", ADJUSTABLE, type=positive_float, metavar="F"),
+    Option("epochs", 20, "passes over all patterns", "training", ADJUSTABLE, type=positive_int,
+           metavar="N", bigger=50),
+    Option("steps_per_epoch", None, "end an epoch (and check for a better checkpoint) after "
+           "this many batches, for texts too big for one pass an epoch; the next epoch "
+           "carries on through the text (default: one pass)", "training", FIXED,
+           type=positive_int, metavar="N"),
+    Option("batch_size", 128, "patterns per gradient step", "training", FIXED,
+           type=positive_int, metavar="N", bigger=64),
+    Option("preset", None, "a tuned recipe that sets several settings at once; settings "
+           "given explicitly still win (fast: see docs/training.md)", "training", ADJUSTABLE,
+           choices=tuple(sorted(PRESETS))),
+    Option("learning_rate", 0.001, "Adam's learning rate (Keras' default, the tutorial's)",
+           "training", ADJUSTABLE, type=positive_float, metavar="F"),
+    Option("clipnorm", None, "clip each gradient to this norm (default: no clipping)",
+           "training", ADJUSTABLE, type=positive_float, metavar="F"),
     # The schedule decides whether the optimizer has a learning-rate variable (cosine has
     # none), and --ema adds a copy of every weight to its state: both fix the state's shape.
-    Setting("lr_schedule", "constant", "constant: --learning-rate throughout (the tutorial); "
-            "cosine: from --learning-rate down to 0 over the run's --epochs, after "
-            "--warmup-steps; plateau: halve it after each epoch whose --monitor did not beat "
-            "the best", "training", FIXED, choices=("constant", "cosine", "plateau"), since=4),
-    Setting("warmup_steps", 0, "with --lr-schedule cosine: rise linearly from 0 to "
-            "--learning-rate over the first N steps", "training", ADJUSTABLE,
-            type=non_negative_int, metavar="N", since=4),
-    Setting("weight_decay", 0.0, "decoupled weight decay (AdamW) on kernels, not biases; "
-            "0 is plain Adam, the tutorial's", "training", ADJUSTABLE,
-            type=non_negative_float, metavar="F", since=4),
-    Setting("ema", None, "keep an exponential moving average of the weights with this "
-            "momentum (0.995, say): validation and checkpoints use the average, training "
-            "the raw weights (default: off)", "training", FIXED, type=open_fraction,
-            metavar="F", since=4),
-    Setting("early_stopping", None, "stop after N epochs in a row without a better "
-            "--monitor; the best checkpoint stays the answer (default: run every epoch)",
-            "training", ADJUSTABLE, type=positive_int, metavar="N", since=4),
-    Setting("targets", "last", "last: each stride-1 window teaches the character after it "
-            "(the tutorial); every: non-overlapping windows, each position teaches its next "
-            "character (about seq-length times the signal per step)", "training", FIXED,
-            choices=("last", "every")),
-    Setting("validation_split", 0.0, "hold out this last fraction of the text, never trained "
-            "on, and report val_loss each epoch", "training", FIXED, type=fraction,
-            metavar="F"),
-    Setting("monitor", "loss", "what best-only checkpoints track", "training", FIXED,
-            choices=("loss", "val_loss")),
+    Option("lr_schedule", "constant", "constant: --learning-rate throughout (the tutorial); "
+           "cosine: from --learning-rate down to 0 over the run's --epochs, after "
+           "--warmup-steps; plateau: halve it after each epoch whose --monitor did not beat "
+           "the best", "training", FIXED, choices=("constant", "cosine", "plateau"), since=4),
+    Option("warmup_steps", 0, "with --lr-schedule cosine: rise linearly from 0 to "
+           "--learning-rate over the first N steps", "training", ADJUSTABLE,
+           type=non_negative_int, metavar="N", since=4),
+    Option("weight_decay", 0.0, "decoupled weight decay (AdamW) on kernels, not biases; "
+           "0 is plain Adam, the tutorial's", "training", ADJUSTABLE,
+           type=non_negative_float, metavar="F", since=4),
+    Option("ema", None, "keep an exponential moving average of the weights with this "
+           "momentum (0.995, say): validation and checkpoints use the average, training "
+           "the raw weights (default: off)", "training", FIXED, type=open_fraction,
+           metavar="F", since=4),
+    Option("early_stopping", None, "stop after N epochs in a row without a better "
+           "--monitor; the best checkpoint stays the answer (default: run every epoch)",
+           "training", ADJUSTABLE, type=positive_int, metavar="N", since=4),
+    Option("targets", "last", "last: each stride-1 window teaches the character after it "
+           "(the tutorial); every: non-overlapping windows, each position teaches its next "
+           "character (about seq-length times the signal per step)", "training", FIXED,
+           choices=("last", "every")),
+    Option("validation_split", 0.0, "hold out this last fraction of the text, never trained "
+           "on, and report val_loss each epoch", "training", FIXED, type=fraction,
+           metavar="F"),
+    Option("monitor", "loss", "what best-only checkpoints track", "training", FIXED,
+           choices=("loss", "val_loss")),
     _switch("stateful", "stateful LSTMs: the text is cut into --batch-size contiguous "
             "streams and the state carries from batch to batch, reset each epoch (idea 10; "
             "every position predicts its next character)", "training", FIXED),
-    Setting("resume", None, "continue a run from one of its checkpoints: weights, optimizer "
-            "state, epoch count and best loss; its settings are the defaults", "training",
-            COMMAND, metavar="FILE"),
-    Setting("seed", None, "random seed; the same seed repeats a run on the same machine "
-            "(default: a fresh one, printed at the start)", "training", FIXED,
-            type=random_seed, metavar="N", metadata_key="random_seed"),
+    Option("resume", None, "continue a run from one of its checkpoints: weights, optimizer "
+           "state, epoch count and best loss; its settings are the defaults", "training",
+           COMMAND, metavar="FILE"),
+    Option("seed", None, "random seed; the same seed repeats a run on the same machine "
+           "(default: a fresh one, printed at the start)", "training", FIXED,
+           type=random_seed, metavar="N", metadata_key="random_seed"),
     _switch("dry_run", "print the data summary and model summary, train nothing, write "
             "nothing", "training", COMMAND),
     # devices
@@ -228,56 +246,196 @@ SETTINGS = (
             "capability 8.0) with float32 weights, softmax and loss; refused on a CPU, where "
             "it only slows training, and on JAX", "devices", MACHINE),
     # output
-    Setting("checkpoint_dir", ".", "folder for the .hdf5 checkpoints (with --resume: the "
-            "checkpoint's)", "output", COMMAND, metavar="DIR"),
-    Setting("history", None, "CSV of epoch, loss, val_loss, learning rate, seconds, "
-            "checkpoint and device (default: history.csv in the checkpoint folder; "
-            "history-bigger.csv with --bigger)", "output",
-            COMMAND, metavar="FILE"),
-    Setting("tensorboard", None, "write TensorBoard logs to DIR", "output", COMMAND,
-            metavar="DIR"),
-    Setting("text_in_checkpoint", True, "leave the training text out of the checkpoints "
-            "(they carry its first million characters, held-out part included, as "
-            "generation's pool of seed windows; without it generate.py needs --text or "
-            "--prime)", "output", ADJUSTABLE, const=False, flag="--no-text-in-checkpoint",
-            since=3),
+    Option("checkpoint_dir", ".", "folder for the .hdf5 checkpoints (with --resume: the "
+           "checkpoint's)", "output", COMMAND, metavar="DIR"),
+    Option("history", None, "CSV of epoch, loss, val_loss, learning rate, seconds, "
+           "checkpoint and device (default: history.csv in the checkpoint folder; "
+           "history-bigger.csv with --bigger)", "output",
+           COMMAND, metavar="FILE"),
+    Option("tensorboard", None, "write TensorBoard logs to DIR", "output", COMMAND,
+           metavar="DIR"),
+    Option("text_in_checkpoint", True, "leave the training text out of the checkpoints "
+           "(they carry its first million characters, held-out part included, as "
+           "generation's pool of seed windows; without it generate.py needs --text or "
+           "--prime)", "output", ADJUSTABLE, const=False, flag="--no-text-in-checkpoint",
+           since=3),
     _switch("overwrite", "start afresh in a checkpoint folder that holds another run's "
             "checkpoints: remove them and its history.csv first (without it such a run is "
             "refused)", "output", COMMAND),
-    Setting("sample_every", None, "every N epochs, log a greedy and a temperature-0.5 sample "
-            "of the current model", "output", COMMAND, type=positive_int, metavar="N"),
+    Option("sample_every", None, "every N epochs, log a greedy and a temperature-0.5 sample "
+           "of the current model", "output", COMMAND, type=positive_int, metavar="N"),
     _switch("verbose_backend", "show the backend's start-up messages (oneDNN, CUDA probing)",
             "output", COMMAND),
 )
+
 
 BY_NAME = {setting.name: setting for setting in SETTINGS}
 GROUPS = ("data", "model", "training", "devices", "output")
 assert all(setting.group in GROUPS and setting.resume in RESUME_RULES for setting in SETTINGS)
 assert all(name in BY_NAME for preset in PRESETS.values() for name in preset)
 
+# --- the options of the other commands ------------------------------------------------------
 
-class Settings(types.SimpleNamespace):
-    """One run's settings: one attribute per SETTINGS entry, and `explicit`, the names that
-    were given (on the command line or as keyword arguments). Explicit values beat a preset
-    and --bigger, and --resume refuses an explicit value that contradicts a fixed setting."""
+# Which checkpoint: generate.py, evaluate.py and the API's generate/stream/samples/evaluate.
+WEIGHTS = Option("weights", None, "checkpoint (.hdf5) to load (default: the best "
+                 "weights-improvement-*.hdf5 in --checkpoint-dir)", "model", metavar="FILE")
+CHECKPOINT_DIR = Option("checkpoint_dir", ".", "where to look for a checkpoint when --weights "
+                        "is not given", "model", metavar="DIR")
+LEGACY_SEQ_LENGTH = Option("seq_length", None, "window length for legacy weights-only files "
+                           "that do not record it (default: 100)", "model", type=positive_int,
+                           metavar="N")
+VERBOSE_BACKEND = _switch("verbose_backend", "show the backend's start-up messages (oneDNN, "
+                          "CUDA probing)", None)
+
+# Generation: generate.py's flags, the keyword arguments of charlstm.generate, stream and
+# samples, and whatever serves text next. GENERATE_COMMAND adds what only the command has.
+GENERATION = (
+    WEIGHTS, CHECKPOINT_DIR, LEGACY_SEQ_LENGTH,
+    Option("text", None, "text to draw the random seed window from (default: the training "
+           "text stored in our checkpoints; wonderland.txt for legacy files, which also take "
+           "their vocabulary from it)", "model", metavar="FILE"),
+    Option("length", 1000, "characters to generate", "generation", type=positive_int,
+           metavar="N"),
+    Option("seed", None, "random seed for the seed window and sampling (default: a fresh one, "
+           "printed on stderr)", "generation", type=random_seed, metavar="N"),
+    Option("prime", None, "start from this text instead of a random window (lower-cased like "
+           "the corpus; every character must be in the vocabulary)", "generation",
+           exclusive="prime"),
+    Option("prime_file", None, "start from this UTF-8 file's text, of any length, by the same "
+           "rules as --prime", "generation", metavar="FILE", exclusive="prime"),
+    Option("temperature", 0.0, "0 takes the most likely character (the tutorial); T > 0 "
+           "samples from softmax(log p / T): below 1 safer, above 1 wilder", "generation",
+           type=non_negative_float, metavar="T"),
+    Option("top_k", None, "with --temperature > 0, sample among the K most likely characters "
+           "only (default: all)", "generation", type=positive_int, metavar="K"),
+    Option("top_p", 1.0, "with --temperature > 0, nucleus sampling: sample among the fewest "
+           "most likely characters whose probabilities add up to P (after --temperature and "
+           "--top-k); 1 keeps all (default: 1)", "generation", type=probability, metavar="P"),
+    Option("num_samples", 1, "independent continuations, generated together in one batch "
+           "(each from its own random seed window unless --prime is given)", "generation",
+           type=positive_int, metavar="N"),
+    _switch("stateful", "feed one character a step and carry the LSTM state, instead of "
+            "re-reading the last seq-length characters (much faster; see docs/decisions.md)",
+            "generation"),
+)
+GENERATE_COMMAND = GENERATION + (
+    _switch("raw", "print only the generated characters (no Seed: header, no Done.)",
+            "generation"),
+    VERBOSE_BACKEND,
+)
+
+EVALUATION = (
+    WEIGHTS, CHECKPOINT_DIR, LEGACY_SEQ_LENGTH,
+    Option("text", None, "text to score on (default: the training text stored in our "
+           "checkpoints; wonderland.txt for legacy files)", "data", metavar="FILE"),
+    Option("held_out", 0.0, "also score the training part and this last fraction of the text "
+           "separately (the split train.py --validation-split makes)", "data", type=fraction,
+           metavar="F"),
+    Option("batch_size", 256, "windows per forward call", "data", type=positive_int,
+           metavar="N"),
+)
+EVALUATE_COMMAND = EVALUATION + (VERBOSE_BACKEND,)
+
+EXPORT_FORMATS = ("keras", "savedmodel", "onestep")
+EXPORT = (
+    Option("weights", None, "the checkpoint to export (.hdf5)", "export", metavar="FILE",
+           required=True),
+    Option("format", "keras", "keras: a .keras file of the window model; savedmodel: a "
+           "TensorFlow SavedModel folder (TensorFlow backend); onestep: a .keras file stepping "
+           "one character, the state in and out (default: keras)", "export",
+           choices=EXPORT_FORMATS),
+    Option("output", None, "where to write (a .keras file, or a folder for savedmodel); "
+           "PATH.json is written beside it", "export", metavar="PATH", required=True),
+    Option("text", None, "legacy tutorial files only: the text whose characters are their "
+           "vocabulary (default: wonderland.txt)", "export", metavar="FILE"),
+    Option("seq_length", None, "legacy files that do not record it: their window (default: "
+           "100)", "export", type=positive_int, metavar="N"),
+)
+EXPORT_COMMAND = EXPORT + (VERBOSE_BACKEND,)
+
+PLOT = (
+    Option("history", None, "history.csv files, one line each", None, positional=True),
+    Option("output", None, "the PNG to write (default: beside the first file: history.png "
+           "for one file, compare.png for several)", None, metavar="FILE"),
+)
+
+
+# --- frozen values -----------------------------------------------------------------------------
+
+
+def _frozen_value(name, options, doc, extra=()):
+    """A frozen dataclass with one field per option, defaulting to the option's default."""
+    fields = [(option.name, object, dataclasses.field(default=option.default))
+              for option in options]
+    value_class = dataclasses.make_dataclass(name, fields + list(extra), frozen=True)
+    value_class.__module__, value_class.__doc__ = __name__, doc
+    return value_class
+
+
+Settings = _frozen_value(
+    "Settings", SETTINGS,
+    """One run's settings: one field per SETTINGS entry, and `explicit`, the names that were
+    given (on the command line or as keyword arguments). Explicit values beat a preset and
+    --bigger, and --resume refuses an explicit value that contradicts a fixed setting.""",
+    [("explicit", frozenset, dataclasses.field(default=frozenset()))])
+
+GenerationOptions = _frozen_value(
+    "GenerationOptions", GENERATION,
+    "One generation's options: one field per GENERATION entry, checked.")
+
+EvaluationOptions = _frozen_value(
+    "EvaluationOptions", EVALUATION,
+    "One evaluation's options: one field per EVALUATION entry, checked.")
+
+
+def _checked_values(given, options, what):
+    """{name: checked value} of the given ones; UserError naming an unknown one."""
+    by_name = {option.name: option for option in options}
+    unknown = sorted(set(given) - set(by_name))
+    if unknown:
+        raise UserError(f"unknown {what} {unknown[0]!r}: the {what}s are "
+                        + ", ".join(by_name))
+    return {name: by_name[name].check(value) for name, value in given.items()}
+
+
+def resolve_options(given, options=GENERATION, value_class=None):
+    """A frozen value of options (GENERATION or EVALUATION) from {name: value}: the defaults,
+    then the given values, each checked; UserError for a bad or unknown one, or for two
+    options that exclude each other."""
+    checked = _checked_values(given, options, "option")
+    exclusive = {}
+    for option in options:
+        if option.exclusive and checked.get(option.name) is not None:
+            exclusive.setdefault(option.exclusive, []).append(option.flag_name)
+    for flags in exclusive.values():
+        if len(flags) > 1:
+            raise UserError(f"give {' or '.join(flags)}, not both")
+    if value_class is None:
+        value_class = GenerationOptions if options is GENERATION else EvaluationOptions
+    return value_class(**checked)
+
+
+def with_derived(settings):
+    """What some settings imply: --sentences and --stateful train every position, so their
+    targets are "every" unless given (checks.check_settings refuses --targets last)."""
+    if (settings.sentences or settings.stateful) and "targets" not in settings.explicit:
+        return dataclasses.replace(settings, targets="every")
+    return settings
 
 
 def resolve(given, explicit=None):
     """Settings from {name: value}: the defaults, then --bigger's, then the preset's, then the
     given values, each checked (UserError naming the setting). explicit defaults to the
     given names."""
-    unknown = sorted(set(given) - set(BY_NAME))
-    if unknown:
-        raise UserError(f"unknown setting {unknown[0]!r}: the settings are "
-                        + ", ".join(BY_NAME))
-    checked = {name: BY_NAME[name].check(value) for name, value in given.items()}
+    checked = _checked_values(given, SETTINGS, "setting")
     values = {setting.name: setting.default for setting in SETTINGS}
     if checked.get("bigger"):
         values.update({s.name: s.bigger for s in SETTINGS if s.bigger is not None})
     if checked.get("preset"):
         values.update(PRESETS[checked["preset"]])
     values.update(checked)
-    return Settings(**values, explicit=frozenset(given if explicit is None else explicit))
+    explicit = frozenset(given if explicit is None else explicit)
+    return with_derived(Settings(**values, explicit=explicit))
 
 
 def defaults():
@@ -285,23 +443,30 @@ def defaults():
     return resolve({})
 
 
-# --- the checkpoint's record of a run ------------------------------------------------------
-
-
-def to_metadata(settings):
-    """The settings a checkpoint records, under their metadata keys."""
-    return {setting.key: getattr(settings, setting.name) for setting in SETTINGS
-            if setting.recorded}
-
-
-def from_metadata(metadata, rules=(FIXED, ADJUSTABLE)):
-    """{name: value} of a checkpoint's recorded settings under the given rules; KeyError
-    naming the key a file does not record. A setting newer than the file's format takes its
-    default, which is what the code that wrote the file did."""
-    version = metadata.get("format_version", 1)
-    return {setting.name: metadata[setting.key] if setting.key in metadata or
-            version >= setting.since else setting.default
-            for setting in SETTINGS if setting.resume in rules}
+def resumed(settings, recorded, checkpoint_path, recorded_text=None):
+    """settings with what a checkpoint recorded taken in, by each setting's resume rule:
+    recorded ({name: value}, FIXED and ADJUSTABLE settings) fills what was not given, and an
+    explicit value that contradicts a fixed one is a UserError. The text is the recorded
+    file when it still exists and none was given (CONTENT: the caller compares what it
+    holds), and the checkpoint folder is the checkpoint's own unless given."""
+    changes = {}
+    for name, value in recorded.items():
+        setting = BY_NAME[name]
+        given = getattr(settings, name)
+        if name in settings.explicit and setting.resume == FIXED and given != value:
+            if setting.const is not None and given == setting.const:
+                raise UserError(f"cannot resume with {setting.flag_name}: "
+                                f"'{checkpoint_path}' was trained without it")
+            raise UserError(f"cannot resume with {setting.flag_name} {given}: "
+                            f"'{checkpoint_path}' was trained with {value}")
+        if name not in settings.explicit:
+            changes[name] = value
+    assert BY_NAME["text"].resume == CONTENT
+    if "text" not in settings.explicit and recorded_text and os.path.exists(recorded_text):
+        changes["text"] = recorded_text
+    if "checkpoint_dir" not in settings.explicit:
+        changes["checkpoint_dir"] = os.path.dirname(checkpoint_path) or "."
+    return with_derived(dataclasses.replace(settings, **changes))
 
 
 # --- command-line flags -------------------------------------------------------------------------
@@ -316,19 +481,38 @@ def describe_default(setting):
     return text
 
 
-def add_arguments(parser):
-    """One flag per setting, in its group. Flags not given are absent from the parsed
-    namespace (argparse.SUPPRESS), so that the namespace is exactly what was given."""
-    groups = {name: parser.add_argument_group(name) for name in GROUPS}
-    for setting in SETTINGS:
-        default = describe_default(setting)
-        help_text = setting.help + (f" (default: {default})" if default else "")
-        options = dict(dest=setting.name, default=argparse.SUPPRESS, help=help_text)
-        if setting.const is not None:
-            options.update(action="store_const", const=setting.const)
+def add_arguments(parser, options=SETTINGS, given_only=True):
+    """One flag per option, in its group (argparse's own section for group None).
+
+    given_only (train.py): flags not given are absent from the parsed namespace
+    (argparse.SUPPRESS), so that the namespace is exactly what was given, and each help
+    text names the default itself. Otherwise each flag has its default, which the help
+    formatter shows."""
+    groups, exclusive = {None: parser}, {}
+    for option in options:
+        if option.group not in groups:
+            groups[option.group] = parser.add_argument_group(option.group)
+        target = groups[option.group]
+        if option.exclusive:
+            if option.exclusive not in exclusive:
+                exclusive[option.exclusive] = target.add_mutually_exclusive_group()
+            target = exclusive[option.exclusive]
+        if option.positional:
+            target.add_argument(option.name, nargs="+", help=option.help)
+            continue
+        help_text, default = option.help, option.default
+        if given_only:
+            shown = describe_default(option)
+            help_text += f" (default: {shown})" if shown else ""
+            default = argparse.SUPPRESS
+        arguments = dict(dest=option.name, default=default, help=help_text)
+        if option.required:
+            arguments["required"] = True
+        if option.const is not None:
+            arguments.update(action="store_const", const=option.const)
         else:
-            options.update(type=setting.type, choices=setting.choices, metavar=setting.metavar)
-        groups[setting.group].add_argument(setting.flag_name, **options)
+            arguments.update(type=option.type, choices=option.choices, metavar=option.metavar)
+        target.add_argument(option.flag_name, **arguments)
     return parser
 
 

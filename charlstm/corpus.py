@@ -29,6 +29,7 @@ import unicodedata
 import numpy as np
 
 from .errors import UserError
+from .files import atomic_output
 
 
 def normalise_text(text):
@@ -276,10 +277,10 @@ def _write_cache(path, strip, corpus):
     try:
         for target, write in ((array_path, lambda h: np.save(h, corpus.indices)),
                               (info_path, lambda h: h.write(json.dumps(info).encode()))):
-            temporary = f"{target}.{os.getpid()}.tmp"
-            with open(temporary, "wb") as handle:
+            # The .json last: it is what makes the cache valid. No fsync: a cache lost in a
+            # crash is only read again.
+            with atomic_output(target, sync=False) as handle:
                 write(handle)
-            os.replace(temporary, target)  # the .json last: it is what makes the cache valid
     except OSError:
         pass
 

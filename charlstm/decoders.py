@@ -15,8 +15,7 @@ far faster per step than any framework call.
 
 import numpy as np
 
-from .backend import compiled_forward
-from .models import build_model
+from .models import build_model, compiled_forward
 from .windows import encode_inputs, input_table
 
 

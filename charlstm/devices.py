@@ -19,41 +19,66 @@ into N logical devices, so that --distribute can be tried and tested without a G
 """
 
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
 import subprocess
 
 from .backend import import_keras, multi_worker_strategy
-from .errors import UserError
 from .logs import log, warn
+
+keras = import_keras()  # quietly, once: see charlstm.backend
 
 
 def _backend():
-    return import_keras().backend.backend()
+    return keras.backend.backend()
+
+
+@dataclasses.dataclass(frozen=True)
+class Machine:
+    """What the checks of a run's settings need to know of this machine (charlstm.checks)."""
+
+    backend: str
+    gpu_capability: tuple  # the first GPU's (major, minor); (0, 0) if it does not say; None
+    #                        without a GPU
+    multi_worker: bool  # TF_CONFIG describes a cluster of machines
+    replicas: int = 1  # the data-parallel replicas --distribute makes on TensorFlow
+
+
+def _tensorflow_replicas(multi_worker):
+    import tensorflow as tf
+
+    if multi_worker:
+        return multi_worker_strategy().num_replicas_in_sync
+    return len(tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU"))
+
+
+def machine(distribute=False):
+    """This machine, as the checks see it; nothing is set up or logged."""
+    multi_worker = bool(os.environ.get("TF_CONFIG"))
+    replicas = 1
+    if distribute and _backend() == "tensorflow":
+        replicas = _tensorflow_replicas(multi_worker)
+    return Machine(_backend(), _gpu_compute_capability(), multi_worker, replicas)
 
 
 def distribution_strategy(enabled):
     """The tf.distribute strategy for this run, or None (one device, or not TensorFlow).
-    On JAX, DataParallel is set globally here and None returned."""
+    On JAX, DataParallel is set globally here and None returned. charlstm.checks has
+    refused the backends and combinations it cannot do."""
     if not enabled:
         return None
-    keras = import_keras()
-    if os.environ.get("TF_CONFIG") and _backend() != "tensorflow":
-        raise UserError("--distribute across machines (TF_CONFIG) needs the tensorflow "
-                        f"backend, not {_backend()}: unset TF_CONFIG or KERAS_BACKEND")
     if _backend() == "jax":
         devices = keras.distribution.list_devices()
         keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
         log(f"--distribute: data parallel over {len(devices)} JAX device(s)")
         return None
-    if _backend() != "tensorflow":
-        raise UserError(f"--distribute supports the tensorflow and jax backends, not {_backend()}")
     import tensorflow as tf
 
     if os.environ.get("TF_CONFIG"):
         # Made by import_keras when train.py asked for it (see backend.request_multi_worker).
-        strategy = multi_worker_strategy() or tf.distribute.MultiWorkerMirroredStrategy()
+        strategy = multi_worker_strategy()
         log(f"--distribute: {strategy.num_replicas_in_sync} replicas over the TF_CONFIG cluster")
         return strategy
     devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
@@ -63,55 +88,6 @@ def distribution_strategy(enabled):
     if strategy.num_replicas_in_sync == 1:
         log("--distribute: only one device is visible, so this is plain one-device training")
     return strategy
-
-
-def fit_multi_worker(model, strategy):
-    """Let Keras' fit() start under MultiWorkerMirroredStrategy.
-
-    Keras 3 (3.15 included: keras-team/keras#20585) builds the model before training from
-    one batch, which it first reduces across the replicas with strategy.reduce; under
-    MultiWorkerMirroredStrategy that reduction fails on the per-replica batch ("Attempt to
-    convert a value (PerReplica...) to a Tensor"). Building needs only the batch's shapes,
-    so this model takes the first local replica's part instead. Nothing else changes.
-    """
-    import tensorflow as tf
-
-    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-        return
-
-    def local_part(value):
-        if isinstance(value, tf.distribute.DistributedValues):
-            return strategy.experimental_local_results(value)[0]
-        return value
-
-    def maybe_symbolic_build(iterator=None, data_batch=None):
-        if iterator is not None:
-            for _, _, batches in iterator:
-                data_batch = tf.nest.map_structure(local_part, next(batches))
-                break
-        with strategy.scope():
-            model._symbolic_build(data_batch=data_batch)
-
-    model._maybe_symbolic_build = maybe_symbolic_build
-
-    # Second, each step's logs: Keras reduces a scalar loss with strategy.reduce("MEAN", v,
-    # axis=0), which fails on a scalar; the mean over replicas is axis=None.
-    from keras.src.backend.tensorflow import trainer
-
-    original = trainer.reduce_per_replica
-    if getattr(original, "charlstm_patched", False):
-        return
-
-    def reduce_per_replica(values, strategy, reduction):
-        if reduction in ("auto", "mean") and isinstance(
-                strategy, tf.distribute.MultiWorkerMirroredStrategy):
-            return tf.nest.map_structure(
-                lambda value: strategy.reduce("MEAN", value, axis=None)
-                if isinstance(value, tf.distribute.DistributedValues) else value, values)
-        return original(values, strategy, reduction)
-
-    reduce_per_replica.charlstm_patched = True
-    trainer.reduce_per_replica = reduce_per_replica
 
 
 def scope(strategy):
@@ -158,36 +134,14 @@ def _gpu_compute_capability():
     return None
 
 
-def mixed_precision_policy(enabled):
-    """Set and return the Keras dtype policy for --mixed-precision: "mixed_bfloat16" on GPUs
-    with fast bfloat16 (compute capability 8.0 and later: A100, H100, RTX 30xx and later),
-    "mixed_float16" on 7.x (V100, T4, RTX 20xx; Keras then scales the loss), and a UserError
-    where it would only slow training down: on a CPU, where 16-bit arithmetic is emulated,
-    and on older GPUs without fast 16-bit units. Off, nothing changes: float32 throughout."""
-    keras = import_keras()
-    if not enabled:
-        keras.mixed_precision.set_global_policy("float32")  # whatever was set before
-        return None
-    if _backend() == "jax":
-        # jaxlib's cuDNN RNN kernel takes float32 and float64 only: under a 16-bit policy the
-        # compile fails ("Unknown output type bfloat16", seen on an H200).
-        raise UserError("--mixed-precision is not available on the JAX backend: its cuDNN "
-                        "LSTM takes float32 only; train without it")
-    capability = _gpu_compute_capability()
-    if capability is None:
-        raise UserError("--mixed-precision needs a GPU: on a CPU 16-bit arithmetic is "
-                        "emulated and only slows training down")
-    if capability >= (8, 0) or capability == (0, 0):
-        policy = "mixed_bfloat16"
-    elif capability >= (7, 0):
-        policy = "mixed_float16"
-    else:
-        raise UserError(f"--mixed-precision: this GPU (compute capability "
-                        f"{capability[0]}.{capability[1]}) has no fast 16-bit arithmetic, so "
-                        "it would only slow training down")
+def set_precision_policy(policy):
+    """Set the Keras dtype policy charlstm.checks.precision_policy chose for
+    --mixed-precision; None is float32 throughout (whatever was set before)."""
+    if policy is None:
+        keras.mixed_precision.set_global_policy("float32")
+        return
     keras.mixed_precision.set_global_policy(policy)
     log(f"--mixed-precision: {policy} (float32 weights, softmax and loss)")
-    return policy
 
 
 def nvidia_gpu_present():

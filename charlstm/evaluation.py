@@ -14,21 +14,23 @@ Probabilities are clipped below at Keras' epsilon (1e-7), as Keras' own loss doe
     (35, True)
 """
 
-import argparse
 import contextlib
 import sys
 from typing import NamedTuple
 
 import numpy as np
 
-from .backend import compiled_forward, import_keras
-from .checkpoint import find_best_checkpoint, load_for_generation
-from .config import fraction, positive_int
+from .backend import import_keras
 from .corpus import split_held_out
 from .devices import report_device
 from .errors import UserError
+from .folder import find_best_checkpoint
+from .loading import load_for_generation
 from .logs import log
+from .models import compiled_forward
 from .windows import encode_inputs, gather_patterns, input_table, pattern_count
+
+keras = import_keras()  # quietly, once: see charlstm.backend
 
 EPSILON = 1e-7
 
@@ -72,28 +74,22 @@ def tutorial_loss(model, topology, indices, seq_length, batch_size=256, progress
     return float(losses.mean()), len(starts)
 
 
-def evaluate(weights=None, checkpoint_dir=".", text=None, held_out=0.0, batch_size=256,
-             seq_length=None, verbose=1):
-    """The tutorial loss of a checkpoint (weights, or the best one in checkpoint_dir) on a
-    text (default: the one it was trained on), and with held_out > 0 on the training part and
-    the held-out tail apart: a list of PartScore, loss None for a part too short for one
-    window. verbose shows Keras' progress bar for each part."""
-    for name, checker, value in (("held_out", fraction, held_out),
-                                 ("batch_size", positive_int, batch_size)):
-        try:
-            checker(value)
-        except argparse.ArgumentTypeError as error:
-            raise UserError(f"{name}: {error}") from None
-    weights = weights or find_best_checkpoint(checkpoint_dir)
-    model, checkpoint, indices = load_for_generation(weights, text, seq_length)
+def evaluate(options, verbose=1):
+    """The tutorial loss of a checkpoint (options.weights, or the best one in
+    options.checkpoint_dir; EvaluationOptions, charlstm.config) on a text (default: the one
+    it was trained on), and with held_out > 0 on the training part and the held-out tail
+    apart: a list of PartScore, loss None for a part too short for one window. verbose
+    shows Keras' progress bar for each part."""
+    weights = options.weights or find_best_checkpoint(options.checkpoint_dir)
+    model, checkpoint, indices = load_for_generation(weights, options.text, options.seq_length)
     if indices is None:
         raise UserError(f"'{weights}' carries no text (trained with --no-text-in-checkpoint): "
                         "give --text FILE to score it on")
     log(f"weights: {weights}")
     report_device()
     parts = [("all", indices)]
-    if held_out:
-        training, tail = split_held_out(indices, held_out)
+    if options.held_out:
+        training, tail = split_held_out(indices, options.held_out)
         parts += [("training part", training), ("held-out tail", tail)]
     results = []
     for name, part in parts:
@@ -104,10 +100,9 @@ def evaluate(weights=None, checkpoint_dir=".", text=None, held_out=0.0, batch_si
         progress = None
         if verbose:
             log(f"scoring {name}: {windows} windows")
-            progress = _progress_on_stderr(import_keras().utils.Progbar(windows,
-                                                                        unit_name="window"))
+            progress = _progress_on_stderr(keras.utils.Progbar(windows, unit_name="window"))
         loss, windows = tutorial_loss(model, checkpoint.topology, part, checkpoint.seq_length,
-                                      batch_size, progress)
+                                      options.batch_size, progress)
         results.append(PartScore(name, loss, windows, checkpoint.seq_length))
     return results
 
@@ -120,12 +115,3 @@ def _progress_on_stderr(bar):
             bar.update(done)
 
     return update
-
-
-def print_results(results):
-    """evaluate.py's output: one line a part."""
-    for score in results:
-        if score.loss is None:
-            print(f"{score.part}: too short for one {score.seq_length}-character window")
-        else:
-            print(f"{score.part}: loss {score.loss:.4f} over {score.windows} windows", flush=True)

@@ -29,19 +29,20 @@ import os
 import numpy as np
 
 from .backend import import_keras
-from .checkpoint import load_for_generation, strip_punctuation_of
+from .config import EXPORT_FORMATS
 from .errors import UserError
+from .loading import load_for_generation
 from .logs import log
 from .windows import input_table
 
-FORMATS = ("keras", "savedmodel", "onestep")
+keras = import_keras()  # quietly, once: see charlstm.backend
 
 
 def sidecar_path(output):
     return output + ".json"
 
 
-def _encoding(checkpoint, keras, name="encoding"):
+def _encoding(checkpoint, name="encoding"):
     """The input encoding as an Embedding with fixed weights: index -> encoded features."""
     table = input_table(checkpoint.topology.vocab_size, checkpoint.topology.input_encoding)
     layer = keras.layers.Embedding(table.shape[0], table.shape[1], trainable=False, name=name)
@@ -59,10 +60,9 @@ def _copy_weights(exported, source):
 
 def window_model(checkpoint, source):
     """(batch, time) indices -> probabilities of the character after the window."""
-    keras = import_keras()
     topology = checkpoint.topology
     inputs = keras.Input((None,), dtype="int32", name="characters")
-    encoding, table = _encoding(checkpoint, keras)
+    encoding, table = _encoding(checkpoint)
     hidden = encoding(inputs)
     for number in range(1, topology.layers + 1):
         hidden = keras.layers.LSTM(topology.units, return_sequences=number < topology.layers,
@@ -77,14 +77,13 @@ def window_model(checkpoint, source):
 
 def onestep_model(checkpoint, source):
     """One character and the state in; probabilities and the new state out."""
-    keras = import_keras()
     topology = checkpoint.topology
     character = keras.Input((1,), dtype="int32", name="character")
     states = []
     for number in range(1, topology.layers + 1):
         states += [keras.Input((topology.units,), name=f"h_{number}"),
                    keras.Input((topology.units,), name=f"c_{number}")]
-    encoding, table = _encoding(checkpoint, keras)
+    encoding, table = _encoding(checkpoint)
     hidden = encoding(character)
     new_states = []
     for number in range(1, topology.layers + 1):
@@ -111,7 +110,7 @@ def describe(checkpoint, output_format, model):
         "vocabulary": checkpoint.vocabulary.chars,
         "seq_length": checkpoint.seq_length,
         "lower_case": True,
-        "strip_punctuation": bool(strip_punctuation_of(checkpoint)),
+        "strip_punctuation": checkpoint.strip_punctuation,
         "input_encoding": topology.input_encoding,
         "inputs": [tensor.name for tensor in model.inputs],
         "outputs": "probabilities of the next character, in vocabulary order",
@@ -130,9 +129,9 @@ def describe(checkpoint, output_format, model):
 def export(weights, output, output_format="keras", text=None, seq_length=None):
     """Write the checkpoint `weights` as output_format to output (and output.json); returns
     the path written. UserError for what the backend cannot do or a path it cannot write."""
-    if output_format not in FORMATS:
-        raise UserError(f"--format {output_format!r} must be one of " + ", ".join(FORMATS))
-    keras = import_keras()
+    if output_format not in EXPORT_FORMATS:
+        raise UserError(f"--format {output_format!r} must be one of "
+                        + ", ".join(EXPORT_FORMATS))
     if output_format == "savedmodel" and keras.backend.backend() != "tensorflow":
         raise UserError("--format savedmodel needs the TensorFlow backend (it is a TensorFlow "
                         f"format; this is {keras.backend.backend()}): run with "

@@ -1,17 +1,24 @@
-"""The checkpoint folder as one run's property: a lock while a run writes there, the run's
-identity, and the clean-up of what a killed run left.
+"""The checkpoint folder as one run's property: what its checkpoints are called, which run
+they belong to, which one is best, a lock while a run writes there, and the clean-up of what
+a killed run left.
 
+- Names: the tutorial's weights-improvement-{epoch:02d}-{loss:.4f}[-bigger].hdf5, with
+  -val-{val_loss:.4f} after the loss when a held-out part was evaluated.
+- Identity (run_identity): the text (its sha256) and every fixed setting (charlstm.config),
+  the random seed included. The small and the bigger model's files (-bigger.hdf5) may share
+  a folder, as in the tutorial: each is checked against its own kind. A run in a folder that
+  holds checkpoints of another identity is refused unless it resumes one of them (then it
+  has their identity) or is given --overwrite, which removes them and the folder's
+  history.csv first. So a folder holds one run, and generate.py's default choice
+  (find_best_checkpoint) keeps to one run.
 - Lock: `.charlstm.lock` (JSON: process id, host, command, start time), made with O_EXCL
   when a run starts and removed when it ends. A second run in the folder is refused with one
   line naming the first; the lock of a process no longer alive on this host is taken over.
-- Identity (checkpoint.run_identity): the text (its sha256) and every fixed setting
-  (charlstm.config), the random seed included. The small and the bigger model's files
-  (-bigger.hdf5) may share a folder, as in the tutorial: each is checked against its own kind. A run in a folder that holds checkpoints of another identity is refused unless
-  it resumes one of them (then it has their identity) or is given --overwrite, which removes
-  them and the folder's history.csv first. So a folder holds one run, and generate.py's
-  default choice (checkpoint.find_best_checkpoint) keeps to one run.
-- Temporary files of writers killed mid-save are removed (checkpoint.remove_stale_temporaries).
+- Temporary files of writers killed mid-save are removed (files.remove_stale_temporaries).
 
+    >>> name = checkpoint_name(19, 1.94351, bigger=False)
+    >>> name, parse_checkpoint_name(name)
+    ('weights-improvement-19-1.9435.hdf5', (19, 1.9435, None))
     >>> import tempfile
     >>> folder = tempfile.mkdtemp()
     >>> with run_lock(folder):
@@ -24,16 +31,60 @@ identity, and the clean-up of what a killed run left.
 import contextlib
 import json
 import os
+import re
 import socket
 import sys
 import time
 
-from .checkpoint import (checkpoint_metadata, describe_run, is_bigger_name, parse_checkpoint_name,
-                         process_alive, remove_stale_temporaries, run_identity)
+from .checkpoint import checkpoint_metadata
+from .config import FIXED, SETTINGS
 from .errors import UserError
+from .files import process_alive, remove_stale_temporaries
 from .logs import log
 
-LOCK_NAME = ".charlstm.lock"
+NAME_PATTERN = re.compile(
+    r"^weights-improvement-(\d+)-(\d+\.\d+)(?:-val-(\d+\.\d+))?(-bigger)?\.hdf5$"
+)
+
+
+def checkpoint_name(epoch, loss, bigger, val_loss=None):
+    """The tutorial's file name, weights-improvement-{epoch:02d}-{loss:.4f}[-bigger].hdf5, with
+    -val-{val_loss:.4f} after the loss when a held-out part was evaluated."""
+    validation = f"-val-{val_loss:.4f}" if val_loss is not None else ""
+    suffix = "-bigger" if bigger else ""
+    return f"weights-improvement-{epoch:02d}-{loss:.4f}{validation}{suffix}.hdf5"
+
+
+def parse_checkpoint_name(name):
+    """(epoch, loss, val_loss or None) from a checkpoint file name, or None if it is not one."""
+    match = NAME_PATTERN.match(os.path.basename(name))
+    if not match:
+        return None
+    val_loss = float(match.group(3)) if match.group(3) else None
+    return int(match.group(1)), float(match.group(2)), val_loss
+
+
+def is_bigger_name(name):
+    """Whether a checkpoint file name ends in -bigger.hdf5 (the tutorial's bigger model)."""
+    return name.endswith("-bigger.hdf5")
+
+
+def run_identity(metadata):
+    """What makes two checkpoints the same run: the text and the fixed settings."""
+    same = {"text_sha256": metadata.get("text_sha256")}
+    for setting in SETTINGS:
+        if setting.resume == FIXED:
+            same[setting.name] = metadata.get(setting.key, setting.default)
+    return same
+
+
+def describe_run(metadata):
+    """A short account of a run (from a checkpoint's metadata) for messages."""
+    same = run_identity(metadata)
+    shown = [f"seed {same.get('seed')}"]
+    for name in ("seq_length", "layers", "units", "batch_size", "targets"):
+        shown.append(f"{name} {same.get(name)}")
+    return ", ".join(shown) + f", text {metadata.get('text_name')}"
 
 
 def checkpoints_in(directory):
@@ -43,6 +94,49 @@ def checkpoints_in(directory):
     except OSError:
         return []
     return sorted(name for name in names if parse_checkpoint_name(name))
+
+
+def find_best_checkpoint(directory):
+    """The best checkpoint in directory among the files of one run: the run of the newest
+    checkpoint file (files of other runs, or legacy files, are left out and counted in the
+    log line), then the lowest held-out loss among its files that carry one, else the lowest
+    training loss (the later epoch on a tie). UserError if there is none."""
+    try:
+        names = os.listdir(directory)
+    except OSError as error:
+        raise UserError(f"cannot list checkpoint directory '{directory}': "
+                        f"{error.strerror}") from None
+    runs = {}  # identity -> [(rank, name, metadata)]
+    newest = (-1.0, None)
+    for name in names:
+        parsed = parse_checkpoint_name(name)
+        if not parsed:
+            continue
+        path = os.path.join(directory, name)
+        metadata = checkpoint_metadata(path)
+        key = json.dumps(run_identity(metadata), sort_keys=True) if metadata else "legacy"
+        epoch, loss, val_loss = parsed
+        ranked_by_held_out = val_loss is not None
+        rank = (not ranked_by_held_out, val_loss if ranked_by_held_out else loss, -epoch)
+        runs.setdefault(key, []).append((rank, name, metadata))
+        with contextlib.suppress(OSError):
+            newest = max(newest, (os.path.getmtime(path), key))
+    if not runs:
+        raise UserError(
+            f"no weights-improvement-*.hdf5 checkpoint in '{directory}': "
+            "train one with train.py or name one with --weights"
+        )
+    chosen = newest[1] if newest[1] is not None else next(iter(runs))
+    _, name, metadata = min(runs[chosen], key=lambda entry: (entry[0], entry[1]))
+    ignored = sum(len(files) for key, files in runs.items() if key != chosen)
+    if ignored:
+        what = describe_run(metadata) if metadata else "legacy files without metadata"
+        log(f"'{directory}' holds checkpoints of {len(runs)} runs: using the newest run's "
+            f"({what}; {len(runs[chosen])} file(s)), leaving out {ignored} file(s) of the others")
+    return os.path.join(directory, name)
+
+
+LOCK_NAME = ".charlstm.lock"
 
 
 @contextlib.contextmanager

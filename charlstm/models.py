@@ -9,30 +9,22 @@ names in checkpoint files do not depend on how many models a process has built. 
 Keras' defaults (tanh, sigmoid, no recurrent dropout, not unrolled, with bias), which is what
 cuDNN needs on a GPU.
 
+    >>> import numpy as np
     >>> model = build_model(Topology(vocab_size=43, output_size=43), seq_length=100)
     >>> [layer.name for layer in model.layers]
     ['lstm_1', 'dropout_1', 'dense_1']
+    >>> forward = compiled_forward(model)
+    >>> forward(np.zeros((2, 100, 1), np.float32)).shape   # numpy in, numpy out
+    (2, 43)
 """
 
-from dataclasses import dataclass
-
 from .backend import import_keras
+from .sequences import PADDING_TARGET
+from .topology import Topology
 
+keras = import_keras()  # quietly, once: see charlstm.backend
 
-@dataclass(frozen=True)
-class Topology:
-    vocab_size: int  # characters the inputs are scaled by (the tutorial's n_vocab)
-    output_size: int  # Dense width: the vocabulary, or fewer in legacy tutorial files
-    layers: int = 1
-    units: int = 256
-    dropout: float = 0.2
-    input_encoding: str = "scaled"  # "scaled": index / vocab_size; "one-hot": a 1 in vocab_size
-    input_dropout: float = 0.0  # dropout on the visible input (idea 6); a layer without weights
-
-    @property
-    def input_width(self):
-        """Features per time step."""
-        return self.vocab_size if self.input_encoding == "one-hot" else 1
+__all__ = ["Topology", "build_model", "compile_model", "compiled_forward"]
 
 
 def build_model(topology, seq_length=None, unroll=False, every_position=False,
@@ -56,7 +48,6 @@ def build_model(topology, seq_length=None, unroll=False, every_position=False,
     input_dropout > 0 puts a Dropout layer on the input (idea 6). It has no weights, so files
     still load into the tutorial's topology, and at inference it passes inputs unchanged.
     """
-    keras = import_keras()
     if stateful_batch_size:
         shape = dict(batch_shape=(stateful_batch_size, seq_length, topology.input_width))
     else:
@@ -83,18 +74,12 @@ def build_model(topology, seq_length=None, unroll=False, every_position=False,
     return keras.Sequential(stack, name="char_lstm")
 
 
-# The target of a padding position (--sentences): the loss skips it and averages over the
-# real positions only.
-PADDING_TARGET = -1
-
-
 def compile_model(model, learning_rate=0.001, clipnorm=None, padded_targets=False,
                   optimizer=None):
     """The tutorial's Adam (learning rate 0.001 is Keras' default) and cross-entropy; sparse
     targets give the same loss as one-hot ones. padded_targets=True makes the loss ignore
     PADDING_TARGET positions (padded sentences). optimizer (charlstm.optimizer's, for a
     schedule, weight decay or an average) replaces Adam and its two arguments."""
-    keras = import_keras()
     if optimizer is None:
         optimizer = keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm)
     loss = "sparse_categorical_crossentropy"
@@ -102,3 +87,38 @@ def compile_model(model, learning_rate=0.001, clipnorm=None, padded_targets=Fals
         loss = keras.losses.SparseCategoricalCrossentropy(ignore_class=PADDING_TARGET)
     model.compile(optimizer=optimizer, loss=loss)
     return model
+
+
+def compiled_forward(model):
+    """Return f(inputs: np.ndarray) -> np.ndarray, the model's inference pass, compiled once.
+
+    Model.predict builds an iterator and callbacks on every call (about 40 ms on a CPU), far
+    too slow for a loop of single characters. This traces the model once per backend, with a
+    free batch dimension, and is bit-identical to Model.predict (no XLA, whose fused
+    kernels round differently).
+    """
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        # The model's own input shape: (None, None, width) for any window length, or a fixed
+        # length for an unrolled model.
+        traced = tf.function(
+            lambda inputs: model(inputs, training=False),
+            input_signature=[tf.TensorSpec(model.inputs[0].shape, tf.float32)],
+        )
+        return lambda inputs: traced(inputs).numpy()
+    if backend == "jax":
+        import jax
+        import numpy as np
+
+        trainable = [v.value for v in model.trainable_variables]
+        non_trainable = [v.value for v in model.non_trainable_variables]
+
+        @jax.jit
+        def jitted(trainable, non_trainable, inputs):
+            outputs, _ = model.stateless_call(trainable, non_trainable, inputs, training=False)
+            return outputs
+
+        return lambda inputs: np.asarray(jitted(trainable, non_trainable, inputs))
+    return lambda inputs: keras.ops.convert_to_numpy(model(inputs, training=False))

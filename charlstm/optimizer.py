@@ -15,7 +15,8 @@ lowers), the moments and the averages. So --resume carries on bit for bit.
 """
 
 from .backend import import_keras
-from .errors import UserError
+
+keras = import_keras()  # quietly, once: see charlstm.backend
 
 # --lr-schedule plateau: the factor and patience of char-rnn and torch-rnn's step decays are
 # per-epoch; this halves after one epoch that did not improve (Keras' ReduceLROnPlateau).
@@ -23,17 +24,9 @@ PLATEAU_FACTOR = 0.5
 PLATEAU_PATIENCE = 1
 
 
-def check_schedule(settings):
-    """UserError for settings the schedule cannot honour."""
-    if settings.warmup_steps and settings.lr_schedule != "cosine":
-        raise UserError("--warmup-steps belongs to --lr-schedule cosine: add it, or leave "
-                        "--warmup-steps out")
-
-
 def learning_rate_schedule(settings, total_steps):
     """The optimizer's learning_rate argument: a float (constant, plateau; a variable that
     plateau lowers) or a Keras schedule of the step count (cosine)."""
-    keras = import_keras()
     if settings.lr_schedule != "cosine":
         return settings.learning_rate
     warmup = min(settings.warmup_steps, total_steps)
@@ -48,7 +41,6 @@ def learning_rate_schedule(settings, total_steps):
 
 def make_optimizer(settings, total_steps):
     """The run's optimizer. total_steps (epochs x steps per epoch) is the cosine's length."""
-    keras = import_keras()
     options = dict(learning_rate=learning_rate_schedule(settings, total_steps),
                    clipnorm=settings.clipnorm)
     if settings.ema:
@@ -66,7 +58,6 @@ def make_optimizer(settings, total_steps):
 
 def learning_rates(settings, total_steps, steps):
     """The schedule's learning rate at each step in steps, as floats (for tests and docs)."""
-    keras = import_keras()
     schedule = learning_rate_schedule(settings, total_steps)
     if not callable(schedule):
         return [float(schedule)] * len(steps)
@@ -94,13 +85,3 @@ def describe_optimizer(settings, total_steps):
     if settings.ema:
         line += f"; EMA {settings.ema:g} of the weights for validation and checkpoints"
     return line
-
-
-def moving_averages(model):
-    """{variable path: its moving average} when the model's optimizer keeps one (--ema), else
-    {}. Keras keeps the averages in the order of the variables it was built with."""
-    optimizer = getattr(model, "optimizer", None)
-    if optimizer is None or not getattr(optimizer, "use_ema", False) or not optimizer.built:
-        return {}
-    return {variable.path: average for variable, average in
-            zip(optimizer._trainable_variables, optimizer._model_variables_moving_average)}

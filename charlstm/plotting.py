@@ -19,7 +19,7 @@ import csv
 import io
 import os
 
-from .checkpoint import write_atomically
+from .files import write_atomically
 from .errors import UserError
 
 # What the tutorial reported for its two models' final training loss.

@@ -33,8 +33,11 @@ import re
 
 import numpy as np
 
-from .models import PADDING_TARGET
 from .windows import EpochBatches, encode_inputs
+
+# The target of a padding position (--sentences): the loss skips it and averages over the
+# real positions only.
+PADDING_TARGET = -1
 
 # A sentence ends after . ! or ? (and any closing quotes or brackets) followed by whitespace,
 # or at a blank line (chapter titles, verse). The whitespace belongs to the sentence before.

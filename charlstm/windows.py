@@ -2,8 +2,8 @@
 
 The tutorial built every pattern up front, a (patterns, 100, 1) float64 array: 800 bytes per
 character of text. Here the text stays one small index array and each batch is gathered from
-it on the fly, shuffled every epoch; backend.training_data hands the batches to Keras (tf.data
-on TensorFlow, a keras.utils.PyDataset on the other backends).
+it on the fly, shuffled every epoch; charlstm.feeding hands the batches to Keras (tf.data on
+TensorFlow, a keras.utils.PyDataset on the other backends).
 
     >>> import numpy as np
     >>> windows, targets = gather_patterns(np.arange(8), np.array([0, 1]), 5)
@@ -11,12 +11,9 @@ on TensorFlow, a keras.utils.PyDataset on the other backends).
     ([[0, 1, 2, 3, 4], [1, 2, 3, 4, 5]], [5, 6])
 """
 
-import functools
 import math
 
 import numpy as np
-
-from .backend import import_keras
 
 
 def pattern_count(text_length, seq_length):
@@ -88,9 +85,9 @@ class GlobalSteps:
     """A run's batches as Keras sees them: epoch e's batch i is global step
     e * steps_per_epoch + i, and global step g is batch g % len(batches) of pass
     g // len(batches), so that passes follow each other across epochs of any size.
-    load(step) is the one mapping; backend.training_data feeds it to tf.data on TensorFlow,
-    and wraps it in a keras.utils.PyDataset (as_py_dataset) on other backends, whose
-    on_epoch_end moves to the next epoch."""
+    load(step) is the one mapping; charlstm.feeding feeds it to tf.data on TensorFlow, and
+    wraps it in a keras.utils.PyDataset on other backends, whose on_epoch_end moves to the
+    next epoch."""
 
     def __init__(self, batches, steps_per_epoch=None, initial_epoch=0):
         self.batches = batches
@@ -108,35 +105,6 @@ class GlobalSteps:
 
     def on_epoch_end(self):
         self.epoch += 1
-
-
-@functools.cache
-def _py_dataset_class():
-    keras = import_keras()
-
-    class StepsDataset(keras.utils.PyDataset):
-        """GlobalSteps for Keras' fit(); read in order on the main thread (workers=1), which
-        stateful training relies on."""
-
-        def __init__(self, steps):
-            super().__init__()
-            self.steps = steps
-
-        def __len__(self):
-            return len(self.steps)
-
-        def __getitem__(self, batch_number):
-            return self.steps[batch_number]
-
-        def on_epoch_end(self):
-            self.steps.on_epoch_end()
-
-    return StepsDataset
-
-
-def as_py_dataset(steps):
-    """GlobalSteps as a keras.utils.PyDataset (Keras is imported here, on first use)."""
-    return _py_dataset_class()(steps)
 
 
 class WindowBatches(EpochBatches):
@@ -194,42 +162,3 @@ class WindowBatches(EpochBatches):
         if self.targets == "every":
             targets = self.indices[starts[:, None] + 1 + np.arange(self.seq_length)]
         return encode_inputs(windows, self.table), targets.astype(np.int32)
-
-
-def training_data(batches, epochs, initial_epoch=0, steps_per_epoch=None):
-    """What to give Model.fit for EpochBatches, for epochs initial_epoch .. epochs - 1:
-    (data, steps_per_epoch).
-
-    An epoch is one pass over the batches, or steps_per_epoch batches when given (for texts
-    too big for one pass an epoch), numbered as windows.GlobalSteps says.
-
-    On TensorFlow, Keras feeds a PyDataset through tf.data.Dataset.from_generator, which cost
-    ~80 ms a step here (208 ms instead of 125 ms for the small model on 2 CPU cores, measured
-    in one run). A tf.data pipeline that maps step numbers through numpy_function runs at
-    the speed of in-memory arrays, so TensorFlow gets that; the data and its order are the
-    same (EpochBatches.batch). Other backends get a PyDataset over the same steps.
-    """
-    keras = import_keras()
-    steps = GlobalSteps(batches, steps_per_epoch, initial_epoch)
-    if keras.backend.backend() != "tensorflow":
-        return as_py_dataset(steps), None
-    import tensorflow as tf
-
-    per_epoch, width = steps.steps_per_epoch, batches.input_width
-
-    def fetch(step):
-        inputs, targets = tf.numpy_function(steps.load, [step], (tf.float32, tf.int32))
-        inputs.set_shape((None, None, width))
-        targets.set_shape((None, None) if batches.sequence_targets else (None,))
-        return inputs, targets
-
-    # One dataset for the whole run, epochs back to back: Keras keeps its iterator across
-    # epochs when steps_per_epoch is given, and prefetching crosses epoch boundaries. The map
-    # is sequential, so batches arrive in order (stateful training relies on it).
-    dataset = tf.data.Dataset.range(per_epoch * initial_epoch, per_epoch * epochs)
-    dataset = dataset.map(fetch).prefetch(tf.data.AUTOTUNE)
-    # Under --distribute, tf.distribute splits each (global) batch into per-replica pieces
-    # and, across machines, shards those pieces: sharding by data, as there are no files.
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return dataset.with_options(options), per_epoch

@@ -1,10 +1,16 @@
-"""Shared fixtures: tiny corpora and a tiny trained checkpoint, made fresh for the session."""
+"""Shared fixtures and helpers: tiny corpora and a tiny trained checkpoint, made fresh for the
+session, the commands run in this process or in a real one, and readers of a run's folder.
+Test modules import helpers from here, never from each other."""
 
 import contextlib
+import csv
 import io
 import os
 import subprocess
 import sys
+
+import h5py
+import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -14,6 +20,7 @@ from charlstm.backend import import_keras  # noqa: E402
 from charlstm.cli import (evaluate_main, export_main, generate_main, plot_main,  # noqa: E402
                           train_main)
 from charlstm.config import resolve  # noqa: E402
+from charlstm.folder import parse_checkpoint_name  # noqa: E402
 from charlstm.logs import show_on_stderr  # noqa: E402
 
 import_keras()
@@ -76,6 +83,26 @@ def run_command(*args, timeout=300, **kwargs):
     )
 
 
+def checkpoints(directory):
+    """The checkpoint files of a folder, by name, in order."""
+    return sorted(name for name in os.listdir(directory) if parse_checkpoint_name(name))
+
+
+def every_dataset(path):
+    """{name: array} of every dataset in an HDF5 file: weights, seed text, training state."""
+    values = {}
+    with h5py.File(path) as handle:
+        handle.visititems(lambda name, item: values.__setitem__(name, np.asarray(item))
+                          if isinstance(item, h5py.Dataset) else None)
+    return values
+
+
+def history(directory):
+    """The rows of a folder's history.csv, as dicts."""
+    with open(os.path.join(directory, "history.csv")) as handle:
+        return list(csv.DictReader(handle))
+
+
 @pytest.fixture(scope="session")
 def tiny_text_path(tmp_path_factory):
     path = tmp_path_factory.mktemp("corpus") / "tiny.txt"
@@ -86,7 +113,7 @@ def tiny_text_path(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tiny_text_path, tmp_path_factory):
     """A checkpoint from a 3-epoch run of a tiny model on the tiny text."""
-    from charlstm.checkpoint import find_best_checkpoint
+    from charlstm.folder import find_best_checkpoint
     from charlstm.training import train
 
     directory = str(tmp_path_factory.mktemp("checkpoints"))

@@ -1,7 +1,9 @@
 """The Python API a notebook uses: charlstm.train / generate / stream / samples / load /
 evaluate, with the commands' behaviour and messages, and no Keras at import."""
 
+import ast
 import os
+import pkgutil
 import subprocess
 import sys
 
@@ -12,16 +14,41 @@ from charlstm.checkpoint import load_checkpoint
 from conftest import ROOT, run_command, run_main
 
 
-def test_importing_any_module_starts_no_backend():
-    code = ("import charlstm, importlib, pkgutil, sys\n"
-            "for module in pkgutil.iter_modules(charlstm.__path__):\n"
-            "    importlib.import_module('charlstm.' + module.name)\n"
-            "import train, generate, evaluate\n"
-            "loaded = {'tensorflow', 'keras', 'jax', 'torch'} & set(sys.modules)\n"
-            "assert not loaded, loaded\n")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                            text=True, timeout=60)
+# The modules that need Keras, and import it at their top. Everything else, the package, its
+# API and its commands included, starts no backend when imported.
+KERAS_MODULES = {"callbacks", "decoders", "devices", "evaluation", "exporting", "feeding",
+                 "generation", "keras_compat", "loading", "models", "optimizer", "snapshots",
+                 "training"}
+BACKENDS = "{'tensorflow', 'keras', 'jax', 'torch'}"
+
+
+def started_a_backend(code):
+    result = subprocess.run([sys.executable, "-c", f"import sys\n{code}\n"
+                             f"print(sorted({BACKENDS} & set(sys.modules)))"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1] != "[]"
+
+
+def test_importing_the_package_its_api_and_its_commands_starts_no_backend():
+    assert not started_a_backend("import charlstm, charlstm.api, charlstm.cli\n"
+                                 "import train, generate, evaluate, export, plot")
+
+
+def test_the_keras_line_is_where_the_package_says():
+    names = {module.name for module in pkgutil.iter_modules(charlstm.__path__)}
+    assert KERAS_MODULES <= names
+    light = sorted(names - KERAS_MODULES)
+    assert not started_a_backend(f"import importlib\nfor name in {light!r}:\n"
+                                 "    importlib.import_module('charlstm.' + name)")
+    # Each Keras module imports it at its top: keras = import_keras(), or a Keras module.
+    for name in KERAS_MODULES:
+        tree = ast.parse(open(os.path.join(ROOT, "charlstm", f"{name}.py")).read())
+        starts = [node for node in tree.body
+                  if isinstance(node, ast.Assign) and ast.unparse(node) == "keras = import_keras()"
+                  or isinstance(node, ast.ImportFrom) and node.level == 1
+                  and node.module in KERAS_MODULES]
+        assert starts, f"charlstm/{name}.py does not import Keras at its top"
 
 
 @pytest.fixture(scope="module")

@@ -4,13 +4,12 @@ import h5py
 import numpy as np
 import pytest
 
-from charlstm.checkpoint import (
-    checkpoint_name, find_best_checkpoint, load_checkpoint, parse_checkpoint_name,
-    save_checkpoint,
-)
+from charlstm.checkpoint import load_checkpoint, write_checkpoint
 from charlstm.errors import UserError
-from charlstm.checkpoint import load_for_generation
+from charlstm.folder import checkpoint_name, find_best_checkpoint, parse_checkpoint_name
+from charlstm.loading import load_for_generation
 from charlstm.models import build_model
+from charlstm.snapshots import snapshot
 from conftest import ROOT, run_command, run_main
 
 KERAS2_CLIENT = os.path.join(ROOT, "tests", "keras2_client.py")
@@ -61,11 +60,11 @@ def test_round_trip_gives_the_same_predictions(tiny_checkpoint):
     assert np.array_equal(model.predict(inputs, verbose=0), reference.predict(inputs, verbose=0))
     # And saving what was loaded writes the same weights again.
     copy = os.path.join(os.path.dirname(tiny_checkpoint), "copy.hdf5")
-    save_checkpoint(copy, model, checkpoint.metadata, checkpoint.seed_indices)
+    write_checkpoint(copy, snapshot(model), checkpoint.metadata, checkpoint.seed_text)
     again = load_checkpoint(copy)
     assert all(np.array_equal(a, b) for a, b in zip(again.weights, checkpoint.weights))
     assert again.vocabulary == checkpoint.vocabulary
-    assert np.array_equal(again.seed_indices, checkpoint.seed_indices)
+    assert np.array_equal(again.seed_text, checkpoint.seed_text)
 
 
 def test_checkpoint_carries_what_generation_needs(tiny_checkpoint, tiny_text_path):
@@ -78,7 +77,7 @@ def test_checkpoint_carries_what_generation_needs(tiny_checkpoint, tiny_text_pat
     assert (metadata["seq_length"], metadata["layers"], metadata["units"]) == (10, 1, 8)
     assert metadata["text_sha256"] == fingerprint(text) and metadata["text_length"] == len(text)
     assert metadata["epoch"] == parse_checkpoint_name(tiny_checkpoint)[0]
-    assert checkpoint.vocabulary.decode(checkpoint.seed_indices) == text
+    assert checkpoint.vocabulary.decode(checkpoint.seed_text) == text
 
 
 def test_keras2_loads_our_checkpoint(tiny_checkpoint, tmp_path):
@@ -113,7 +112,7 @@ def test_legacy_tutorial_checkpoint_loads(legacy_checkpoint, tiny_text_path):
     path, dense_width, vocab_size = legacy_checkpoint
     with h5py.File(path, "r") as handle:
         assert "model_weights" in handle and "charlstm" not in handle.attrs
-    model, checkpoint, pool = load_for_generation(path, text_path=tiny_text_path)
+    model, checkpoint, seed_text = load_for_generation(path, text_path=tiny_text_path)
     assert checkpoint.is_legacy
     # Read off the file: one LSTM of 16 units, window 10 from the saved model config, and the
     # tutorial's to_categorical Dense width (which may be narrower than the vocabulary).
@@ -216,7 +215,7 @@ def test_metadata_that_disagrees_with_the_weights_is_refused(tiny_checkpoint, tm
 def test_failed_write_keeps_the_existing_file_and_leaves_no_temporary(tiny_checkpoint, tmp_path):
     model, checkpoint, _ = load_for_generation(tiny_checkpoint)
     path = tmp_path / "weights-improvement-01-1.0000.hdf5"
-    save_checkpoint(str(path), model, checkpoint.metadata, checkpoint.seed_indices)
+    write_checkpoint(str(path), snapshot(model), checkpoint.metadata, checkpoint.seed_text)
     before = path.read_bytes()
 
     class Exploding(np.ndarray):
@@ -224,6 +223,7 @@ def test_failed_write_keeps_the_existing_file_and_leaves_no_temporary(tiny_check
             raise OSError("disk full")
 
     with pytest.raises((UserError, OSError)):
-        save_checkpoint(str(path), model, checkpoint.metadata, np.arange(3).view(Exploding))
+        write_checkpoint(str(path), snapshot(model), checkpoint.metadata,
+                         np.arange(3).view(Exploding))
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == [path.name]

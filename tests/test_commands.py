@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from charlstm.checkpoint import load_checkpoint, parse_checkpoint_name
+from charlstm.checkpoint import load_checkpoint
+from charlstm.folder import parse_checkpoint_name
 from conftest import ROOT, run_command, run_main
 
 

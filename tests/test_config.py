@@ -7,6 +7,7 @@ import pytest
 
 from charlstm import cli, config
 from charlstm.errors import UserError
+from charlstm.metadata import Metadata
 from charlstm.presets import PRESETS
 from conftest import ROOT
 
@@ -46,10 +47,10 @@ def test_bigger_then_preset_then_explicit_values():
 
 def test_metadata_round_trip_keeps_the_older_files_keys():
     settings = config.resolve({"seed": 5, "input_encoding": "one-hot"})
-    metadata = config.to_metadata(settings)
+    metadata = Metadata.for_run(settings, "abc", 3, "0" * 64)
     assert metadata["random_seed"] == 5 and metadata["input_encoding"] == "one-hot"
     assert "checkpoint_dir" not in metadata and "resume" not in metadata
-    restored = config.from_metadata(metadata)
+    restored = Metadata.from_json(metadata.to_json()).settings()
     assert restored["seed"] == 5 and restored["input_encoding"] == "one-hot"
     assert set(restored) == {s.name for s in config.SETTINGS
                              if s.resume in (config.FIXED, config.ADJUSTABLE)}

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from charlstm.decoders import StatefulDecoder, WindowDecoder
-from charlstm.checkpoint import load_for_generation
+from charlstm.loading import load_for_generation
 from charlstm.models import Topology, build_model
 from charlstm.sampling import generate_indices
 
@@ -41,8 +41,8 @@ def lively_model(layers, vocab_size=10, units=16, seed=4):
 
 
 def test_window_decoding_equals_the_tutorials_loop_on_a_trained_checkpoint(tiny_checkpoint):
-    model, checkpoint, pool = load_for_generation(tiny_checkpoint)
-    pattern = pool[5 : 5 + checkpoint.seq_length]
+    model, checkpoint, seed_text = load_for_generation(tiny_checkpoint)
+    pattern = seed_text[5 : 5 + checkpoint.seq_length]
     decoder = WindowDecoder(model, checkpoint.topology, checkpoint.seq_length)
     expected = tutorial_loop(model, pattern, len(checkpoint.vocabulary), 30)
     assert greedy_run(decoder, pattern, 30) == expected

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 import charlstm
-from charlstm.backend import compiled_forward, import_keras
-from charlstm.checkpoint import load_for_generation
+from charlstm.backend import import_keras
+from charlstm.loading import load_for_generation
+from charlstm.models import compiled_forward
 from charlstm.windows import encode_inputs, input_table
 from conftest import run_main
 

@@ -6,11 +6,12 @@ import re
 import numpy as np
 import pytest
 
-from charlstm.checkpoint import find_best_checkpoint, load_checkpoint, shapes_from_weights
+from charlstm.checkpoint import load_checkpoint, shapes_from_weights
+from charlstm.folder import find_best_checkpoint
 from charlstm.corpus import Vocabulary, strip_punctuation
-from charlstm.checkpoint import load_for_generation
-from charlstm.models import PADDING_TARGET, Topology, build_model, compile_model
-from charlstm.sequences import SentenceBatches, StreamBatches, sentence_spans
+from charlstm.loading import load_for_generation
+from charlstm.models import Topology, build_model, compile_model
+from charlstm.sequences import PADDING_TARGET, SentenceBatches, StreamBatches, sentence_spans
 from charlstm.training import train
 from conftest import ROOT, TINY_TEXT, run_main, train_args
 
@@ -114,12 +115,9 @@ def test_batch_size_one_trains(tmp_path):
 
 def test_any_number_of_layers_and_units(tiny_text_path, tmp_path):
     path = trained(tmp_path, tiny_text_path, layers=3, units=5, epochs=1)
-    import h5py
-
-    from charlstm.checkpoint import _read_layers
-
-    with h5py.File(path) as handle:
-        shapes = shapes_from_weights(_read_layers(handle))
+    checkpoint = load_checkpoint(path)
+    shapes = shapes_from_weights([("layer", checkpoint.weights[3 * n : 3 * n + 3])
+                                  for n in range(3)] + [("dense", checkpoint.weights[9:])])
     assert (shapes["layers"], shapes["units"]) == (3, 5)
     result = run_main("generate.py", "--weights", path, "--length", "10", "--raw")
     assert result.returncode == 0, result.stderr

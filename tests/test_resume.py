@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 
 from charlstm.callbacks import DivergenceStop, HistoryLog
-from charlstm.checkpoint import TRAINING_STATE_GROUP, parse_checkpoint_name
+from charlstm.checkpoint import TRAINING_STATE_GROUP
 from charlstm.errors import UserError
+from charlstm.folder import parse_checkpoint_name
 from charlstm.training import train
-from conftest import ROOT, TINY_TEXT
+from conftest import ROOT, TINY_TEXT, checkpoints, every_dataset, history
 from train import parse_args
 
 COMMON = ["--units", "8", "--seq-length", "10", "--batch-size", "32", "--seed", "7",
@@ -24,23 +25,6 @@ COMMON = ["--units", "8", "--seq-length", "10", "--batch-size", "32", "--seed", 
 
 def run(text, directory, *flags):
     train(parse_args(["--text", text, "--checkpoint-dir", str(directory), *COMMON, *flags]))
-
-
-def checkpoints(directory):
-    return sorted(name for name in os.listdir(directory) if parse_checkpoint_name(name))
-
-
-def every_dataset(path):
-    values = {}
-    with h5py.File(path) as handle:
-        handle.visititems(lambda name, item: values.__setitem__(name, np.asarray(item))
-                          if isinstance(item, h5py.Dataset) else None)
-    return values
-
-
-def history(directory):
-    with open(os.path.join(directory, "history.csv")) as handle:
-        return list(csv.DictReader(handle))
 
 
 @pytest.fixture(scope="module")
@@ -212,6 +196,6 @@ def test_sample_every_logs_greedy_and_tempered_text(tiny_text_path, tmp_path, ca
 
 
 def test_history_log_without_a_writable_file_is_a_user_error(tmp_path):
-    callback = HistoryLog(str(tmp_path / "missing" / "history.csv"), checkpoints=None)
+    callback = HistoryLog(str(tmp_path / "missing" / "history.csv"), checkpointer=None)
     with pytest.raises(UserError, match="cannot write history file"):
         callback.on_train_begin()

@@ -18,20 +18,16 @@ import numpy as np
 import pytest
 
 import charlstm
-from charlstm import checkpoint as checkpoint_module
-from charlstm.checkpoint import (METADATA_ATTRIBUTE, SEED_TEXT_DATASET, find_best_checkpoint,
-                                 load_checkpoint, parse_checkpoint_name)
+from charlstm import files as files_module
+from charlstm.checkpoint import METADATA_ATTRIBUTE, SEED_TEXT_DATASET, load_checkpoint
+from charlstm.folder import find_best_checkpoint
 from charlstm.corpus import load_corpus
 from charlstm.folder import LOCK_NAME
 from charlstm.logs import show_on_stderr
 from charlstm.sampling import make_chooser
-from conftest import ROOT, TINY_TEXT, run_main
+from conftest import ROOT, TINY_TEXT, checkpoints, run_main
 
 TINY = dict(epochs=3, units=8, seq_length=10, batch_size=32, seed=1, verbose=0)
-
-
-def checkpoints(directory):
-    return sorted(name for name in os.listdir(directory) if parse_checkpoint_name(name))
 
 
 def leftovers(directory):
@@ -58,18 +54,18 @@ def wait_for(condition, seconds=120):
 
 def test_a_full_disk_during_a_save_ends_in_one_line_and_keeps_the_earlier_files(
         tiny_text_path, tmp_path, monkeypatch):
-    original = checkpoint_module._write_file
+    original = files_module._write_file
     calls = []
 
-    def full_on_the_second_file(path, data):
-        calls.append(path)
+    def full_on_the_second_file(handle, data):
+        calls.append(handle.name)
         if len(calls) == 2:
-            with open(path, "wb") as handle:  # half of it lands, then the disk is full
-                handle.write(data[: len(data) // 2])
+            handle.write(data[: len(data) // 2])  # half of it lands, then the disk is full
+            handle.flush()
             raise OSError(errno.ENOSPC, "No space left on device")
-        original(path, data)
+        original(handle, data)
 
-    monkeypatch.setattr(checkpoint_module, "_write_file", full_on_the_second_file)
+    monkeypatch.setattr(files_module, "_write_file", full_on_the_second_file)
     with pytest.raises(charlstm.UserError) as raised:
         charlstm.train(text=tiny_text_path, checkpoint_dir=str(tmp_path), learning_rate=0.05,
                        **TINY)

@@ -10,10 +10,12 @@ import pytest
 
 from charlstm import corpus as corpus_module
 from charlstm.backend import import_keras
-from charlstm.windows import training_data
-from charlstm.checkpoint import find_best_checkpoint, load_checkpoint, parse_checkpoint_name
+from charlstm.checkpoint import load_checkpoint
+from charlstm.checks import precision_policy
 from charlstm.corpus import Vocabulary, load_corpus, normalise_text, strip_punctuation
-from charlstm.devices import _visible_gpus, is_chief, mixed_precision_policy
+from charlstm.devices import _visible_gpus, is_chief, machine
+from charlstm.feeding import training_data
+from charlstm.folder import find_best_checkpoint, parse_checkpoint_name
 from charlstm.errors import UserError
 from charlstm.models import Topology, build_model
 from charlstm.training import train
@@ -97,7 +99,7 @@ def test_training_on_a_large_text_with_steps_per_epoch(tmp_path):
     checkpoint = load_checkpoint(find_best_checkpoint(str(directory)))
     assert checkpoint.metadata["steps_per_epoch"] == 2
     assert checkpoint.metadata["text_length"] == os.path.getsize(path)
-    assert len(checkpoint.seed_indices) == 1_000_000  # the seed pool is capped
+    assert len(checkpoint.seed_text) == 1_000_000  # the seed text is capped
 
 
 def test_epochs_of_steps_walk_through_the_passes_in_order():
@@ -210,7 +212,7 @@ def test_mixed_precision_is_refused_where_it_would_not_help():
     else:
         message = "--mixed-precision needs a GPU"
     with pytest.raises(UserError, match=message):
-        mixed_precision_policy(True)
+        precision_policy(True, machine())
 
 
 def test_a_mixed_policy_keeps_the_softmax_float32():

@@ -5,11 +5,12 @@ import os
 import numpy as np
 import pytest
 
-from charlstm.checkpoint import find_best_checkpoint, load_checkpoint
+from charlstm.checkpoint import load_checkpoint
+from charlstm.folder import find_best_checkpoint
 from charlstm.corpus import Vocabulary, normalise_text
 from charlstm.decoders import StatefulDecoder, WindowDecoder
 from charlstm.evaluation import tutorial_loss
-from charlstm.checkpoint import load_for_generation
+from charlstm.loading import load_for_generation
 from charlstm.models import Topology, build_model
 from charlstm.sampling import generate_indices
 from charlstm.corpus import split_held_out
@@ -147,8 +148,8 @@ def test_evaluate_command_reports_both_parts(tiny_checkpoint):
     assert [line.split(":")[0] for line in lines] == ["all", "training part", "held-out tail"]
     length = len(normalise_text(TINY_TEXT))
     assert lines[0].endswith(f"over {length - 10} windows")
-    model, checkpoint, pool = load_for_generation(tiny_checkpoint)
-    loss, _ = tutorial_loss(model, checkpoint.topology, pool, 10)
+    model, checkpoint, seed_text = load_for_generation(tiny_checkpoint)
+    loss, _ = tutorial_loss(model, checkpoint.topology, seed_text, 10)
     assert lines[0].startswith(f"all: loss {loss:.4f}")
 
 

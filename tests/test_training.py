@@ -3,10 +3,12 @@ import os
 import numpy as np
 import pytest
 
-from charlstm.checkpoint import load_checkpoint, parse_checkpoint_name
-from charlstm.errors import UserError
-from charlstm.models import Topology, build_model
 from charlstm.callbacks import BestOnlyCheckpoint
+from charlstm.checkpoint import load_checkpoint
+from charlstm.errors import UserError
+from charlstm.folder import parse_checkpoint_name
+from charlstm.metadata import Metadata
+from charlstm.models import Topology, build_model
 from charlstm.training import train
 from charlstm.corpus import normalise_text
 from conftest import TINY_TEXT, train_args
@@ -14,10 +16,10 @@ from conftest import TINY_TEXT, train_args
 
 def test_best_only_writes_exactly_the_improving_epochs(tmp_path):
     model = build_model(Topology(vocab_size=4, output_size=4, units=4), seq_length=3)
-    metadata = {"vocabulary": "abcd", "seq_length": 3, "layers": 1, "units": 4, "dropout": 0.2,
-                "input_encoding": "scaled", "targets": "last"}
+    metadata = Metadata({"vocabulary": "abcd", "seq_length": 3, "layers": 1, "units": 4,
+                         "dropout": 0.2, "input_encoding": "scaled", "targets": "last"})
     callback = BestOnlyCheckpoint(str(tmp_path), bigger=True, epochs=5, metadata=metadata,
-                                  seed_indices=np.arange(4, dtype=np.uint8))
+                                  seed_text=np.arange(4, dtype=np.uint8))
     callback.set_model(model)
     for epoch, loss in enumerate([3.0, 2.5, 2.7, 2.4, 2.4]):
         callback.on_epoch_begin(epoch)

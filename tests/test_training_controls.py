@@ -11,14 +11,14 @@ import pytest
 
 from charlstm.backend import import_keras
 from charlstm.callbacks import BestOnlyCheckpoint
-from charlstm.checkpoint import TRAINING_STATE_GROUP, load_checkpoint, parse_checkpoint_name
-from charlstm.config import ADJUSTABLE, FIXED, from_metadata, resolve, to_metadata
+from charlstm.checkpoint import TRAINING_STATE_GROUP, load_checkpoint
+from charlstm.config import resolve
 from charlstm.errors import UserError
+from charlstm.folder import parse_checkpoint_name
+from charlstm.metadata import Metadata
 from charlstm.optimizer import learning_rates
 from charlstm.training import prepare, train
-from conftest import TINY_TEXT, run_main, train_args
-# The resume tests' readers of a run folder: its checkpoints, every dataset of a file, history.
-from test_resume import checkpoints, every_dataset, history
+from conftest import TINY_TEXT, checkpoints, every_dataset, history, run_main, train_args
 from train import parse_args
 
 ALL_CONTROLS = ["--lr-schedule", "cosine", "--warmup-steps", "3", "--weight-decay", "0.1",
@@ -192,9 +192,9 @@ def test_bad_values_are_flag_errors(flags, message):
 
 
 def test_older_checkpoints_read_the_controls_as_the_tutorial_had_them():
-    old = dict(to_metadata(resolve({})), format_version=3)
+    old = dict(Metadata.for_run(resolve({}), "abc", 3, "0" * 64), format_version=3)
     for name in ("lr_schedule", "warmup_steps", "weight_decay", "ema", "early_stopping"):
         old.pop(name)
-    recorded = from_metadata(old, (FIXED, ADJUSTABLE))
+    recorded = Metadata(old).settings()
     assert (recorded["lr_schedule"], recorded["warmup_steps"], recorded["weight_decay"],
             recorded["ema"], recorded["early_stopping"]) == ("constant", 0, 0.0, None, None)

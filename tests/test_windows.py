@@ -1,6 +1,6 @@
 import numpy as np
 
-from charlstm.windows import training_data
+from charlstm.feeding import training_data
 from charlstm.corpus import Vocabulary
 from charlstm.windows import (GlobalSteps, WindowBatches, gather_patterns, input_table,
                               pattern_count)
