@@ -40,11 +40,11 @@ import inspect
 from typing import NamedTuple
 
 from .backend import start_backend
-from .config import (EVALUATION, GENERATION, SETTINGS, check_value, positive_int, resolve,
-                     resolve_options)
+from .config import (EVALUATION, EXPORT, GENERATION, SETTINGS, check_value, positive_int,
+                     resolve, resolve_options)
 from .corpus import Vocabulary
 from .errors import UserError
-from .logs import log, show_on_stderr
+from .logs import log, shown_on_stderr
 
 
 def train(verbose=1, **settings):
@@ -52,8 +52,8 @@ def train(verbose=1, **settings):
     (text=, bigger=, epochs=, checkpoint_dir=, seed=, preset=, resume= ...); returns a
     training.TrainResult: best_checkpoint (a path, or None), history (one dict per epoch),
     settings, device, interrupted. verbose=0: no progress bar, figures or log lines."""
-    show_on_stderr(verbose)
-    return run_training(resolve(settings), verbose)
+    with shown_on_stderr(verbose):
+        return run_training(resolve(settings), verbose)
 
 
 def run_training(settings, verbose=1):
@@ -72,8 +72,7 @@ def start_generation(options, verbose_backend=False):
     return generation.start(options)
 
 
-def _generation(weights, options, verbose, num_samples=1):
-    show_on_stderr(verbose)
+def _generation(weights, options, num_samples=1):
     if "num_samples" in options:
         raise UserError("num_samples: give it to charlstm.samples as count")
     given = dict(options, weights=weights, num_samples=num_samples)
@@ -82,10 +81,11 @@ def _generation(weights, options, verbose, num_samples=1):
 
 def stream(weights=None, verbose=1, **options):
     """Yield the generated characters one at a time, as they are computed (see generate)."""
-    run = _generation(weights, options, verbose)
-    chars = run.vocabulary.chars
-    for indices in run.steps:
-        yield chars[indices[0]]
+    with shown_on_stderr(verbose):
+        run = _generation(weights, options)
+        chars = run.vocabulary.chars
+        for indices in run.steps:
+            yield chars[indices[0]]
 
 
 def generate(weights=None, verbose=1, **options):
@@ -96,19 +96,21 @@ def generate(weights=None, verbose=1, **options):
     if given, and among the fewest most likely that hold top_p of the probability (nucleus
     sampling). prime_file reads the prime from a UTF-8 file. stateful=True carries the LSTM
     state instead of re-reading the window."""
-    run = _generation(weights, options, verbose)
-    return "".join(run.vocabulary.chars[indices[0]] for indices in run.steps)
+    with shown_on_stderr(verbose):
+        run = _generation(weights, options)
+        return "".join(run.vocabulary.chars[indices[0]] for indices in run.steps)
 
 
 def samples(weights=None, count=2, verbose=1, **options):
     """`count` independent texts generated together in one batch (generate.py --num-samples):
     a list of strings, each from its own random seed window unless prime is given."""
     count = check_value("count", positive_int, count)
-    run = _generation(weights, options, verbose, num_samples=count)
-    rows = [[] for _ in range(len(run.primes))]
-    for indices in run.steps:
-        for row, index in zip(rows, indices):
-            row.append(run.vocabulary.chars[index])
+    with shown_on_stderr(verbose):
+        run = _generation(weights, options, num_samples=count)
+        rows = [[] for _ in range(len(run.primes))]
+        for indices in run.steps:
+            for row, index in zip(rows, indices):
+                row.append(run.vocabulary.chars[index])
     return ["".join(row) for row in rows]
 
 
@@ -116,9 +118,9 @@ def evaluate(weights=None, verbose=1, **options):
     """The tutorial loss of a checkpoint over every window of a text, as evaluate.py prints
     it (held_out=, text=, checkpoint_dir=, batch_size=, seq_length=): a list of
     evaluation.PartScore (part, loss, windows, seq_length)."""
-    show_on_stderr(verbose)
-    return run_evaluation(resolve_options(dict(options, weights=weights), EVALUATION),
-                          verbose)
+    with shown_on_stderr(verbose):
+        return run_evaluation(resolve_options(dict(options, weights=weights), EVALUATION),
+                              verbose)
 
 
 def run_evaluation(options, verbose=1, verbose_backend=False):
@@ -143,10 +145,15 @@ def load(weights, text=None, seq_length=None):
     windows.input_table(len(vocabulary), checkpoint.topology.input_encoding) says, to
     next-character probabilities. Legacy tutorial files need text (default wonderland.txt)
     for their vocabulary."""
+    if weights is None:
+        raise UserError("weights: give a file")
+    options = resolve_options(dict(weights=weights, text=text, seq_length=seq_length),
+                              EVALUATION)
     start_backend()
     from .loading import load_for_generation
 
-    model, checkpoint, _ = load_for_generation(weights, text, seq_length)
+    model, checkpoint, _ = load_for_generation(options.weights, options.text,
+                                               options.seq_length)
     metadata = checkpoint.metadata or {}
     settings = {setting.name: metadata[setting.key] for setting in SETTINGS
                 if setting.recorded and setting.key in metadata}
@@ -157,11 +164,18 @@ def export(weights, output, format="keras", text=None, seq_length=None, verbose=
            verbose_backend=False):
     """export.py: write a checkpoint as a .keras file (format "keras" or "onestep") or a
     TensorFlow SavedModel folder ("savedmodel"), with output.json beside it; returns output."""
-    show_on_stderr(verbose)
+    with shown_on_stderr(verbose):
+        options = resolve_options(dict(weights=weights, output=output, format=format,
+                                       text=text, seq_length=seq_length), EXPORT)
+        return run_export(options, verbose_backend)
+
+
+def run_export(options, verbose_backend=False):
+    """export() for ExportOptions (what export.py parsed)."""
     start_backend(verbose_backend)
     from . import exporting
 
-    return exporting.export(weights, output, format, text=text, seq_length=seq_length)
+    return exporting.export(options)
 
 
 def plot(*histories, output=None):

@@ -18,8 +18,11 @@ TensorFlow's first tensor).
 """
 
 import contextlib
+import importlib.util
 import os
 import sys
+
+from .errors import UserError
 
 _keras = None
 
@@ -59,11 +62,39 @@ def multi_worker_strategy():
     return _multi_worker["strategy"]
 
 
+# Keras 3's backends, and the package each needs.
+BACKENDS = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch", "numpy": "numpy",
+            "openvino": "openvino"}
+
+
+def _logical_cpus():
+    text = os.environ.get("CHARLSTM_LOGICAL_CPUS", "0") or "0"
+    if not (text.isascii() and text.isdigit()):
+        raise UserError(f"CHARLSTM_LOGICAL_CPUS={text!r} is not a whole number: give the "
+                        "number of logical CPU devices, or unset it")
+    return int(text)
+
+
+def check_environment():
+    """UserError for a KERAS_BACKEND Keras does not have or whose package is missing, and
+    for a CHARLSTM_LOGICAL_CPUS that is not a number: one line instead of Keras' traceback."""
+    backend = os.environ.get("KERAS_BACKEND")
+    if backend is not None:
+        if backend not in BACKENDS:
+            raise UserError(f"KERAS_BACKEND={backend!r} is not a Keras backend: use "
+                            "tensorflow, jax or torch, or unset it")
+        if importlib.util.find_spec(BACKENDS[backend]) is None:
+            raise UserError(f"KERAS_BACKEND={backend} needs the {BACKENDS[backend]} package, "
+                            f"which is not installed: pip install {BACKENDS[backend]}, or "
+                            "unset KERAS_BACKEND")
+    _logical_cpus()
+
+
 def _import_and_set_up_devices():
     """Import keras; with CHARLSTM_LOGICAL_CPUS=N, split the CPU into N logical devices first
     (so that --distribute runs on a machine without GPUs, as the tests do); and make the
     multi-worker strategy when requested. Both must happen before the first tensor."""
-    count = int(os.environ.get("CHARLSTM_LOGICAL_CPUS", "0") or 0)
+    count = _logical_cpus()
     if count > 1 and os.environ.get("KERAS_BACKEND", "tensorflow") == "jax":
         os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
                                    + f" --xla_force_host_platform_device_count={count}")
@@ -82,25 +113,32 @@ def _import_and_set_up_devices():
 
 
 def import_keras(verbose=False):
-    """Import and return keras, silencing the backend's start-up logging unless verbose."""
+    """Import and return keras, silencing the backend's start-up logging unless verbose.
+    UserError if the environment names a backend that cannot start."""
     global _keras
     if _keras is not None:
         return _keras
-    if verbose:
-        keras = _import_and_set_up_devices()
-    else:
-        # Level 2 hides TensorFlow's INFO and WARNING lines printed later (retracing notes,
-        # CPU-feature hints); the descriptor trick covers what is printed during import.
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        with _stderr_silenced():
-            keras = _import_and_set_up_devices()
-
-            # The first tensor makes TensorFlow probe for devices (the CUDA lines).
-            keras.ops.convert_to_tensor(0.0)
-        import logging
-
-        logging.getLogger("absl").setLevel(logging.ERROR)
+    check_environment()
+    try:
+        keras = _quiet_import() if not verbose else _import_and_set_up_devices()
+    except ImportError as error:  # a backend package that is there but broken
+        raise UserError(f"cannot start Keras: {error}") from None
     _keras = keras
+    return keras
+
+
+def _quiet_import():
+    # Level 2 hides TensorFlow's INFO and WARNING lines printed later (retracing notes,
+    # CPU-feature hints); the descriptor trick covers what is printed during import.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with _stderr_silenced():
+        keras = _import_and_set_up_devices()
+
+        # The first tensor makes TensorFlow probe for devices (the CUDA lines).
+        keras.ops.convert_to_tensor(0.0)
+    import logging
+
+    logging.getLogger("absl").setLevel(logging.ERROR)
     return keras
 
 

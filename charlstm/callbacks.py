@@ -29,6 +29,7 @@ from .checkpoint import write_checkpoint
 from .decoders import StatefulDecoder
 from .errors import UserError
 from .folder import checkpoint_name
+from .history import COLUMNS, read_rows
 from .keras_compat import EpochProgress, moving_averages
 from .logs import log
 from .optimizer import PLATEAU_FACTOR, PLATEAU_PATIENCE
@@ -51,8 +52,9 @@ class BestOnlyCheckpoint(keras.callbacks.Callback):
 
     def __init__(self, directory, bigger, epochs, metadata, seed_text, monitor="loss",
                  best_value=float("inf"), best_path=None, writes_files=True,
-                 show_learning_rate=False):
+                 show_learning_rate=False, inputs=()):
         super().__init__()
+        self.inputs = inputs  # (what, path) of the run's inputs, which no file may overwrite
         self.show_learning_rate = show_learning_rate  # a schedule changes it
         self.directory = directory
         self.bigger = bigger
@@ -88,7 +90,7 @@ class BestOnlyCheckpoint(keras.callbacks.Callback):
                 try:
                     write_checkpoint(path, snapshot(self.model),
                                      self.metadata.at_epoch(number, loss, val_loss),
-                                     self.seed_text)
+                                     self.seed_text, inputs=self.inputs)
                 except UserError as error:  # a full disk: the earlier files are intact
                     raise UserError(f"{error}; last good checkpoint: "
                                     f"{self.best_path or 'none yet'}") from None
@@ -111,10 +113,10 @@ class HistoryLog(keras.callbacks.Callback):
     seconds say where they came from). A new run starts the file afresh; a run resumed
     after epoch E (resumed_after=E) keeps the rows up to E and carries on from there
     (rows of epochs after the checkpoint it resumed are dropped). `rows` holds the same
-    rows as dicts, for charlstm.train()'s result."""
+    rows as dicts, for charlstm.train()'s result. The rows a resumed run keeps are read
+    (history.read_rows: a damaged file is refused) when it is made, before any training."""
 
-    COLUMNS = ("epoch", "loss", "val_loss", "learning_rate", "seconds", "checkpoint",
-               "device")
+    COLUMNS = COLUMNS
 
     def __init__(self, path, checkpointer, device="", resumed_after=None):
         super().__init__()
@@ -123,15 +125,17 @@ class HistoryLog(keras.callbacks.Callback):
         self.device = device
         self.resumed_after = resumed_after
         self.rows = []
+        self.kept = []
+        if resumed_after is not None and os.path.exists(path):
+            try:
+                self.kept = [row for row in read_rows(path)
+                             if int(row["epoch"]) <= resumed_after]
+            except UserError as error:
+                raise UserError(f"{error}; move it away, or give another --history") from None
 
     def on_train_begin(self, logs=None):
-        kept = []
+        kept = self.kept
         try:
-            if self.resumed_after is not None and os.path.exists(self.path):
-                with open(self.path, newline="") as handle:
-                    kept = [row for row in csv.DictReader(handle)
-                            if row.get("epoch", "").isdigit()
-                            and int(row["epoch"]) <= self.resumed_after]
             with open(self.path, "w", newline="") as handle:
                 writer = csv.DictWriter(handle, self.COLUMNS, extrasaction="ignore")
                 writer.writeheader()
@@ -385,7 +389,7 @@ def run_callbacks(run, history_path, writes_files, verbose):
         settings.checkpoint_dir, settings.bigger, settings.epochs, run.metadata,
         run.indices if settings.text_in_checkpoint else None, monitor=settings.monitor,
         best_value=start.best_value, best_path=start.best_path, writes_files=writes_files,
-        show_learning_rate=settings.lr_schedule != "constant")
+        show_learning_rate=settings.lr_schedule != "constant", inputs=run.inputs)
     interrupt, divergence = GracefulInterrupt(), DivergenceStop(len(run.vocabulary))
     # The progress bar first, so that it finishes its line before the summary line; the
     # state reset next, before any batch.

@@ -95,9 +95,10 @@ def _write_variables(group, variables):
         group.create_dataset(f"{number:04d}", data=value)
 
 
-def write_checkpoint(path, snapshot, metadata, seed_text):
+def write_checkpoint(path, snapshot, metadata, seed_text, inputs=()):
     """Write a Snapshot, its Metadata (None: a legacy-layout file) and the seed text (None:
-    no text, --no-text-in-checkpoint) to path, atomically.
+    no text, --no-text-in-checkpoint) to path, atomically; never over a file that is not a
+    regular one, or over one of inputs ((what, path) pairs: files.check_output).
 
     The file is built in memory and its bytes written with ordinary I/O: HDF5 closing a file
     on a full disk crashed the process (a segmentation fault), where a plain write fails with
@@ -122,7 +123,7 @@ def write_checkpoint(path, snapshot, metadata, seed_text):
             for part in TRAINING_STATE_PARTS:
                 if part in snapshot.training_state:
                     _write_variables(state.create_group(part), snapshot.training_state[part])
-    write_atomically(path, buffer.getvalue())
+    write_atomically(path, buffer.getvalue(), inputs=inputs)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -319,6 +320,9 @@ def read_training_state(path, needed):
                     raise UserError(f"'{path}' holds {len(values)} {part} state variables, "
                                     f"this model has {len(variables)}")
                 for (variable_path, shape), value in zip(variables, values):
+                    if value.dtype.kind not in "biuf":  # a string, an object: not a state
+                        raise UserError(f"weights file '{path}' has a damaged training state: "
+                                        f"{part} state {variable_path} is not numbers")
                     if tuple(shape) != tuple(value.shape):
                         raise UserError(f"'{path}': {part} state {variable_path} has shape "
                                         f"{value.shape}, this model needs {tuple(shape)}")

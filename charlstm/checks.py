@@ -19,6 +19,7 @@ only plain facts, no backend: the text's lengths and devices.Machine.
 
 from typing import NamedTuple
 
+from .checkpoint import MAX_WEIGHT_BYTES
 from .errors import UserError
 from .sequences import StreamBatches
 
@@ -27,12 +28,14 @@ class TextLengths(NamedTuple):
     whole: int  # characters of the prepared text
     training: int  # of the part trained on
     held_out: int  # of the held-out tail (0 without --validation-split)
+    vocabulary: int = 1  # distinct characters
 
 
 def validate(settings, lengths, machine):
     """UserError, naming what to change, for the first combination this run cannot do."""
     check_settings(settings)
     check_text(settings, lengths)
+    check_size(settings, lengths.vocabulary)
     check_machine(settings, machine)
 
 
@@ -65,6 +68,28 @@ def check_text(settings, lengths):
     check_part(settings, "training", lengths.training)
     if settings.validation_split:
         check_part(settings, "held-out", lengths.held_out)
+
+
+def weight_count(settings, vocab_size):
+    """The model's weights: each LSTM layer 4 x units x (inputs + units + 1), then the Dense
+    layer."""
+    inputs = vocab_size if settings.input_encoding == "one-hot" else 1
+    count = 0
+    for _ in range(settings.layers):
+        count += 4 * settings.units * (inputs + settings.units + 1)
+        inputs = settings.units
+    return count + settings.units * vocab_size + vocab_size
+
+
+def check_size(settings, vocab_size):
+    """A model whose checkpoint could not be read back (charlstm.checkpoint refuses more
+    than MAX_WEIGHT_BYTES) is refused before the backend tries to allocate it."""
+    size = 4 * weight_count(settings, vocab_size)  # float32
+    if size > MAX_WEIGHT_BYTES:
+        raise UserError(f"--units {settings.units} and --layers {settings.layers} make a "
+                        f"model of {size / 2**30:.1f} GiB, more than the "
+                        f"{MAX_WEIGHT_BYTES / 2**30:.0f} GiB a checkpoint may hold: lower "
+                        "--units or --layers")
 
 
 def check_part(settings, part_name, length):

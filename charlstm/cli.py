@@ -21,8 +21,9 @@ import os
 import sys
 
 from . import api
-from .config import (EVALUATE_COMMAND, EVALUATION, EXPORT_COMMAND, GENERATE_COMMAND,
-                     GENERATION, PLOT, SETTINGS, add_arguments, resolve, resolve_options)
+from .config import (EVALUATE_COMMAND, EVALUATION, EXPORT, EXPORT_COMMAND,
+                     GENERATE_COMMAND, GENERATION, PLOT, SETTINGS, add_arguments, resolve,
+                     resolve_options)
 from .errors import UserError
 from .logs import log, show_on_stderr
 from .signals import StopRequests, Terminated, exit_status, sigterm_like_ctrl_c
@@ -100,6 +101,22 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+    def _print_message(self, message, file=None):
+        """--help and --version into a full disk or a closed pipe: one line, exit status 1."""
+        file = file or sys.stdout
+        try:  # argparse's own version swallows the error: write, and flush, here
+            if message:
+                file.write(message)
+            file.flush()
+        except BrokenPipeError:
+            _abandon_stdout()
+            sys.exit(1)
+        except OSError as error:
+            _abandon_stdout()
+            print(f"{self.prog}: error: cannot write the output: {error.strerror or error}",
+                  file=sys.stderr)
+            sys.exit(1)
 
 
 def train_parser(prog=None):
@@ -242,7 +259,32 @@ def run(command, program=None):
             print(f"{program}: error: cannot write the output: {error.strerror or error}",
                   file=sys.stderr)
             status = 1
+        except Exception as error:  # noqa: BLE001 - the last resort: see unforeseen()
+            if os.environ.get("CHARLSTM_DEBUG") == "1":
+                raise
+            sys.stdout.flush()
+            print(f"{program}: error: {unforeseen(error, program)}", file=sys.stderr)
+            status = 1
     sys.exit(status)
+
+
+def unforeseen(error, program):
+    """The one line for an exception no check foresaw (a bug, or a case to add a check for):
+    what failed, and the file where its full traceback was written. Checkpoints are safe:
+    every one was written atomically."""
+    import tempfile
+    import traceback
+
+    what = f"unexpected {type(error).__name__}: {error}".splitlines()[0][:300]
+    try:
+        handle = tempfile.NamedTemporaryFile(
+            "w", prefix=f"charlstm-{os.path.splitext(program)[0]}-", suffix=".traceback.txt",
+            delete=False)
+        with handle:
+            traceback.print_exception(error, file=handle)
+    except OSError:
+        return f"{what} (set CHARLSTM_DEBUG=1 to see the traceback)"
+    return f"{what}; the full traceback is in {handle.name} (CHARLSTM_DEBUG=1 shows it here)"
 
 
 def train_main(argv=None, prog=None):
@@ -340,8 +382,7 @@ def export_main(argv=None, prog=None):
     args = export_parser(prog).parse_args(argv)
 
     def command():
-        print(api.export(args.weights, args.output, args.format, text=args.text,
-                         seq_length=args.seq_length, verbose_backend=args.verbose_backend))
+        print(api.run_export(_options(args, EXPORT), args.verbose_backend))
 
     run(command, prog)
 

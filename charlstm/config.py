@@ -98,6 +98,9 @@ RESUME_RULES = {
 }
 
 
+PATH_METAVARS = ("FILE", "DIR", "PATH")
+
+
 @dataclasses.dataclass(frozen=True)
 class Option:
     """One option: a keyword argument of the API and a flag of a command."""
@@ -128,14 +131,27 @@ class Option:
         return self.metadata_key or self.name
 
     @property
+    def is_path(self):
+        """A file or folder: the API takes a str or any os.PathLike for it."""
+        return self.metavar in PATH_METAVARS or self.positional
+
+    @property
     def recorded(self):
         """Whether checkpoints record it."""
         return self.resume is not None and self.resume != COMMAND
 
     def check(self, value):
         """The value, converted and checked as the flag would be; UserError otherwise."""
+        if value is None and self.required:
+            raise UserError(f"{self.name}: give a {self.metavar.lower()}")
         if value is None and (self.default is None or self.positional):
             return None
+        if self.is_path:
+            if isinstance(value, os.PathLike):
+                value = os.fspath(value)
+            if not isinstance(value, str):
+                raise UserError(f"{self.name}: {value!r} is not a path")
+            return value
         if self.const is not None:
             if value not in (self.default, self.const):
                 raise UserError(f"{self.name}: {value!r} must be {self.default!r} or "
@@ -387,6 +403,9 @@ EvaluationOptions = _frozen_value(
     "EvaluationOptions", EVALUATION,
     "One evaluation's options: one field per EVALUATION entry, checked.")
 
+ExportOptions = _frozen_value(
+    "ExportOptions", EXPORT, "One export's options: one field per EXPORT entry, checked.")
+
 
 def _checked_values(given, options, what):
     """{name: checked value} of the given ones; UserError naming an unknown one."""
@@ -411,7 +430,8 @@ def resolve_options(given, options=GENERATION, value_class=None):
         if len(flags) > 1:
             raise UserError(f"give {' or '.join(flags)}, not both")
     if value_class is None:
-        value_class = GenerationOptions if options is GENERATION else EvaluationOptions
+        value_class = {id(GENERATION): GenerationOptions, id(EVALUATION): EvaluationOptions,
+                       id(EXPORT): ExportOptions}[id(options)]
     return value_class(**checked)
 
 
@@ -462,7 +482,12 @@ def resumed(settings, recorded, checkpoint_path, recorded_text=None):
         if name not in settings.explicit:
             changes[name] = value
     assert BY_NAME["text"].resume == CONTENT
-    if "text" not in settings.explicit and recorded_text and os.path.exists(recorded_text):
+    if "text" not in settings.explicit and recorded_text and os.path.lexists(recorded_text):
+        if not os.path.isfile(recorded_text):  # a FIFO gave its text once; opening it again
+            #                                    would wait for a writer for ever
+            raise UserError(f"'{checkpoint_path}' was trained on '{recorded_text}', which is "
+                            "not a regular file and cannot be read again: give --text with "
+                            "the same text")
         changes["text"] = recorded_text
     if "checkpoint_dir" not in settings.explicit:
         changes["checkpoint_dir"] = os.path.dirname(checkpoint_path) or "."

@@ -30,6 +30,7 @@ import numpy as np
 
 from .errors import UserError
 from .files import atomic_output
+from .logs import log
 
 
 def normalise_text(text):
@@ -253,20 +254,42 @@ def _cache_key(path, strip):
             "strip_punctuation": strip}
 
 
+def _checked_cache(info, indices, key):
+    """The cache's Corpus when every field has its type and agrees with the text's key and
+    the array; else what is wrong (a str)."""
+    if not isinstance(info, dict) or info.get("key") != key:
+        return "it is not the cache of this text as it is now"
+    chars, length, sha256 = info.get("vocabulary"), info.get("length"), info.get("sha256")
+    if not isinstance(chars, str) or not chars or len(set(chars)) != len(chars):
+        return "its vocabulary is not a text of distinct characters"
+    if not isinstance(sha256, str) or len(sha256) != 64:
+        return "its sha256 is not a hash"
+    if (indices.ndim != 1 or indices.dtype.kind not in "iu" or isinstance(length, bool)
+            or length != len(indices)):
+        return "its indices do not fit its length"
+    if len(indices) and int(indices.max()) >= len(chars):
+        return "its indices are outside its vocabulary"
+    return Corpus(Vocabulary(chars), indices, sha256)
+
+
 def _read_cache(path, strip):
+    """The cached Corpus of a big text, or None: there is none, it is for the text as it
+    was before, or it is damaged (then it is said, and the text read again)."""
     array_path, info_path = _cache_paths(path, strip)
+    if not (os.path.isfile(info_path) and os.path.isfile(array_path)):
+        return None
     try:
-        with open(info_path) as handle:
-            info = json.load(handle)
-        if info.get("key") != _cache_key(path, strip):
-            return None
-        indices = np.load(array_path, mmap_mode="r")
-        if len(indices) != info["length"]:
-            return None
-        vocabulary = Vocabulary(info["vocabulary"])
-        return Corpus(vocabulary, indices, info["sha256"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None  # no cache, or a damaged one: read the text
+        with open(info_path, "rb") as handle:
+            info = json.loads(handle.read(1 << 20).decode("utf-8"))
+        indices = np.load(array_path, mmap_mode="r", allow_pickle=False)
+        checked = _checked_cache(info, indices, _cache_key(path, strip))
+    except (OSError, ValueError, TypeError) as error:
+        checked = f"it cannot be read ({error})"
+    if isinstance(checked, Corpus):
+        return checked
+    if not checked.startswith("it is not the cache of this text"):
+        log(f"not using the cache '{info_path}': {checked}; reading the text instead")
+    return None
 
 
 def _write_cache(path, strip, corpus):
@@ -279,10 +302,26 @@ def _write_cache(path, strip, corpus):
                               (info_path, lambda h: h.write(json.dumps(info).encode()))):
             # The .json last: it is what makes the cache valid. No fsync: a cache lost in a
             # crash is only read again.
-            with atomic_output(target, sync=False) as handle:
+            with atomic_output(target, sync=False, what="corpus cache") as handle:
                 write(handle)
-    except OSError:
+    except (OSError, UserError):  # a folder we cannot write, a node under the cache's name
         pass
+
+
+# A text that is not a regular file is held in memory, so its size is bounded.
+NON_REGULAR_TEXT_LIMIT = 1 << 28  # characters: 256 Mi
+
+
+def _kept_pieces(path, pieces):
+    kept, length = [], 0
+    for piece in pieces:
+        length += len(piece)
+        if length > NON_REGULAR_TEXT_LIMIT:
+            raise UserError(f"text file '{path}' is not a regular file and gave more than "
+                            f"{NON_REGULAR_TEXT_LIMIT:,} characters: save it to a file first "
+                            "(a file of any size is read a piece at a time)")
+        kept.append(piece)
+    return kept
 
 
 def load_corpus(path, strip=False, chunk_bytes=CHUNK_BYTES, cache=True):
@@ -304,8 +343,9 @@ def load_corpus(path, strip=False, chunk_bytes=CHUNK_BYTES, cache=True):
 
     try:
         if not regular:
-            # A pipe or FIFO (`--text <(zcat book.gz)`) can be read once only: keep its text.
-            kept = list(pieces())
+            # A pipe or FIFO (`--text <(zcat book.gz)`) can be read once only: keep its text,
+            # up to a limit (it could be endless: /dev/zero, `yes`).
+            kept = _kept_pieces(path, pieces())
 
             def pieces():
                 return iter(kept)

@@ -54,8 +54,15 @@ def _sigmoid(values):
     return 0.5 * (1.0 + np.tanh(0.5 * values))
 
 
+# How much of a prime stateful decoding reads: its last characters only. An LSTM's state
+# has forgotten far less distant characters, and stepping a million-character prime one
+# character at a time would take minutes.
+STATEFUL_PRIME_CONTEXT = 10_000
+
+
 class StatefulDecoder:
-    """One character a step with the LSTM state carried over, from zero state at start()."""
+    """One character a step with the LSTM state carried over, from zero state at start(),
+    which reads the last STATEFUL_PRIME_CONTEXT characters of the primes."""
 
     def __init__(self, model, topology):
         weights = model.get_weights()
@@ -66,7 +73,7 @@ class StatefulDecoder:
         self.hidden = self.cells = None
 
     def start(self, primes):
-        primes = np.asarray(primes)
+        primes = np.asarray(primes)[:, -STATEFUL_PRIME_CONTEXT:]
         rows = len(primes)
         self.hidden = [np.zeros((rows, self.units), np.float32) for _ in self.lstm_layers]
         self.cells = [np.zeros((rows, self.units), np.float32) for _ in self.lstm_layers]

@@ -29,8 +29,8 @@ import os
 import numpy as np
 
 from .backend import import_keras
-from .config import EXPORT_FORMATS
 from .errors import UserError
+from .files import check_output
 from .loading import load_for_generation
 from .logs import log
 from .windows import input_table
@@ -126,34 +126,70 @@ def describe(checkpoint, output_format, model):
     return description
 
 
-def export(weights, output, output_format="keras", text=None, seq_length=None):
-    """Write the checkpoint `weights` as output_format to output (and output.json); returns
-    the path written. UserError for what the backend cannot do or a path it cannot write."""
-    if output_format not in EXPORT_FORMATS:
-        raise UserError(f"--format {output_format!r} must be one of "
-                        + ", ".join(EXPORT_FORMATS))
+def check_export_output(options):
+    """The output path to write (a SavedModel folder's without a trailing separator), after
+    the checks of files.check_output: no device, FIFO or link replaced, no input
+    overwritten, and a SavedModel only into a new folder, an empty one or an old
+    SavedModel."""
+    if not options.output:
+        raise UserError("cannot write export: its path is empty")
+    output = options.output.rstrip("/" + os.sep) or options.output
+    inputs = [("checkpoint", options.weights), ("text file", options.text)]
+    if options.format in ("keras", "onestep"):
+        if not output.endswith(".keras"):
+            raise UserError(f"--output '{output}' must end in .keras for --format "
+                            f"{options.format}")
+        check_output(output, "export", inputs)
+    elif os.path.lexists(output):
+        if not os.path.isdir(output) or os.path.islink(output):
+            raise UserError(f"cannot write SavedModel '{output}': it exists and is not a "
+                            "folder; a SavedModel is a folder: name a new one")
+        names = os.listdir(output)
+        if names and "saved_model.pb" not in names:
+            raise UserError(f"cannot write SavedModel '{output}': it is a folder that holds "
+                            "other files; name a new folder")
+    check_output(sidecar_path(output), "export description", inputs)
+    return output
+
+
+def _write(model, output, output_format):
+    """model.save or model.export, with TensorFlow's own errors as one line."""
+    if output_format != "savedmodel":
+        model.save(output)
+        return
+    import tensorflow as tf
+
+    try:
+        model.export(output, format="tf_saved_model", verbose=False)
+    except tf.errors.OpError as error:  # a read-only folder, /proc, an existing file
+        raise UserError(f"cannot write SavedModel '{output}': {error.message}") from None
+
+
+def export(options):
+    """Write the checkpoint options.weights as options.format to options.output (and
+    output.json); ExportOptions (charlstm.config). Returns the path written. UserError for
+    what the backend cannot do or a path it may not or cannot write."""
+    output_format = options.format
     if output_format == "savedmodel" and keras.backend.backend() != "tensorflow":
         raise UserError("--format savedmodel needs the TensorFlow backend (it is a TensorFlow "
                         f"format; this is {keras.backend.backend()}): run with "
                         "KERAS_BACKEND=tensorflow, or export --format keras")
-    if output_format in ("keras", "onestep") and not output.endswith(".keras"):
-        raise UserError(f"--output '{output}' must end in .keras for --format {output_format}")
-    source, checkpoint, _ = load_for_generation(weights, text, seq_length)
+    output = check_export_output(options)
+    source, checkpoint, _ = load_for_generation(options.weights, options.text,
+                                                options.seq_length)
     build = onestep_model if output_format == "onestep" else window_model
     model = build(checkpoint, source)
     folder = os.path.dirname(os.path.abspath(output))
     try:
         os.makedirs(folder, exist_ok=True)
-        if output_format == "savedmodel":
-            model.export(output, format="tf_saved_model", verbose=False)
-        else:
-            model.save(output)
+        _write(model, output, output_format)
         with open(sidecar_path(output), "w", encoding="utf-8") as handle:
             json.dump(describe(checkpoint, output_format, model), handle, indent=1,
                       ensure_ascii=False)
     except OSError as error:
         raise UserError(f"cannot write '{output}': {error.strerror or error}") from None
-    log(f"exported {weights} as {output_format}: {output} (and {sidecar_path(output)})")
+    log(f"exported {options.weights} as {output_format}: {output} (and "
+        f"{sidecar_path(output)})")
     return output
 
 

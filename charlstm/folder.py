@@ -35,11 +35,12 @@ import re
 import socket
 import sys
 import time
+from typing import NamedTuple
 
 from .checkpoint import checkpoint_metadata
 from .config import FIXED, SETTINGS
 from .errors import UserError
-from .files import process_alive, remove_stale_temporaries
+from .files import kind_of, process_alive, remove_file, remove_stale_temporaries
 from .logs import log
 
 NAME_PATTERN = re.compile(
@@ -139,6 +140,74 @@ def find_best_checkpoint(directory):
 LOCK_NAME = ".charlstm.lock"
 
 
+class LockHolder(NamedTuple):
+    """A lock file's record, read by type (read_lock)."""
+
+    pid: int
+    host: str
+    command: str
+    started: str
+
+
+def read_lock(path):
+    """(LockHolder, None), or (None, what is wrong with the file): the one reader of a lock."""
+    kind = kind_of(path)
+    if kind is not None:  # never open a FIFO or a device: it could block, or be anything
+        return None, f"it is {kind}"
+    data = b""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(10_000)
+        record = json.loads(data.decode("utf-8"))
+    except FileNotFoundError:
+        return None, "it is gone"
+    except OSError as error:
+        return None, f"it cannot be read ({error.strerror})"
+    except ValueError:  # not UTF-8, not JSON; an empty file too
+        return None, "it is empty" if not data else "it is not JSON"
+    if not isinstance(record, dict):
+        return None, "it is not a JSON object"
+    pid = record.get("pid")
+    if not isinstance(pid, int) or isinstance(pid, bool) or not 0 < pid < 2**31:
+        return None, f"its pid is {pid!r}, not a process id"
+    fields = [str(record.get(name, "")) for name in ("host", "command", "started")]
+    return LockHolder(pid, *fields), None
+
+
+def _take_lock(path, record):
+    """Create the lock file with O_EXCL and write the record; False if it exists."""
+    try:
+        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        return False
+    with os.fdopen(descriptor, "w") as handle:
+        json.dump(record, handle)
+    return True
+
+
+def _stale(path, directory, host):
+    """Whether an existing lock may be taken over (saying why), else UserError. A lock of a
+    process gone from this host is stale; so is a damaged one (an empty one is what a kill
+    between creating and writing it leaves), once it stays damaged for a moment."""
+    kind = kind_of(path)
+    if kind is not None:  # a FIFO, a device, a folder: not a lock this project wrote
+        raise UserError(f"checkpoint directory '{directory}' has a lock '{path}' that is "
+                        f"{kind}, not a regular file: remove it")
+    holder, damage = read_lock(path)
+    if damage:
+        time.sleep(0.2)  # perhaps being written this instant
+        holder, damage = read_lock(path)
+    if not os.path.lexists(path):
+        return True
+    if damage:
+        log(f"taking over the lock '{path}', which is damaged ({damage})")
+        return remove_file(path)
+    if holder.host == host and not process_alive(holder.pid):
+        log(f"taking over the lock of process {holder.pid}, which is gone")
+        return remove_file(path)
+    raise UserError(_in_use_message(directory, holder))
+
+
 @contextlib.contextmanager
 def run_lock(directory):
     """Hold the folder's lock for the duration of the block; UserError if another live run
@@ -148,52 +217,32 @@ def run_lock(directory):
               "started": time.strftime("%Y-%m-%d %H:%M:%S"),
               "command": " ".join(os.path.basename(part) if number == 0 else part
                                   for number, part in enumerate(sys.argv))[:300]}
-    for attempt in range(2):
-        try:
-            descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            holder = _read_lock(path)
-            if holder and holder.get("host") == record["host"] and not process_alive(
-                    int(holder.get("pid", 0))) and attempt == 0:
-                log(f"taking over the lock of process {holder.get('pid')}, which is gone")
-                with contextlib.suppress(OSError):
-                    os.remove(path)
-                continue
-            if holder is None and attempt == 0:  # being written this instant, or garbage
-                time.sleep(0.2)
-                continue
-            raise UserError(_in_use_message(directory, holder, path)) from None
-        except OSError as error:
-            raise UserError(f"cannot lock checkpoint directory '{directory}': "
-                            f"{error.strerror}") from None
-        with os.fdopen(descriptor, "w") as handle:
-            json.dump(record, handle)
-        break
+    try:
+        taken = _take_lock(path, record)
+        if not taken and _stale(path, directory, record["host"]):
+            taken = _take_lock(path, record)
+    except OSError as error:
+        raise UserError(f"cannot lock checkpoint directory '{directory}': "
+                        f"{error.strerror}") from None
+    if not taken:
+        holder, _ = read_lock(path)
+        raise UserError(_in_use_message(directory, holder))
     try:
         yield
     finally:
-        if (_read_lock(path) or {}).get("pid") == record["pid"]:
-            with contextlib.suppress(OSError):
-                os.remove(path)
+        holder, _ = read_lock(path)
+        if holder is not None and holder.pid == record["pid"]:
+            remove_file(path)
 
 
-def _read_lock(path):
-    try:
-        with open(path) as handle:
-            holder = json.load(handle)
-    except (OSError, ValueError):
-        return None
-    return holder if isinstance(holder, dict) else None
-
-
-def _in_use_message(directory, holder, path):
-    if not holder:
-        return (f"checkpoint directory '{directory}' is locked ({path} cannot be read): if no "
-                "run uses it, remove that file")
-    where = "" if holder.get("host") == socket.gethostname() else f" on {holder.get('host')}"
+def _in_use_message(directory, holder):
+    if holder is None:
+        return (f"checkpoint directory '{directory}' is locked by another run starting now: "
+                "wait for it, or give another --checkpoint-dir")
+    where = "" if holder.host == socket.gethostname() else f" on {holder.host}"
     return (f"checkpoint directory '{directory}' is in use by another run: process "
-            f"{holder.get('pid')}{where} ({holder.get('command')}), since "
-            f"{holder.get('started')}; wait for it, or give another --checkpoint-dir")
+            f"{holder.pid}{where} ({holder.command}), since {holder.started}; wait for it, "
+            "or give another --checkpoint-dir")
 
 
 def claim(directory, metadata, resuming, overwrite, history_path):
@@ -225,9 +274,7 @@ def claim(directory, metadata, resuming, overwrite, history_path):
             f"run ('{name}': {what}); this run would mix with them. Resume one (--resume), "
             "give another --checkpoint-dir, or give --overwrite to remove them")
     for name, _ in others:
-        with contextlib.suppress(OSError):
-            os.remove(os.path.join(directory, name))
-    with contextlib.suppress(OSError):
-        os.remove(history_path)
+        remove_file(os.path.join(directory, name))
+    remove_file(history_path)  # checked before: a regular file, or nothing
     log(f"--overwrite: removed {len(others)} checkpoint(s) of an earlier run from "
         f"'{directory}', and its history")

@@ -64,14 +64,23 @@ class Generation:
     steps: object
 
 
+# A prime longer than this is never needed: window decoding reads its last seq_length
+# characters, stateful decoding its last decoders.STATEFUL_PRIME_CONTEXT.
+PRIME_FILE_LIMIT = 1_000_000  # bytes
+
+
 def read_prime_file(path):
-    """The text of --prime-file: UTF-8 (a byte-order mark is dropped), any length; UserError
-    for a missing, unreadable or non-UTF-8 file."""
+    """The text of --prime-file: UTF-8 (a byte-order mark is dropped), at most
+    PRIME_FILE_LIMIT bytes, so that /dev/zero or a huge file cannot take all memory;
+    UserError for a missing, unreadable, too long or non-UTF-8 file."""
     try:
         with open(path, "rb") as handle:
-            data = handle.read()
+            data = handle.read(PRIME_FILE_LIMIT + 1)
     except OSError as error:
         raise UserError(f"prime file '{path}': {error.strerror}") from None
+    if len(data) > PRIME_FILE_LIMIT:
+        raise UserError(f"prime file '{path}' is longer than {PRIME_FILE_LIMIT:,} bytes, the "
+                        "most a prime may be: give its last part")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:

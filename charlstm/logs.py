@@ -12,6 +12,7 @@ elsewhere removes that handler and sets propagate back to True.
     'charlstm'
 """
 
+import contextlib
 import logging
 import sys
 
@@ -48,11 +49,27 @@ _handler = None
 
 
 def show_on_stderr(verbose=True):
-    """Show INFO messages (verbose) or warnings only on stderr."""
+    """Show INFO messages (verbose) or warnings only on stderr, from now on (the commands)."""
     global _handler
     if _handler is None:
         _handler = _CurrentStderr()
         _handler.setFormatter(logging.Formatter("%(message)s"))
+    if _handler not in logger.handlers:
         logger.addHandler(_handler)
         logger.propagate = False
     logger.setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+@contextlib.contextmanager
+def shown_on_stderr(verbose=True):
+    """show_on_stderr for the duration of an API call: the logger's level, handlers and
+    propagation are put back as they were when it ends."""
+    level, propagate, attached = logger.level, logger.propagate, _handler in logger.handlers
+    show_on_stderr(verbose)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+        logger.propagate = propagate
+        if not attached:
+            logger.removeHandler(_handler)

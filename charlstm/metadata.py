@@ -26,15 +26,18 @@ import json
 import os
 
 from .config import (ADJUSTABLE, FIXED, SETTINGS, check_value, non_negative_float,
-                     positive_int)
+                     non_negative_int, positive_int)
 
 FORMAT_VERSION = 4  # 2: training state group, idea and resume settings; 3: text_in_checkpoint;
 #                    4: lr_schedule, warmup_steps, weight_decay, ema, early_stopping
 # What generation needs from a record (the other settings are checked when present).
 REQUIRED = ("vocabulary", "seq_length", "layers", "units", "dropout", "input_encoding")
-# An epoch's result, checked as the settings are.
+# The other fields, checked as the settings are: an epoch's result, the text it was trained
+# on, the file's format.
 RESULTS = (("epoch", positive_int), ("loss", non_negative_float),
-           ("val_loss", non_negative_float))
+           ("val_loss", non_negative_float), ("text_length", non_negative_int),
+           ("format_version", positive_int))
+TEXTS = ("text_name", "text_sha256")  # text fields: a string when present
 
 
 class Metadata(collections.abc.Mapping):
@@ -109,4 +112,7 @@ class Metadata(collections.abc.Mapping):
         for key, check in RESULTS:
             if fields.get(key) is not None:
                 fields[key] = check_value(key, check, fields[key])
+        for key in TEXTS:
+            if key in fields and not isinstance(fields[key], str):
+                raise ValueError(f"{key}: {fields[key]!r} is not a text")
         return cls(fields)

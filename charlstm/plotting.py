@@ -15,12 +15,15 @@ without pyplot, so a notebook's own plotting is left as it was.
     'runs/history.png'
 """
 
-import csv
 import io
 import os
+import warnings
 
-from .files import write_atomically
+import numpy as np
+
 from .errors import UserError
+from .files import check_output, write_atomically
+from .history import read_rows
 
 # What the tutorial reported for its two models' final training loss.
 TUTORIAL_LOSSES = (("tutorial small", 1.9435), ("tutorial bigger", 1.2219))
@@ -36,23 +39,12 @@ def default_output(paths):
 
 
 def read_history(path):
-    """(epochs, losses, [(epoch, val_loss)], [(epoch, monitored value) of checkpoints])."""
-    try:
-        with open(path, newline="") as handle:
-            rows = list(csv.DictReader(handle))
-    except OSError as error:
-        raise UserError(f"history file '{path}': {error.strerror}") from None
-    except (UnicodeDecodeError, csv.Error) as error:
-        raise UserError(f"history file '{path}' is not a CSV file ({error})") from None
-    if rows and not {"epoch", "loss"} <= set(rows[0]):
-        raise UserError(f"'{path}' is not a history.csv: it has no epoch and loss columns")
+    """(epochs, losses, [(epoch, val_loss)], [(epoch, monitored value) of checkpoints]), read
+    by history.read_rows."""
     epochs, losses, validation, checkpoints = [], [], [], []
-    for row in rows:
-        try:
-            epoch, loss = int(row["epoch"]), float(row["loss"])
-            val_loss = float(row["val_loss"]) if row.get("val_loss") else None
-        except (TypeError, ValueError):
-            raise UserError(f"'{path}' has a row that is not numbers: {row}") from None
+    for row in read_rows(path):
+        epoch, loss = int(row["epoch"]), float(row["loss"])
+        val_loss = float(row["val_loss"]) if row.get("val_loss") else None
         epochs.append(epoch)
         losses.append(loss)
         if val_loss is not None:
@@ -68,9 +60,16 @@ def read_history(path):
 
 def plot_histories(paths, output=None, labels=None):
     """Draw the history files into one PNG (default: default_output(paths)); returns its path.
-    UserError for a missing or malformed file, or when matplotlib is not installed."""
+    UserError for a missing or malformed file, an output that is not a regular file or is
+    one of the histories, losses matplotlib cannot draw, or when matplotlib is not
+    installed."""
+    if not paths:
+        raise UserError("give at least one history.csv file to plot")
+    paths = [os.fspath(path) for path in paths]
     histories = [read_history(path) for path in paths]
-    output = output or default_output(paths)
+    output = os.fspath(output) if output is not None else default_output(paths)
+    inputs = [("history file", path) for path in paths]
+    check_output(output, "plot", inputs)
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
@@ -81,7 +80,30 @@ def plot_histories(paths, output=None, labels=None):
                   + os.path.basename(path) for path in paths] if len(paths) > 1 else [""]
     figure = Figure(figsize=(8, 5), dpi=100)
     FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
+    picture = io.BytesIO()
+    try:
+        with warnings.catch_warnings():  # an overflow warning before the error: one line
+            warnings.simplefilter("ignore", RuntimeWarning)
+            draw(figure.add_subplot(), labels, histories)
+            figure.savefig(picture, format="png")
+    except (ArithmeticError, ValueError, np.linalg.LinAlgError) as error:
+        # Losses near the float limit (1e308) break matplotlib's axis transforms.
+        largest = max(max(losses) for _, losses, _, _ in histories)
+        raise UserError(f"cannot draw '{output}': matplotlib failed on its losses (up to "
+                        f"{largest:.3g}): {error}") from None
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+    except OSError as error:
+        raise UserError(f"cannot write plot '{output}': {error.strerror}") from None
+    # Like a checkpoint: never half-written, and a killed writer's temporary file is removed
+    # when the next run starts in the folder.
+    write_atomically(output, picture.getvalue(), what="plot", inputs=inputs)
+    return output
+
+
+def draw(axes, labels, histories):
+    """Each history's loss and val_loss lines, its checkpoints circled, and the tutorial's
+    losses as reference lines."""
     circled = False
     for label, (epochs, losses, validation, checkpoints) in zip(labels, histories):
         prefix = f"{label} " if label else ""
@@ -102,13 +124,3 @@ def plot_histories(paths, output=None, labels=None):
     axes.set_ylabel("loss (cross-entropy, nats a character)")
     axes.grid(alpha=0.3)
     axes.legend()
-    picture = io.BytesIO()
-    figure.savefig(picture, format="png")
-    try:
-        os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-    except OSError as error:
-        raise UserError(f"cannot write plot '{output}': {error.strerror}") from None
-    # Like a checkpoint: never half-written, and a killed writer's temporary file is removed
-    # when the next run starts in the folder.
-    write_atomically(output, picture.getvalue(), what="plot")
-    return output

@@ -35,12 +35,15 @@ from .devices import (distribution_strategy, is_chief, machine, report_device, s
                       set_precision_policy)
 from .errors import UserError
 from .feeding import training_data
+from .files import check_output, kind_of
 from .folder import claim, run_lock
+from .history import default_path
 from .keras_compat import fit_multi_worker
 from .logs import log
 from .metadata import Metadata
 from .models import Topology, build_model, compile_model
 from .optimizer import describe_optimizer, make_optimizer
+from .plotting import default_output
 from .sequences import SentenceBatches, StreamBatches
 from .snapshots import restore_training_state
 from .windows import EpochBatches, WindowBatches, input_table, pattern_count
@@ -103,6 +106,13 @@ class PreparedRun:
     def seed(self):
         return self.settings.seed
 
+    history_path: str  # history.csv, or --history
+
+    @property
+    def inputs(self):
+        """What the run reads, which none of its outputs may overwrite: (what, path) pairs."""
+        return run_inputs(self.settings, self.checkpoint)
+
 
 def set_random_seed(seed):
     """Seed Python, NumPy and the backend so that one seed gives one run on one machine."""
@@ -142,7 +152,7 @@ def resume_from(settings):
         raise UserError(f"'{path}' does not record its setting {error}") from None
     # The values were checked when the file was read; resuming also needs where it stopped.
     loss_key = "val_loss" if recorded["monitor"] == "val_loss" else "loss"
-    for key in ("epoch", loss_key):
+    for key in ("epoch", loss_key, "text_sha256", "text_name", "text_length"):
         if checkpoint.metadata.get(key) is None:
             raise UserError(f"weights file '{path}' is damaged: its metadata has no {key}")
     settings = resumed(settings, recorded, path, checkpoint.metadata.get("text_path"))
@@ -237,9 +247,26 @@ def set_up_devices(settings, this_machine):
     return device, distribution_strategy(settings.distribute)
 
 
+def out_of_memory(error):
+    """Whether a backend's error says memory ran out (TensorFlow's ResourceExhaustedError,
+    XLA's RESOURCE_EXHAUSTED, a MemoryError)."""
+    return (isinstance(error, MemoryError) or type(error).__name__ == "ResourceExhaustedError"
+            or "RESOURCE_EXHAUSTED" in str(error))
+
+
 def build_compiled_model(settings, topology, total_steps, checkpoint, strategy):
     """The run's compiled model, under the strategy's scope; a resumed checkpoint's weights
-    and training state are put in it."""
+    and training state are put in it. UserError when memory runs out."""
+    try:
+        return _build_compiled_model(settings, topology, total_steps, checkpoint, strategy)
+    except Exception as error:
+        if not out_of_memory(error):
+            raise
+        raise UserError(f"not enough memory for the model (--units {settings.units}, "
+                        f"--layers {settings.layers}): lower them") from None
+
+
+def _build_compiled_model(settings, topology, total_steps, checkpoint, strategy):
     with scope(strategy):
         model = build_model(topology, settings.seq_length,
                             every_position=settings.targets == "every",
@@ -269,11 +296,13 @@ def prepare(settings, verbose=1):
         checkpoint, settings = resume_from(settings)
     corpus, training_indices, held_out_indices, read_line = read_text(settings, checkpoint)
     this_machine = machine(settings.distribute)
-    validate(settings, TextLengths(len(corpus), len(training_indices), len(held_out_indices)),
-             this_machine)
+    validate(settings, TextLengths(len(corpus), len(training_indices), len(held_out_indices),
+                                   len(corpus.vocabulary)), this_machine)
     if verbose:
         print_figures(settings, corpus)
+    history_path = settings.history or default_path(settings.checkpoint_dir, settings.bigger)
     if not settings.dry_run:
+        check_outputs(settings, checkpoint, history_path)
         prepare_checkpoint_dir(settings.checkpoint_dir)
     # Where it runs, once the text and the folder are known to be good (so that a mistake
     # there stays a one-line error).
@@ -303,7 +332,7 @@ def prepare(settings, verbose=1):
     metadata = Metadata.for_run(settings, vocabulary.chars, len(corpus), corpus.sha256)
     return PreparedRun(settings, corpus, vocabulary, corpus.indices, training_indices,
                        held_out_indices, topology, table, batches, held_out, model, checkpoint,
-                       device, metadata, start_point(settings, checkpoint))
+                       device, metadata, start_point(settings, checkpoint), history_path)
 
 
 def train(settings, verbose=1):
@@ -321,11 +350,31 @@ def train(settings, verbose=1):
             f"best {settings.monitor} so far {run.start.best_value:.4f}")
     # Only one process of a multi-machine run writes files (the others hold the same model).
     writes_files = is_chief()
-    history_path = settings.history or os.path.join(settings.checkpoint_dir,
-                                                    history_name(settings.bigger))
+    history_path = run.history_path
     callbacks = run_callbacks(run, history_path, writes_files, verbose)
     fit(run, callbacks, history_path, writes_files, verbose)
     return report(run, callbacks, history_path, writes_files)
+
+
+def run_inputs(settings, checkpoint):
+    """What a run reads, which none of its outputs may overwrite: (what, path) pairs."""
+    return [("text file", resolve_text_path(settings.text)),
+            ("checkpoint resumed", checkpoint.path if checkpoint else None)]
+
+
+def check_outputs(settings, checkpoint, history_path):
+    """Before anything is written: the folders are folders, the history file and the loss
+    plot beside it may be written (files.check_output), and neither overwrites an input or
+    the other."""
+    for flag, folder in (("--checkpoint-dir", settings.checkpoint_dir),
+                         ("--tensorboard", settings.tensorboard)):
+        if folder and os.path.lexists(folder) and not os.path.isdir(folder):
+            raise UserError(f"{flag} '{folder}' is {kind_of(folder) or 'a file'}, not a "
+                            "folder: name a folder")
+    inputs = run_inputs(settings, checkpoint)
+    check_output(history_path, "history file", inputs)
+    check_output(default_output([history_path]), "loss plot",
+                 inputs + [("history file", history_path)])
 
 
 def fit(run, callbacks, history_path, writes_files, verbose):
@@ -384,18 +433,14 @@ def report(run, callbacks, history_path, writes_files):
 def draw_history(history_path):
     """history.png beside history.csv; where matplotlib is missing (an optional extra), a log
     line saying how to get it. Never fails the run: the CSV has everything."""
-    from .plotting import default_output, plot_histories
+    from .plotting import plot_histories  # matplotlib, an optional extra, is imported there
 
     try:
         log(f"loss plot: {plot_histories([history_path], default_output([history_path]))}")
     except UserError as error:
         log(f"no loss plot: {error}")
-
-
-def history_name(bigger):
-    """The default history file: history.csv, or history-bigger.csv for --bigger, whose
-    checkpoints may share a folder with the small model's, as in the tutorial."""
-    return "history-bigger.csv" if bigger else "history.csv"
+    except Exception as error:  # noqa: BLE001 - the run is done and saved: never fail it now
+        log(f"no loss plot: drawing it failed ({type(error).__name__}: {error})")
 
 
 def describe_text_in_checkpoints(settings, text_length):

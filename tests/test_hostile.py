@@ -1,0 +1,466 @@
+"""Hostile inputs (issue 19): nothing a user names is destroyed, and nothing a user types ends
+in a traceback. Each command and the API meet bad values, damaged files, device nodes, FIFOs,
+links, unwritable places and endless inputs; each case asserts one line on stderr, the exit
+status, and that nothing outside the run's own files changed. The numbers are the issue's."""
+
+import contextlib
+import csv
+import json
+import logging
+import os
+import pathlib
+import shutil
+import stat
+import subprocess
+import sys
+import threading
+
+import h5py
+import numpy as np
+import pytest
+
+import charlstm
+from charlstm.checkpoint import METADATA_ATTRIBUTE, TRAINING_STATE_GROUP, load_checkpoint
+from charlstm.decoders import StatefulDecoder
+from charlstm.folder import LOCK_NAME, run_lock
+from charlstm.loading import load_for_generation
+from conftest import ROOT, TINY_TEXT, checkpoints, run_command, run_main
+
+TINY = ["--seq-length", "10", "--units", "8", "--batch-size", "32", "--seed", "1"]
+IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def one_line(result, status=1):
+    """The command failed with exactly one line on stderr's last line, and no traceback."""
+    assert result.returncode == status, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr, result.stderr[-2000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert ": error: " in last, last
+    return last
+
+
+def state_of(folder):
+    """{path: (kind, size, mtime)} of everything under folder, to prove nothing changed."""
+    found = {}
+    for root, directories, names in os.walk(folder):
+        for name in directories + names:
+            path = os.path.join(root, name)
+            status = os.lstat(path)
+            found[path] = (stat.S_IFMT(status.st_mode), status.st_size, status.st_mtime_ns)
+    return found
+
+
+@contextlib.contextmanager
+def unchanged(folder):
+    before = state_of(folder)
+    yield
+    assert state_of(folder) == before
+
+
+def fifo(path):
+    os.mkfifo(path)
+    return str(path)
+
+
+def device_or_fifo(path):
+    """A character device (/dev/null's numbers) where this user may make one, else a FIFO."""
+    if IS_ROOT:
+        try:
+            os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+            return str(path)
+        except OSError:
+            pass
+    return fifo(path)
+
+
+@pytest.fixture(scope="module")
+def run_folder(tiny_checkpoint, tmp_path_factory):
+    """A copy of the tiny run's folder, with its history: (folder, checkpoint)."""
+    folder = tmp_path_factory.mktemp("hostile_run")
+    for name in os.listdir(os.path.dirname(tiny_checkpoint)):
+        source = os.path.join(os.path.dirname(tiny_checkpoint), name)
+        if os.path.isfile(source):
+            shutil.copy(source, folder / name)
+    return folder, str(folder / os.path.basename(tiny_checkpoint))
+
+
+def copy_of(folder, into):
+    shutil.copytree(folder, into)
+    return into, str(into / checkpoints(into)[-1])
+
+
+def history_file(folder, text):
+    path = folder / "history.csv"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return str(path)
+
+
+# --- outputs: never over a node, a FIFO, a link or an input (items 1 to 4) ------------------
+
+def test_1_plot_never_replaces_a_device_node(run_folder, tmp_path):
+    folder, _ = run_folder
+    node = device_or_fifo(tmp_path / "full")
+    with unchanged(tmp_path):
+        last = one_line(run_main("plot.py", str(folder / "history.csv"), "--output", node))
+    assert f"cannot write plot '{node}': it is a " in last and "not a regular file" in last
+
+
+def test_plot_never_writes_over_its_own_input(run_folder, tmp_path):
+    folder, _ = run_folder
+    history = str(shutil.copy(folder / "history.csv", tmp_path / "h.csv"))
+    with unchanged(tmp_path):
+        last = one_line(run_main("plot.py", history, "--output", history))
+    assert "would overwrite the history file" in last
+
+
+def test_2_overwrite_never_deletes_a_device_node_named_as_history(
+        run_folder, tiny_text_path, tmp_path):
+    folder, _ = copy_of(run_folder[0], tmp_path / "run")
+    node = device_or_fifo(folder / "null")
+    with unchanged(folder):
+        last = one_line(run_main("train.py", "--text", tiny_text_path, *TINY, "--seed", "2",
+                                 "--overwrite", "--history", node, "--checkpoint-dir",
+                                 str(folder)))
+    assert f"cannot write history file '{node}'" in last
+
+
+@pytest.mark.parametrize("target", ["text", "png", "resumed"])
+def test_3_history_never_lands_on_the_users_own_files(run_folder, tiny_text_path, tmp_path,
+                                                      target):
+    folder, checkpoint = copy_of(run_folder[0], tmp_path / "run")
+    text = str(shutil.copy(tiny_text_path, tmp_path / "text.txt"))
+    history = {"text": text, "png": str(tmp_path / "h.png"), "resumed": checkpoint}[target]
+    argv = ["--text", text, *TINY, "--epochs", "1", "--checkpoint-dir", str(tmp_path / "new")]
+    if target == "resumed":
+        argv = ["--text", text, "--resume", checkpoint, "--epochs", "9"]
+    with unchanged(tmp_path):
+        last = one_line(run_main("train.py", *argv, "--history", history))
+    expected = {"text": f"would overwrite the text file '{text}'",
+                "png": "the loss plot '" + history + "' would overwrite the history file",
+                "resumed": f"would overwrite the checkpoint resumed '{checkpoint}'"}[target]
+    assert expected in last
+
+
+def test_4_a_savedmodel_export_never_spills_into_the_current_folder(run_folder, tmp_path):
+    _, checkpoint = run_folder
+    with unchanged(tmp_path):
+        last = one_line(run_main("export.py", "--weights", checkpoint, "--format", "savedmodel",
+                                 "--output", "", cwd=str(tmp_path)))
+    assert "its path is empty" in last
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "mine.txt").write_text("keep")
+    with unchanged(tmp_path):
+        last = one_line(run_main("export.py", "--weights", checkpoint, "--format", "savedmodel",
+                                 "--output", str(tmp_path / "notes")))
+    assert "a folder that holds other files" in last
+
+
+def test_4_a_trailing_slash_names_the_folder_not_a_hidden_sidecar(run_folder, tmp_path):
+    _, checkpoint = run_folder
+    result = run_main("export.py", "--weights", checkpoint, "--format", "savedmodel",
+                      "--output", str(tmp_path / "sm") + "/")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "sm.json").exists() and not (tmp_path / "sm" / ".json").exists()
+    assert (tmp_path / "sm" / "saved_model.pb").exists()
+
+
+def test_exports_never_replace_a_link_or_a_fifo(run_folder, tmp_path):
+    _, checkpoint = run_folder
+    (tmp_path / "real.keras").write_text("mine")
+    os.symlink(tmp_path / "real.keras", tmp_path / "link.keras")
+    fifo(tmp_path / "pipe.keras")
+    for name, kind in (("link.keras", "a symbolic link"), ("pipe.keras", "a FIFO")):
+        with unchanged(tmp_path):
+            last = one_line(run_main("export.py", "--weights", checkpoint, "--output",
+                                     str(tmp_path / name)))
+        assert f"it is {kind}, not a regular file" in last
+
+
+@pytest.mark.parametrize("flag", ["--checkpoint-dir", "--tensorboard"])
+def test_a_folder_flag_naming_a_file_or_fifo_is_refused_before_training(
+        tiny_text_path, tmp_path, flag):
+    node = fifo(tmp_path / "pipe")
+    argv = ["--text", tiny_text_path, *TINY, "--epochs", "1", flag, node]
+    if flag == "--tensorboard":
+        argv += ["--checkpoint-dir", str(tmp_path / "run")]
+    with unchanged(tmp_path):
+        last = one_line(run_main("train.py", *argv))
+    assert last.endswith(f"{flag} '{node}' is a FIFO, not a folder: name a folder")
+
+
+def test_an_endless_text_is_refused_at_its_limit(tiny_checkpoint):
+    last = one_line(run_main("generate.py", "--weights", tiny_checkpoint, "--text", "/dev/zero",
+                             "--length", "3"))
+    assert "'/dev/zero' is not a regular file and gave more than 268,435,456 characters" in last
+
+
+# --- damaged files the project wrote: one line naming the file and the field (5 to 7) -------
+
+@pytest.mark.parametrize("content", ['{"pid": "x", "host": "vm"}', '{"pid": null}',
+                                     '{"pid": 4611686018427387904}', "", "\x00\xff", "[1]"],
+                         ids=["pid-text", "pid-null", "pid-huge", "empty", "binary", "list"])
+def test_5_a_damaged_lock_is_taken_over_with_a_line(tmp_path, content, capsys):
+    (tmp_path / LOCK_NAME).write_bytes(content.encode("latin-1"))
+    with run_lock(str(tmp_path)):
+        holder = json.loads((tmp_path / LOCK_NAME).read_text())
+        assert holder["pid"] == os.getpid()
+    assert not (tmp_path / LOCK_NAME).exists()
+    assert f"taking over the lock '{tmp_path / LOCK_NAME}', which is damaged" in \
+        capsys.readouterr().err
+
+
+def test_a_lock_that_is_a_fifo_is_refused_not_opened(tmp_path):
+    fifo(tmp_path / LOCK_NAME)
+    with pytest.raises(charlstm.UserError, match="a FIFO, not a regular file: remove it"):
+        with run_lock(str(tmp_path)):
+            pass
+    assert stat.S_ISFIFO(os.lstat(tmp_path / LOCK_NAME).st_mode)
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"epoch,loss\n1,\xff\xfe\n", "is not a CSV file"),
+    ("loss,epoch\n2.5\n", "row 1, epoch None is not an epoch number"),
+    ("epoch,loss\n\u00b2,2.5\n", "row 1, epoch '\u00b2' is not an epoch number"),
+    ("epoch,loss\n1," + "9" * 200_000 + "\n", "is not a CSV file (field larger than"),
+    ("epoch,loss\n1,nan\n", "row 1, loss 'nan' is not a number"),
+], ids=["not-utf-8", "header-swapped", "superscript-epoch", "huge-field", "nan-loss"])
+def test_6_an_edited_history_is_one_line_on_resume(run_folder, tmp_path, content, reason):
+    folder, checkpoint = copy_of(run_folder[0], tmp_path / "run")
+    path = history_file(folder, content)
+    with unchanged(folder):
+        last = one_line(run_main("train.py", "--resume", checkpoint, "--epochs", "9"))
+    assert f"'{path}'" in last and reason in last and "move it away" in last
+
+
+def rewrite(source, target, change):
+    shutil.copy(source, target)
+    with h5py.File(target, "a") as handle:
+        metadata = json.loads(handle.attrs[METADATA_ATTRIBUTE])
+        change(metadata)
+        handle.attrs[METADATA_ATTRIBUTE] = json.dumps(metadata)
+    return str(target)
+
+
+def test_7_metadata_values_are_converted_by_type(tiny_checkpoint, tmp_path):
+    path = rewrite(tiny_checkpoint, tmp_path / "strings.hdf5",
+                   lambda m: m.update(seq_length=str(m["seq_length"]), dropout="0.2",
+                                      epoch=str(m["epoch"]), loss=str(m["loss"])))
+    checkpoint = load_checkpoint(path)
+    assert checkpoint.seq_length == 10 and checkpoint.metadata["dropout"] == 0.2
+    assert isinstance(checkpoint.metadata["epoch"], int)
+    assert run_main("generate.py", "--weights", path, "--length", "5").returncode == 0
+    assert run_main("evaluate.py", "--weights", path).returncode == 0
+    result = run_main("train.py", "--resume", path, "--epochs", str(checkpoint.metadata["epoch"]
+                                                                     + 1),
+                      "--checkpoint-dir", str(tmp_path / "resumed"))
+    assert result.returncode == 0, result.stderr
+
+
+def test_7_resume_needs_the_texts_fingerprint(tiny_checkpoint, tmp_path):
+    path = rewrite(tiny_checkpoint, tmp_path / "no-hash.hdf5", lambda m: m.pop("text_sha256"))
+    last = one_line(run_main("train.py", "--resume", path, "--epochs", "9"))
+    assert last.endswith(f"weights file '{path}' is damaged: its metadata has no text_sha256")
+
+
+def test_7_a_string_where_training_state_should_be_is_refused(tiny_checkpoint, tmp_path):
+    path = str(tmp_path / "strings.hdf5")
+    shutil.copy(tiny_checkpoint, path)
+    with h5py.File(path, "a") as handle:
+        group = handle[f"{TRAINING_STATE_GROUP}/optimizer"]
+        first = group["0000"]
+        del group["0000"]
+        group.create_dataset("0000", data=np.full(first.shape, "x", dtype="S1"))
+    last = one_line(run_main("train.py", "--resume", path, "--epochs", "9"))
+    assert "has a damaged training state: optimizer state" in last and "is not numbers" in last
+
+
+# --- exports, the environment, sizes, plots (8 to 11) ------------------------------------------
+
+@pytest.mark.parametrize("where, message", [
+    ("file", "it exists and is not a folder"),
+    ("/proc/charlstm-savedmodel", "cannot write SavedModel '/proc/charlstm-savedmodel'"),
+])
+def test_8_savedmodel_errors_are_one_line(run_folder, tmp_path, where, message):
+    _, checkpoint = run_folder
+    output = str(tmp_path / "a-file") if where == "file" else where
+    if where == "file":
+        (tmp_path / "a-file").write_text("mine")
+    with unchanged(tmp_path):
+        last = one_line(run_main("export.py", "--weights", checkpoint, "--format",
+                                 "savedmodel", "--output", output))
+    assert message in last
+
+
+@pytest.mark.parametrize("variable, value, message", [
+    ("KERAS_BACKEND", "nonsense", "KERAS_BACKEND='nonsense' is not a Keras backend"),
+    ("KERAS_BACKEND", "torch", "KERAS_BACKEND=torch needs the torch package"),
+    ("CHARLSTM_LOGICAL_CPUS", "abc", "CHARLSTM_LOGICAL_CPUS='abc' is not a whole number"),
+])
+def test_9_the_environment_is_one_line(tiny_text_path, variable, value, message):
+    if value == "torch" and __import__("importlib").util.find_spec("torch") is not None:
+        pytest.skip("torch is installed here")
+    result = run_command(os.path.join(ROOT, "train.py"), "--text", tiny_text_path, "--dry-run",
+                         env=dict(os.environ, **{variable: value}))
+    assert message in one_line(result)
+
+
+def test_10_an_absurd_model_is_refused_before_it_is_built(tiny_text_path):
+    last = one_line(run_main("train.py", "--text", tiny_text_path, *TINY, "--units", "1000000",
+                             "--dry-run"))
+    assert "--units 1000000 and --layers 1 make a model of" in last and "lower --units" in last
+
+
+def test_11_losses_matplotlib_cannot_draw_are_one_line(tmp_path):
+    pytest.importorskip("matplotlib")
+    history = history_file(tmp_path, "epoch,loss\n1,1e308\n2,1.7e308\n")
+    with unchanged(tmp_path):
+        last = one_line(run_main("plot.py", history))
+    assert "cannot draw" in last or "matplotlib failed" in last
+
+
+def test_11_a_failing_plot_never_fails_a_finished_run(tiny_text_path, tmp_path, monkeypatch,
+                                                      capsys):
+    from charlstm import plotting
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the renderer broke")
+
+    monkeypatch.setattr(plotting, "plot_histories", broken)
+    result = charlstm.train(text=tiny_text_path, epochs=1, units=8, seq_length=10,
+                            batch_size=32, seed=1, checkpoint_dir=str(tmp_path))
+    assert result.best_checkpoint and os.path.exists(result.best_checkpoint)
+    assert "no loss plot: drawing it failed (RuntimeError: the renderer broke)" in \
+        capsys.readouterr().err
+
+
+# --- the API: paths of any kind, UserError for any wrong value (12) ---------------------------
+
+@pytest.mark.parametrize("call, message", [
+    (lambda w: charlstm.samples(w, count="two", verbose=0), "count: 'two' is not a whole"),
+    (lambda w: charlstm.evaluate(w, held_out="most", verbose=0), "held_out: 'most' is not a"),
+    (lambda w: charlstm.evaluate(w, batch_size=2.5, verbose=0), "batch_size: 2.5 is not a"),
+    (lambda w: charlstm.generate(weights=1, verbose=0), "weights: 1 is not a path"),
+    (lambda w: charlstm.generate(weights=3.5, verbose=0), "weights: 3.5 is not a path"),
+    (lambda w: charlstm.generate(w, prime=123, verbose=0), "prime: 123 is not a text"),
+    (lambda w: charlstm.plot(), "give at least one history.csv file to plot"),
+    (lambda w: charlstm.export(w, 7, verbose=0), "output: 7 is not a path"),
+    (lambda w: charlstm.train(text=b"bytes.txt", verbose=0), "text: b'bytes.txt' is not a path"),
+    (lambda w: charlstm.load(1), "weights: 1 is not a path"),
+])
+def test_12_wrong_values_raise_user_error(tiny_checkpoint, call, message):
+    with pytest.raises(charlstm.UserError, match=message):
+        call(tiny_checkpoint)
+
+
+def test_12_strings_are_converted_as_flags_are_and_paths_may_be_path_objects(
+        tiny_checkpoint, tiny_text_path, tmp_path):
+    assert len(charlstm.samples(tiny_checkpoint, count="2", length=5, verbose=0)) == 2
+    parts = charlstm.evaluate(pathlib.Path(tiny_checkpoint), held_out="0.25", batch_size="64",
+                              verbose=0)
+    assert [part.part for part in parts] == ["all", "training part", "held-out tail"]
+    output = charlstm.export(pathlib.Path(tiny_checkpoint), tmp_path / "alice.keras", verbose=0)
+    assert output == str(tmp_path / "alice.keras") and os.path.exists(output)
+    result = charlstm.train(text=pathlib.Path(tiny_text_path), checkpoint_dir=tmp_path / "run",
+                            epochs=1, units=8, seq_length=10, seed=1, verbose=0)
+    assert os.path.dirname(result.best_checkpoint) == str(tmp_path / "run")
+    assert charlstm.load(pathlib.Path(result.best_checkpoint)).seq_length == 10
+
+
+# --- endless and unbounded inputs (13 to 15) ----------------------------------------------------
+
+def test_13_resuming_a_run_trained_on_a_fifo_does_not_wait_for_it(tmp_path):
+    pipe = fifo(tmp_path / "text.fifo")
+    writer = threading.Thread(target=lambda: pathlib.Path(pipe).write_text(TINY_TEXT * 2))
+    writer.start()
+    result = charlstm.train(text=pipe, epochs=1, units=8, seq_length=10, seed=1, verbose=0,
+                            checkpoint_dir=str(tmp_path / "run"))
+    writer.join(timeout=10)
+    # A real process, so that a hang fails the test instead of stopping the suite.
+    resumed = run_command(os.path.join(ROOT, "train.py"), "--resume", result.best_checkpoint,
+                          "--epochs", "3", timeout=120)
+    assert "which is not a regular file and cannot be read again: give --text" in \
+        one_line(resumed)
+
+
+def test_14_an_endless_prime_file_is_refused_at_its_limit(tiny_checkpoint):
+    last = one_line(run_main("generate.py", "--weights", tiny_checkpoint, "--prime-file",
+                             "/dev/zero", "--length", "5"))
+    assert "prime file '/dev/zero' is longer than 1,000,000 bytes" in last
+
+
+def test_15_stateful_decoding_reads_a_long_primes_end_only(tiny_checkpoint, monkeypatch):
+    from charlstm.decoders import STATEFUL_PRIME_CONTEXT
+
+    model, checkpoint, seed_text = load_for_generation(tiny_checkpoint)
+    decoder = StatefulDecoder(model, checkpoint.topology)
+    stepped = []
+    original = StatefulDecoder._step
+
+    def counted(self, indices):
+        stepped.append(1)
+        return original(self, indices)
+
+    monkeypatch.setattr(StatefulDecoder, "_step", counted)
+    long_prime = np.resize(seed_text, 50 * STATEFUL_PRIME_CONTEXT)[None, :]
+    probabilities = decoder.start(long_prime)
+    assert len(stepped) == STATEFUL_PRIME_CONTEXT
+    monkeypatch.undo()
+    # The same as reading the end alone: nothing before it is used.
+    fresh = StatefulDecoder(model, checkpoint.topology)
+    end_only = fresh.start(long_prime[:, -STATEFUL_PRIME_CONTEXT:])
+    assert np.array_equal(probabilities, end_only)
+
+
+# --- minor: help into a full disk, the API's logger (16, 17) -------------------------------------
+
+def test_16_help_into_a_full_device_is_one_line():
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, os.path.join(ROOT, "train.py"), "--help"],
+                                stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.strip() == ("train.py: error: cannot write the output: No space left "
+                                      "on device")
+
+
+def test_17_an_api_call_leaves_the_logger_as_it_found_it(tiny_checkpoint):
+    logger = logging.getLogger("charlstm")
+    saved = logger.level, logger.propagate, list(logger.handlers)
+    try:
+        logger.setLevel(logging.DEBUG)
+        charlstm.generate(tiny_checkpoint, length=3, verbose=0)
+        assert (logger.level, logger.propagate, logger.handlers) == (logging.DEBUG, *saved[1:])
+    finally:
+        logger.setLevel(saved[0])
+
+
+# --- the last resort ----------------------------------------------------------------------------
+
+def test_an_unforeseen_exception_is_one_line_with_its_traceback_in_a_file(
+        tiny_text_path, monkeypatch):
+    from charlstm import corpus
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("nobody saw this coming")
+
+    monkeypatch.setattr(corpus, "load_corpus", broken)
+    monkeypatch.setattr("charlstm.training.load_corpus", broken)
+    monkeypatch.delenv("CHARLSTM_DEBUG", raising=False)
+    last = one_line(run_main("train.py", "--text", tiny_text_path, "--dry-run"))
+    assert "unexpected RuntimeError: nobody saw this coming; the full traceback is in " in last
+    traceback_file = last.split("the full traceback is in ")[1].split(" (CHARLSTM_DEBUG=1")[0]
+    with open(traceback_file) as handle:
+        assert "Traceback (most recent call last)" in handle.read()
+    os.remove(traceback_file)
+    monkeypatch.setenv("CHARLSTM_DEBUG", "1")
+    with pytest.raises(RuntimeError, match="nobody saw this coming"):
+        run_main("train.py", "--text", tiny_text_path, "--dry-run")
+
+
+def test_history_rows_keep_their_text(tmp_path):
+    from charlstm.history import read_rows
+
+    path = history_file(tmp_path, "epoch,loss,val_loss,device\n1,2.500000,,CPU (2 cores)\n")
+    assert read_rows(path) == [{"epoch": "1", "loss": "2.500000", "val_loss": "",
+                                "device": "CPU (2 cores)"}]
+    with open(path, newline="") as handle:
+        assert list(csv.DictReader(handle))[0]["device"] == "CPU (2 cores)"
