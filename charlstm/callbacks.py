@@ -300,7 +300,17 @@ class AverageForValidation(keras.callbacks.Callback):
             self.raw = None
 
 
-class PlateauDecay(keras.callbacks.ReduceLROnPlateau):
+class StartsFromResumedBest:
+    """For Keras' callbacks that track a best value (ReduceLROnPlateau, EarlyStopping): a
+    resumed run starts from the best value its checkpoint recorded, not from infinity."""
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if math.isfinite(self.resumed_best):
+            self.best = self.resumed_best
+
+
+class PlateauDecay(StartsFromResumedBest, keras.callbacks.ReduceLROnPlateau):
     """--lr-schedule plateau: Keras' ReduceLROnPlateau, halving the learning rate after
     each epoch whose monitored loss did not beat the best. Improvement means lower, as
     for checkpoints (no min_delta), so a run resumed from a checkpoint (always an
@@ -312,17 +322,12 @@ class PlateauDecay(keras.callbacks.ReduceLROnPlateau):
                          min_delta=0, verbose=0)
         self.resumed_best = best_value
 
-    def on_train_begin(self, logs=None):
-        super().on_train_begin(logs)
-        if math.isfinite(self.resumed_best):
-            self.best = self.resumed_best
-
     def on_epoch_end(self, epoch, logs=None):
         if not _stopped_part_way(self.model):
             super().on_epoch_end(epoch, logs)
 
 
-class EarlyStop(keras.callbacks.EarlyStopping):
+class EarlyStop(StartsFromResumedBest, keras.callbacks.EarlyStopping):
     """--early-stopping N: Keras' EarlyStopping, ending the run after N epochs in a row
     without a better monitored loss (strictly lower, as for checkpoints). The best
     checkpoint stays the run's answer; the weights in memory are not rewound. It runs
@@ -333,11 +338,6 @@ class EarlyStop(keras.callbacks.EarlyStopping):
         super().__init__(monitor=monitor, patience=patience, min_delta=0, verbose=0)
         self.resumed_best = best_value
         self.stopped = False
-
-    def on_train_begin(self, logs=None):
-        super().on_train_begin(logs)
-        if math.isfinite(self.resumed_best):
-            self.best = self.resumed_best
 
     def on_epoch_end(self, epoch, logs=None):
         if _stopped_part_way(self.model):

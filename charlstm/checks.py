@@ -150,7 +150,7 @@ def precision_policy(enabled, machine):
         # compile fails ("Unknown output type bfloat16", seen on an H200).
         raise UserError("--mixed-precision is not available on the JAX backend: its cuDNN "
                         "LSTM takes float32 only; train without it")
-    capability = machine.gpu_capability
+    capability = machine.gpu_capability  # devices.machine asks for it with --mixed-precision
     if capability is None:
         raise UserError("--mixed-precision needs a GPU: on a CPU 16-bit arithmetic is "
                         "emulated and only slows training down")

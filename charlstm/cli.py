@@ -18,6 +18,7 @@ No Keras here, so --help answers at once.
 import argparse
 import contextlib
 import os
+import signal
 import sys
 
 from . import api
@@ -109,14 +110,8 @@ class ArgumentParser(argparse.ArgumentParser):
             if message:
                 file.write(message)
             file.flush()
-        except BrokenPipeError:
-            _abandon_stdout()
-            sys.exit(1)
         except OSError as error:
-            _abandon_stdout()
-            print(f"{self.prog}: error: cannot write the output: {error.strerror or error}",
-                  file=sys.stderr)
-            sys.exit(1)
+            sys.exit(_output_failed(self.prog, error))
 
 
 def train_parser(prog=None):
@@ -230,6 +225,17 @@ def _abandon_stdout():
         sys.stdout = open(os.devnull, "w")
 
 
+def _output_failed(program, error):
+    """Writing the output failed: exit status 1. A reader that went away (`| head`) needs no
+    word; anything else (`> /dev/full`, a full disk) is said once. Either way stdout is
+    pointed at /dev/null so that Python's final flush does not complain again."""
+    _abandon_stdout()
+    if not isinstance(error, BrokenPipeError):
+        print(f"{program}: error: cannot write the output: {error.strerror or error}",
+              file=sys.stderr)
+    return 1
+
+
 def run(command, program=None):
     """Call command(), turning what it raises into one line on stderr and an exit status
     (SystemExit). Everything the commands share (stderr logging, SIGTERM) is set up here."""
@@ -247,18 +253,9 @@ def run(command, program=None):
             terminated = isinstance(interrupt, Terminated)
             print(f"\n{program}: {'terminated' if terminated else 'interrupted'}",
                   file=sys.stderr)
-            status = 143 if terminated else 130
-        except BrokenPipeError:
-            # The reader went away (for example `| head`): nothing more to say, and stdout is
-            # pointed at /dev/null so that Python's final flush does not complain either.
-            _abandon_stdout()
-            status = 1
+            status = exit_status(signal.SIGTERM if terminated else signal.SIGINT)
         except OSError as error:
-            # Writing the output failed (`> /dev/full`, a full disk): say so once.
-            _abandon_stdout()
-            print(f"{program}: error: cannot write the output: {error.strerror or error}",
-                  file=sys.stderr)
-            status = 1
+            status = _output_failed(program, error)
         except Exception as error:  # noqa: BLE001 - the last resort: see unforeseen()
             if os.environ.get("CHARLSTM_DEBUG") == "1":
                 raise

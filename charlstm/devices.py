@@ -54,13 +54,16 @@ def _tensorflow_replicas(multi_worker):
     return len(tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU"))
 
 
-def machine(distribute=False):
-    """This machine, as the checks see it; nothing is set up or logged."""
+def machine(distribute=False, mixed_precision=False):
+    """This machine, as the checks see it; nothing is set up or logged. Devices are only
+    asked what the run's flags need: the replicas for --distribute, the GPU's compute
+    capability for --mixed-precision."""
     multi_worker = bool(os.environ.get("TF_CONFIG"))
     replicas = 1
     if distribute and _backend() == "tensorflow":
         replicas = _tensorflow_replicas(multi_worker)
-    return Machine(_backend(), _gpu_compute_capability(), multi_worker, replicas)
+    capability = _gpu_compute_capability() if mixed_precision else None
+    return Machine(_backend(), capability, multi_worker, replicas)
 
 
 def distribution_strategy(enabled):

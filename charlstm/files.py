@@ -132,10 +132,15 @@ def write_atomically(path, data, what="checkpoint", inputs=()):
         raise UserError(f"cannot write {what} '{path}': {error.strerror or error}") from None
 
 
+def is_process_id(value):
+    """Whether value could be a process's id (a number read from a file may be anything)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**31
+
+
 def process_alive(pid):
     """Whether a process with this id exists on this machine (a number no process can have,
     read from a damaged file, is none)."""
-    if not isinstance(pid, int) or isinstance(pid, bool) or not 0 < pid < 2**31:
+    if not is_process_id(pid):
         return False
     try:
         os.kill(pid, 0)

@@ -40,7 +40,8 @@ from typing import NamedTuple
 from .checkpoint import checkpoint_metadata
 from .config import FIXED, SETTINGS
 from .errors import UserError
-from .files import kind_of, process_alive, remove_file, remove_stale_temporaries
+from .files import (is_process_id, kind_of, process_alive, remove_file,
+                    remove_stale_temporaries)
 from .logs import log
 
 NAME_PATTERN = re.compile(
@@ -168,7 +169,7 @@ def read_lock(path):
     if not isinstance(record, dict):
         return None, "it is not a JSON object"
     pid = record.get("pid")
-    if not isinstance(pid, int) or isinstance(pid, bool) or not 0 < pid < 2**31:
+    if not is_process_id(pid):
         return None, f"its pid is {pid!r}, not a process id"
     fields = [str(record.get(name, "")) for name in ("host", "command", "started")]
     return LockHolder(pid, *fields), None

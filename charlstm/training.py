@@ -102,10 +102,6 @@ class PreparedRun:
     metadata: Metadata  # what every checkpoint of the run records
     start: StartPoint
 
-    @property
-    def seed(self):
-        return self.settings.seed
-
     history_path: str  # history.csv, or --history
 
     @property
@@ -295,7 +291,7 @@ def prepare(settings, verbose=1):
     if settings.resume:
         checkpoint, settings = resume_from(settings)
     corpus, training_indices, held_out_indices, read_line = read_text(settings, checkpoint)
-    this_machine = machine(settings.distribute)
+    this_machine = machine(settings.distribute, settings.mixed_precision)
     validate(settings, TextLengths(len(corpus), len(training_indices), len(held_out_indices),
                                    len(corpus.vocabulary)), this_machine)
     if verbose:

@@ -17,6 +17,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from charlstm.backend import import_keras  # noqa: E402
+from charlstm.checkpoint import METADATA_ATTRIBUTE  # noqa: E402
 from charlstm.cli import (evaluate_main, export_main, generate_main, plot_main,  # noqa: E402
                           train_main)
 from charlstm.config import resolve  # noqa: E402
@@ -95,6 +96,20 @@ def every_dataset(path):
         handle.visititems(lambda name, item: values.__setitem__(name, np.asarray(item))
                           if isinstance(item, h5py.Dataset) else None)
     return values
+
+
+def rewrite_metadata(source, target, change):
+    """A copy of checkpoint source at target, its metadata JSON passed through change (a
+    function that edits the dict in place); returns target as a str."""
+    import json
+    import shutil
+
+    shutil.copy(source, target)
+    with h5py.File(target, "a") as handle:
+        metadata = json.loads(handle.attrs[METADATA_ATTRIBUTE])
+        change(metadata)
+        handle.attrs[METADATA_ATTRIBUTE] = json.dumps(metadata)
+    return str(target)
 
 
 def history(directory):

@@ -20,11 +20,11 @@ import numpy as np
 import pytest
 
 import charlstm
-from charlstm.checkpoint import METADATA_ATTRIBUTE, TRAINING_STATE_GROUP, load_checkpoint
+from charlstm.checkpoint import TRAINING_STATE_GROUP, load_checkpoint
 from charlstm.decoders import StatefulDecoder
 from charlstm.folder import LOCK_NAME, run_lock
 from charlstm.loading import load_for_generation
-from conftest import ROOT, TINY_TEXT, checkpoints, run_command, run_main
+from conftest import ROOT, TINY_TEXT, checkpoints, rewrite_metadata, run_command, run_main
 
 TINY = ["--seq-length", "10", "--units", "8", "--batch-size", "32", "--seed", "1"]
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -232,17 +232,8 @@ def test_6_an_edited_history_is_one_line_on_resume(run_folder, tmp_path, content
     assert f"'{path}'" in last and reason in last and "move it away" in last
 
 
-def rewrite(source, target, change):
-    shutil.copy(source, target)
-    with h5py.File(target, "a") as handle:
-        metadata = json.loads(handle.attrs[METADATA_ATTRIBUTE])
-        change(metadata)
-        handle.attrs[METADATA_ATTRIBUTE] = json.dumps(metadata)
-    return str(target)
-
-
 def test_7_metadata_values_are_converted_by_type(tiny_checkpoint, tmp_path):
-    path = rewrite(tiny_checkpoint, tmp_path / "strings.hdf5",
+    path = rewrite_metadata(tiny_checkpoint, tmp_path / "strings.hdf5",
                    lambda m: m.update(seq_length=str(m["seq_length"]), dropout="0.2",
                                       epoch=str(m["epoch"]), loss=str(m["loss"])))
     checkpoint = load_checkpoint(path)
@@ -257,7 +248,7 @@ def test_7_metadata_values_are_converted_by_type(tiny_checkpoint, tmp_path):
 
 
 def test_7_resume_needs_the_texts_fingerprint(tiny_checkpoint, tmp_path):
-    path = rewrite(tiny_checkpoint, tmp_path / "no-hash.hdf5", lambda m: m.pop("text_sha256"))
+    path = rewrite_metadata(tiny_checkpoint, tmp_path / "no-hash.hdf5", lambda m: m.pop("text_sha256"))
     last = one_line(run_main("train.py", "--resume", path, "--epochs", "9"))
     assert last.endswith(f"weights file '{path}' is damaged: its metadata has no text_sha256")
 

@@ -25,7 +25,7 @@ from charlstm.corpus import load_corpus
 from charlstm.folder import LOCK_NAME
 from charlstm.logs import show_on_stderr
 from charlstm.sampling import make_chooser
-from conftest import ROOT, TINY_TEXT, checkpoints, run_main
+from conftest import ROOT, TINY_TEXT, checkpoints, rewrite_metadata, run_main
 
 TINY = dict(epochs=3, units=8, seq_length=10, batch_size=32, seed=1, verbose=0)
 
@@ -305,15 +305,6 @@ def test_a_text_that_changes_while_read_is_a_user_error(tmp_path, monkeypatch):
 
 
 # 8 and 9. Damaged metadata.
-
-def rewrite_metadata(source, target, change):
-    shutil.copy(source, target)
-    with h5py.File(target, "a") as handle:
-        metadata = json.loads(handle.attrs[METADATA_ATTRIBUTE])
-        change(metadata)
-        handle.attrs[METADATA_ATTRIBUTE] = json.dumps(metadata)
-    return str(target)
-
 
 @pytest.mark.parametrize("change, reason", [
     (lambda m: m.update(dropout=2.0), "dropout: 2.0 must be at least 0 and below 1"),

@@ -212,7 +212,7 @@ def test_mixed_precision_is_refused_where_it_would_not_help():
     else:
         message = "--mixed-precision needs a GPU"
     with pytest.raises(UserError, match=message):
-        precision_policy(True, machine())
+        precision_policy(True, machine(mixed_precision=True))
 
 
 def test_a_mixed_policy_keeps_the_softmax_float32():
