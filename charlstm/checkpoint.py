@@ -46,7 +46,8 @@ import os
 import h5py
 import numpy as np
 
-from .corpus import Vocabulary
+from .config import BY_NAME
+from .corpus import TextRules, Vocabulary
 from .errors import UserError
 from .files import write_atomically
 from .metadata import Metadata
@@ -147,7 +148,22 @@ class Checkpoint:
     @property
     def strip_punctuation(self):
         """Whether the model was trained on text without punctuation."""
-        return bool(self.metadata and self.metadata.get("strip_punctuation"))
+        return self.text_rules.strip_punctuation
+
+    @property
+    def text_rules(self):
+        """The TextRules its training text went through, which a prime or a --text for it
+        goes through too (a legacy file: the tutorial's)."""
+        if self.metadata is None:
+            return TextRules()
+        recorded = {}
+        for name in TextRules._fields:
+            option = BY_NAME[name]
+            if option.key in self.metadata:
+                recorded[name] = self.metadata[option.key]
+            elif self.metadata.format_version < option.since:
+                recorded[name] = option.older_files_value
+        return TextRules.of(recorded)
 
 
 def _strings(values):

@@ -22,6 +22,7 @@ from typing import NamedTuple
 from .checkpoint import MAX_WEIGHT_BYTES
 from .errors import UserError
 from .sequences import StreamBatches
+from .sources import describe_sources
 
 
 class TextLengths(NamedTuple):
@@ -62,7 +63,8 @@ def check_text(settings, lengths):
     """The text, and each part of it, must give at least one batch row."""
     if lengths.whole <= settings.seq_length:
         raise UserError(
-            f"text file '{settings.text}' has {lengths.whole} characters: it must be longer "
+            f"text file {describe_sources(settings.text)} has {lengths.whole} characters: it "
+            f"must be longer "
             f"than --seq-length ({settings.seq_length}) to give one pattern"
         )
     check_part(settings, "training", lengths.training)
@@ -104,7 +106,8 @@ def check_part(settings, part_name, length):
             )
     elif length <= settings.seq_length:
         raise UserError(
-            f"the {part_name} part of '{settings.text}' has {length} characters: it must be "
+            f"the {part_name} part of {describe_sources(settings.text)} has {length} "
+            "characters: it must be "
             f"longer than --seq-length ({settings.seq_length})"
             + ("; change --validation-split" if settings.validation_split else "")
         )

@@ -362,7 +362,8 @@ def print_results(results):
         if score.loss is None:
             print(f"{score.part}: too short for one {score.seq_length}-character window")
         else:
-            print(f"{score.part}: loss {score.loss:.4f} over {score.windows} windows", flush=True)
+            print(f"{score.part}: loss {score.loss:.4f} nats ({score.bits_per_character:.4f} "
+                  f"bits) a character over {score.windows} windows", flush=True)
 
 
 def evaluate_main(argv=None, prog=None):

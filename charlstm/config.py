@@ -24,7 +24,9 @@ a change makes a new value with dataclasses.replace, so what a run used is one v
 """
 
 import argparse
+import codecs
 import dataclasses
+import glob
 import os
 
 from .errors import UserError
@@ -70,6 +72,21 @@ random_seed = _checked(int, "a whole number", lambda n: 0 <= n < 2**32,
                        "between 0 and 4294967295")
 
 
+def text_encoding(value):
+    """A text encoding Python knows (utf-8, latin-1, cp1252, utf-16, gb18030...), as given."""
+    try:
+        known = codecs.lookup(value)
+    except (LookupError, TypeError):
+        raise argparse.ArgumentTypeError(f"{value!r} is not an encoding Python knows "
+                                         "(utf-8, latin-1, cp1252, ...)") from None
+    if not getattr(known, "_is_text_encoding", True):  # base64, rot13: bytes to bytes
+        raise argparse.ArgumentTypeError(f"{value!r} is not a text encoding")
+    return value
+
+
+text_encoding.__name__ = "an encoding"
+
+
 def check_value(name, parse, value):
     """parse(value), or UserError "name: what is wrong": how a checked value that is not a
     flag (a keyword argument, a metadata field) reports a bad value."""
@@ -99,6 +116,7 @@ RESUME_RULES = {
 
 
 PATH_METAVARS = ("FILE", "DIR", "PATH")
+AS_DEFAULT = "the default"  # Option.before: files older than the option had its default
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,6 +139,9 @@ class Option:
     required: bool = False  # a flag the command cannot do without
     exclusive: str = None  # options sharing this name cannot be given together
     positional: bool = False  # an argument, not a flag (one or more values)
+    multiple: bool = False  # a flag taking one or more paths (a str for one, a tuple for more)
+    before: object = AS_DEFAULT  # what files older than `since` did, where not the default
+    init: bool = False  # shapes the model or its vocabulary: --init-from's file fixes it
 
     @property
     def flag_name(self):
@@ -136,6 +157,11 @@ class Option:
         return self.metavar in PATH_METAVARS or self.positional
 
     @property
+    def older_files_value(self):
+        """The value a checkpoint written before this option existed implies."""
+        return self.default if self.before == AS_DEFAULT else self.before
+
+    @property
     def recorded(self):
         """Whether checkpoints record it."""
         return self.resume is not None and self.resume != COMMAND
@@ -146,12 +172,13 @@ class Option:
             raise UserError(f"{self.name}: give a {self.metavar.lower()}")
         if value is None and (self.default is None or self.positional):
             return None
+        if self.multiple and isinstance(value, (list, tuple)):
+            if not value:
+                raise UserError(f"{self.name}: give at least one path")
+            paths = tuple(self._path(item) for item in value)
+            return paths[0] if len(paths) == 1 else paths
         if self.is_path:
-            if isinstance(value, os.PathLike):
-                value = os.fspath(value)
-            if not isinstance(value, str):
-                raise UserError(f"{self.name}: {value!r} is not a path")
-            return value
+            return self._path(value)
         if self.const is not None:
             if value not in (self.default, self.const):
                 raise UserError(f"{self.name}: {value!r} must be {self.default!r} or "
@@ -168,20 +195,38 @@ class Option:
             raise UserError(f"{self.name}: {value!r} is not a text")
         return value
 
+    def _path(self, value):
+        if isinstance(value, os.PathLike):
+            value = os.fspath(value)
+        if not isinstance(value, str):
+            raise UserError(f"{self.name}: {value!r} is not a path")
+        return value
 
-def _switch(name, help, group, resume=None, const=True):
-    return Option(name, False if const is True else None, help, group, resume, const=const)
+
+def _switch(name, help, group, resume=None, const=True, **more):
+    return Option(name, False if const is True else None, help, group, resume, const=const,
+                  **more)
 
 
 SETTINGS = (
     # data
-    Option("text", "wonderland.txt", "UTF-8 text file to learn from (wonderland.txt: the one "
-           "bundled with charlstm unless the current folder has one)", "data", CONTENT,
-           metavar="FILE", metadata_key="text_path"),
+    Option("text", "wonderland.txt", "what to learn from: text files, folders (searched "
+           "recursively) and glob patterns ('src/**/*.py'), several joined into one corpus "
+           "(wonderland.txt: the one bundled with charlstm unless the current folder has "
+           "one)", "data", CONTENT, metavar="FILE", metadata_key="text_path", multiple=True),
+    Option("encoding", "utf-8", "the text files' encoding (latin-1 and cp1252 are common in "
+           "older Project Gutenberg files); a UTF-8 byte-order mark is dropped", "data",
+           ADJUSTABLE, type=text_encoding, metavar="NAME", since=5),
+    _switch("keep_case", "keep capitals: the vocabulary tells 'A' from 'a' (the tutorial "
+            "lower-cases; source code and most languages need this)", "data", FIXED, since=5,
+            init=True),
+    _switch("keep_boilerplate", "keep a Project Gutenberg header and footer (the lines before "
+            "'*** START OF THE PROJECT GUTENBERG EBOOK' and from '*** END OF'), which are "
+            "otherwise removed", "data", FIXED, since=5, before=True),
     Option("seq_length", 100, "characters in each input window", "data", FIXED,
            type=positive_int, metavar="N"),
     _switch("strip_punctuation", "remove punctuation from the text and so from the "
-            "vocabulary (idea 2; dashes become spaces)", "data", FIXED),
+            "vocabulary (idea 2; dashes become spaces)", "data", FIXED, init=True),
     _switch("sentences", "train on sentences, right-padded to --seq-length, every position "
             "predicting its next character; padding is left out of the loss (idea 4)", "data",
             FIXED),
@@ -189,16 +234,16 @@ SETTINGS = (
     _switch("bigger", "the tutorial's larger model: two LSTM layers, 50 epochs, batch 64, "
             "checkpoint names ending in -bigger.hdf5", "model", FIXED),
     Option("units", 256, "memory units per LSTM layer", "model", FIXED, type=positive_int,
-           metavar="N"),
+           metavar="N", init=True),
     Option("layers", 1, "LSTM layers", "model", FIXED, type=positive_int, metavar="N",
-           bigger=2),
+           bigger=2, init=True),
     Option("dropout", 0.2, "dropout rate after each LSTM layer", "model", ADJUSTABLE,
            type=fraction, metavar="F"),
     Option("input_dropout", 0.0, "dropout rate on the visible input, before the first LSTM "
-           "(idea 6)", "model", FIXED, type=fraction, metavar="F"),
+           "(idea 6)", "model", FIXED, type=fraction, metavar="F", init=True),
     Option("input_encoding", "scaled", "one-hot input (a 1 among vocabulary-size features) "
            "instead of the tutorial's index divided by the vocabulary size (idea 3)", "model",
-           FIXED, choices=("scaled", "one-hot"), const="one-hot", flag="--one-hot"),
+           FIXED, choices=("scaled", "one-hot"), const="one-hot", flag="--one-hot", init=True),
     # training
     Option("epochs", 20, "passes over all patterns", "training", ADJUSTABLE, type=positive_int,
            metavar="N", bigger=50),
@@ -249,6 +294,9 @@ SETTINGS = (
     Option("resume", None, "continue a run from one of its checkpoints: weights, optimizer "
            "state, epoch count and best loss; its settings are the defaults", "training",
            COMMAND, metavar="FILE"),
+    Option("init_from", None, "start a new run, on any text, from this checkpoint's weights "
+           "(fine-tuning): its topology and vocabulary, a fresh optimizer, epochs from 1",
+           "training", COMMAND, metavar="FILE"),
     Option("seed", None, "random seed; the same seed repeats a run on the same machine "
            "(default: a fresh one, printed at the start)", "training", FIXED,
            type=random_seed, metavar="N", metadata_key="random_seed"),
@@ -315,10 +363,13 @@ GENERATION = (
     Option("seed", None, "random seed for the seed window and sampling (default: a fresh one, "
            "printed on stderr)", "generation", type=random_seed, metavar="N"),
     Option("prime", None, "start from this text instead of a random window (lower-cased like "
-           "the corpus; every character must be in the vocabulary)", "generation",
-           exclusive="prime"),
+           "the corpus unless it was trained with --keep-case; every character must be in the "
+           "vocabulary, or see --unknown)", "generation", exclusive="prime"),
     Option("prime_file", None, "start from this UTF-8 file's text, of any length, by the same "
            "rules as --prime", "generation", metavar="FILE", exclusive="prime"),
+    Option("unknown", "error", "what to do with prime characters the model never saw: error "
+           "refuses the prime and names them; drop leaves them out, and names them on stderr",
+           "generation", choices=("error", "drop")),
     Option("temperature", 0.0, "0 takes the most likely character (the tutorial); T > 0 "
            "samples from softmax(log p / T): below 1 safer, above 1 wilder", "generation",
            type=non_negative_float, metavar="T"),
@@ -342,11 +393,12 @@ GENERATE_COMMAND = GENERATION + (
 
 EVALUATION = (
     WEIGHTS, CHECKPOINT_DIR, LEGACY_SEQ_LENGTH,
-    Option("text", None, "text to score on (default: the training text stored in our "
-           "checkpoints; wonderland.txt for legacy files)", "data", metavar="FILE"),
-    Option("held_out", 0.0, "also score the training part and this last fraction of the text "
-           "separately (the split train.py --validation-split makes)", "data", type=fraction,
-           metavar="F"),
+    Option("text", None, "text to score on: files, folders or patterns, as train.py's --text "
+           "(default: the training text stored in our checkpoints; wonderland.txt for legacy "
+           "files)", "data", metavar="FILE", multiple=True),
+    Option("held_out", 0.0, "also score the training part and the held-out part separately, "
+           "split as train.py --validation-split F splits: the last fraction F of one text, "
+           "whole files of several", "data", type=fraction, metavar="F"),
     Option("batch_size", 256, "windows per forward call", "data", type=positive_int,
            metavar="N"),
 )
@@ -482,12 +534,16 @@ def resumed(settings, recorded, checkpoint_path, recorded_text=None):
         if name not in settings.explicit:
             changes[name] = value
     assert BY_NAME["text"].resume == CONTENT
-    if "text" not in settings.explicit and recorded_text and os.path.lexists(recorded_text):
-        if not os.path.isfile(recorded_text):  # a FIFO gave its text once; opening it again
-            #                                    would wait for a writer for ever
-            raise UserError(f"'{checkpoint_path}' was trained on '{recorded_text}', which is "
-                            "not a regular file and cannot be read again: give --text with "
-                            "the same text")
+    paths = (recorded_text,) if isinstance(recorded_text, str) else recorded_text or ()
+    # A pattern need not exist as a path: it is matched again.
+    there = [path for path in paths if os.path.lexists(path) or glob.has_magic(path)]
+    if "text" not in settings.explicit and paths and len(there) == len(paths):
+        for path in paths:
+            if os.path.lexists(path) and not (os.path.isfile(path) or os.path.isdir(path)):
+                # A FIFO gave its text once; opening it again would wait for a writer for ever.
+                raise UserError(f"'{checkpoint_path}' was trained on '{path}', which is not "
+                                "a regular file and cannot be read again: give --text with "
+                                "the same text")
         changes["text"] = recorded_text
     if "checkpoint_dir" not in settings.explicit:
         changes["checkpoint_dir"] = os.path.dirname(checkpoint_path) or "."
@@ -537,6 +593,8 @@ def add_arguments(parser, options=SETTINGS, given_only=True):
             arguments.update(action="store_const", const=option.const)
         else:
             arguments.update(type=option.type, choices=option.choices, metavar=option.metavar)
+            if option.multiple:
+                arguments["nargs"] = "+"
         target.add_argument(option.flag_name, **arguments)
     return parser
 
@@ -547,7 +605,7 @@ def flag_reference():
     for setting in SETTINGS:
         flag = setting.flag_name
         if setting.metavar:
-            flag += f" {setting.metavar}"
+            flag += f" {setting.metavar}" + (" ..." if setting.multiple else "")
         elif setting.choices and setting.const is None:
             flag += " " + "\\|".join(setting.choices)
         default = describe_default(setting) or ("off" if setting.const is not None else "none")

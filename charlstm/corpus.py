@@ -2,8 +2,10 @@
 
 The tutorial ran under Python 2 and counted bytes: the file's UTF-8 byte-order mark and every
 carriage return were "characters". Here the file is read as text, as a user would expect:
-UTF-8, the byte-order mark dropped, CRLF and CR folded to LF, then lower-cased as the tutorial
-does. The vocabulary is sorted(set(text)), so a character's index is its rank.
+UTF-8 (or --encoding), the byte-order mark dropped, CRLF and CR folded to LF, a Project
+Gutenberg header and footer removed (--keep-boilerplate keeps them), then lower-cased as the
+tutorial does (--keep-case keeps capitals). TextRules says which of these a text goes
+through. The vocabulary is sorted(set(text)), so a character's index is its rank.
 
     >>> text = normalise_text("\\ufeffCHAPTER I.\\r\\nDown")
     >>> text
@@ -19,12 +21,15 @@ held whole. Texts of CACHE_MIN_BYTES or more keep that array in a cache beside t
 """
 
 import codecs
+import collections.abc
 import dataclasses
 import hashlib
 import json
 import os
+import re
 import sys
 import unicodedata
+from typing import NamedTuple
 
 import numpy as np
 
@@ -33,15 +38,38 @@ from .files import atomic_output
 from .logs import log
 
 
-def normalise_text(text):
-    """Drop a byte-order mark, fold CRLF and CR to LF, lower-case."""
+class TextRules(NamedTuple):
+    """How a text file becomes the characters a model learns: the settings of that name
+    (charlstm.config), which checkpoints record, so that generation, primes and evaluation
+    treat a text as training did."""
+
+    strip_punctuation: bool = False
+    keep_case: bool = False
+    encoding: str = "utf-8"
+    keep_boilerplate: bool = False
+
+    @classmethod
+    def of(cls, values):
+        """The rules of Settings, or of {name: value} (a checkpoint's recorded settings);
+        what is missing takes its default."""
+        if isinstance(values, collections.abc.Mapping):
+            return cls(**{name: values[name] for name in cls._fields if name in values})
+        return cls(**{name: getattr(values, name) for name in cls._fields})
+
+
+def normalise_text(text, keep_case=False):
+    """Drop a byte-order mark, fold CRLF and CR to LF, lower-case (unless keep_case)."""
     if text.startswith("\ufeff"):
         text = text[1:]
-    return _fold_and_lower(text)
+    return _case(_fold(text), keep_case)
 
 
-def _fold_and_lower(text):
-    return text.replace("\r\n", "\n").replace("\r", "\n").lower()
+def _fold(text):
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _case(text, keep_case):
+    return text if keep_case else text.lower()
 
 
 # Every Unicode punctuation character (categories Pc Pd Pe Pf Pi Po Ps), in wonderland.txt
@@ -62,11 +90,100 @@ def strip_punctuation(text):
     return text.translate(_PUNCTUATION)
 
 
-def prepare_text(text, strip=False):
-    """normalise_text, then strip_punctuation when asked: what a corpus goes through (a piece
-    at a time, in read_prepared_pieces) and what generation does to a prime text."""
-    text = normalise_text(text)
-    return strip_punctuation(text) if strip else text
+def prepare_text(text, rules=TextRules()):
+    """normalise_text, then strip_punctuation when the rules say so: what a corpus goes
+    through (a piece at a time, in read_prepared_pieces) and what generation does to a prime
+    text."""
+    text = normalise_text(text, rules.keep_case)
+    return strip_punctuation(text) if rules.strip_punctuation else text
+
+
+# --- Project Gutenberg's header and footer -------------------------------------------------
+
+# "*** START OF THE PROJECT GUTENBERG EBOOK ALICE'S ADVENTURES IN WONDERLAND ***" (today's
+# form; "THIS" in files from before 2020), and the matching END line. They are looked for in
+# the text's first and last MARKER_WINDOW characters only: the licence footer is about 18 KB.
+GUTENBERG_START = re.compile(r"^\*{3}\s*START OF (?:THE|THIS) PROJECT GUTENBERG E-?BOOK\b.*$",
+                             re.IGNORECASE | re.MULTILINE)
+GUTENBERG_END = re.compile(r"^\*{3}\s*END OF (?:THE|THIS) PROJECT GUTENBERG E-?BOOK\b.*$",
+                           re.IGNORECASE | re.MULTILINE)
+# Older files end the book with this line just before the END marker.
+GUTENBERG_CLOSING = re.compile(r"\n[ \t]*End of (?:the )?Project Gutenberg\b[^\n]*$",
+                               re.IGNORECASE)
+BLANK_LINES = re.compile(r"(?:[ \t]*\n)*")
+MARKER_WINDOW = 1 << 20
+
+
+class Boilerplate(NamedTuple):
+    """The book inside a Project Gutenberg file: characters [start, end) of the text as read
+    (decoded, line ends folded, case kept), and how many characters fall before and after."""
+
+    start: int
+    end: int
+    length: int  # of the whole text
+
+    @property
+    def dropped(self):
+        return self.start, self.length - self.end
+
+
+def find_boilerplate(pieces):
+    """The Boilerplate of a text given as pieces (see _decoded_pieces), or None when it has
+    neither marker. The blank lines between a marker and the book go with the marker, so a
+    wrapped book comes out exactly as it was.
+
+    >>> text = ("Title: X\\n*** START OF THE PROJECT GUTENBERG EBOOK X ***\\n\\nBook.\\n\\n"
+    ...         "*** END OF THE PROJECT GUTENBERG EBOOK X ***\\nLicence")
+    >>> found = find_boilerplate([text])
+    >>> text[found.start:found.end], found.dropped
+    ('Book.', (57, 54))
+    """
+    head, tail, length = "", "", 0
+    for piece in pieces:
+        if len(head) < MARKER_WINDOW:
+            head += piece[: MARKER_WINDOW - len(head)]
+        tail = (tail + piece)[-MARKER_WINDOW:]
+        length += len(piece)
+    tail_offset = length - len(tail)
+    start, end = 0, length
+    found = GUTENBERG_START.search(head)
+    if found:
+        start = BLANK_LINES.match(head, found.end() + 1).end() if found.end() < len(head) \
+            else found.end()
+    ending = None
+    for match in GUTENBERG_END.finditer(tail):
+        if tail_offset + match.start() >= start:
+            ending = match
+            break
+    if ending:
+        body = tail[max(start - tail_offset, 0) : ending.start()].rstrip()
+        closing = GUTENBERG_CLOSING.search(body)
+        if closing:
+            body = body[: closing.start()].rstrip()
+        end = tail_offset + max(start - tail_offset, 0) + len(body)
+    if not (found or ending):
+        return None
+    return Boilerplate(start, max(end, start), length)
+
+
+def _within(pieces, boilerplate):
+    """The pieces, clipped to the book (boilerplate None: all of them)."""
+    if boilerplate is None:
+        yield from pieces
+        return
+    position = 0
+    for piece in pieces:
+        low, high = max(boilerplate.start - position, 0), boilerplate.end - position
+        position += len(piece)
+        if high > 0 and low < len(piece):
+            yield piece[low:high]
+
+
+def describe_boilerplate(path, boilerplate):
+    """The one line a removed header and footer gets."""
+    before, after = boilerplate.dropped
+    return (f"'{path}': removed its Project Gutenberg header ({before:,} characters) and "
+            f"footer ({after:,} characters); --keep-boilerplate keeps them")
 
 
 BUNDLED_NAME = "wonderland.txt"
@@ -104,23 +221,23 @@ def _check_text_path(path):
         raise UserError(f"text file '{path}' is a directory")
 
 
-def _empty_text(path, strip):
-    return UserError(f"text file '{path}' is empty"
-                     + (" once punctuation is stripped" if strip else ""))
+class NotInEncoding(UserError):
+    """A text file that is not in the encoding it is read in."""
 
 
-def read_text(path, strip=False):
-    """Read a corpus file as one prepared string (see prepare_text), through the same reader
-    as load_corpus; UserError if it is missing, unreadable, not UTF-8 or empty."""
-    path = resolve_text_path(path)
-    _check_text_path(path)
-    try:
-        text = "".join(read_prepared_pieces(path, strip))
-    except OSError as error:
-        raise UserError(f"cannot read text file '{path}': {error.strerror}") from None
-    if not text:
-        raise _empty_text(path, strip)
-    return text
+class EmptyText(UserError):
+    """A text file with no characters once prepared."""
+
+
+def _empty_text(path, rules):
+    return EmptyText(f"text file '{path}' is empty"
+                     + (" once punctuation is stripped" if rules.strip_punctuation else ""))
+
+
+def read_text(path, rules=TextRules()):
+    """Read a corpus file as one prepared string (see prepare_text), through load_corpus;
+    UserError if it is missing, unreadable, not in its encoding or empty."""
+    return load_corpus(path, rules, cache=False).text()
 
 
 def fingerprint(text):
@@ -150,14 +267,16 @@ class Vocabulary:
         """The characters of text that are not in the vocabulary, sorted."""
         return sorted(set(text) - set(self.chars))
 
-    def encode(self, text, what="text"):
-        """Text to an index array; UserError naming any character outside the vocabulary."""
+    def encode(self, text, what="text", hint=""):
+        """Text to an index array; UserError naming any character outside the vocabulary
+        (and then the hint)."""
         unknown = self.unknown_characters(text)
         if unknown:
             shown = ", ".join(repr(char) for char in unknown[:20])
             more = f" and {len(unknown) - 20} more" if len(unknown) > 20 else ""
             raise UserError(
-                f"{what} has {len(unknown)} character(s) the model does not know: {shown}{more}"
+                f"{what} has {len(unknown)} character(s) the model does not know: "
+                f"{shown}{more}{hint}"
             )
         return self.encode_known(text)
 
@@ -193,14 +312,19 @@ class Vocabulary:
 
 CHUNK_BYTES = 1 << 22  # 4 MiB read at a time: about 16 MiB of transient arrays
 CACHE_MIN_BYTES = 8 << 20
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: the text rules in the key, the boilerplate removed
 
 
-def read_prepared_pieces(path, strip=False, chunk_bytes=CHUNK_BYTES):
-    """Yield the prepared text of a file (see prepare_text) a piece at a time: a UTF-8
-    sequence or a CRLF split between two reads is joined first, so the pieces add up to
-    prepare_text of the whole file. UserError if the file is not UTF-8."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
+def encoding_label(encoding):
+    """How messages name an encoding: UTF-8 as people write it, others as given."""
+    return "UTF-8" if codecs.lookup(encoding).name == "utf-8" else encoding
+
+
+def _decoded_pieces(path, encoding="utf-8", chunk_bytes=CHUNK_BYTES):
+    """Yield a file's text a piece at a time, decoded, its byte-order mark dropped and its
+    line ends folded to LF, case kept: a multi-byte sequence or a CRLF split between two
+    reads is joined first. UserError naming the byte offset if it is not in the encoding."""
+    decoder = codecs.getincrementaldecoder(encoding)()
     carried, offset, first = "", 0, True
     with open(path, "rb") as handle:
         while True:
@@ -208,9 +332,12 @@ def read_prepared_pieces(path, strip=False, chunk_bytes=CHUNK_BYTES):
             try:
                 piece = carried + decoder.decode(raw, final=not raw)
             except UnicodeDecodeError as error:
-                raise UserError(
-                    f"text file '{path}' is not UTF-8 (bad byte at offset "
-                    f"{offset + error.start}); convert it first, for example with iconv -t utf-8"
+                other = " another" if encoding_label(encoding) != "UTF-8" else ""
+                raise NotInEncoding(
+                    f"text file '{path}' is not {encoding_label(encoding)} (bad byte at offset "
+                    f"{offset + error.start}): name its{other} encoding with --encoding (older "
+                    "Project Gutenberg files are often latin-1 or cp1252), or convert it with "
+                    "iconv -t utf-8"
                 ) from None
             offset += len(raw)
             if first and piece:
@@ -220,11 +347,26 @@ def read_prepared_pieces(path, strip=False, chunk_bytes=CHUNK_BYTES):
             if raw and piece.endswith("\r"):
                 piece, carried = piece[:-1], "\r"
             if piece:
-                # Not prepare_text: a byte-order mark is dropped at the file's start only.
-                piece = _fold_and_lower(piece)
-                yield strip_punctuation(piece) if strip else piece
+                yield _fold(piece)
             if not raw:
                 return
+
+
+def _prepared(pieces, rules, boilerplate=None):
+    """Decoded pieces as the rules prepare them: the book only, cased, punctuation."""
+    for piece in _within(pieces, boilerplate):
+        piece = _case(piece, rules.keep_case)
+        if rules.strip_punctuation:
+            piece = strip_punctuation(piece)
+        if piece:
+            yield piece
+
+
+def read_prepared_pieces(path, rules=TextRules(), chunk_bytes=CHUNK_BYTES, boilerplate=None):
+    """Yield the prepared text of a file (see prepare_text) a piece at a time, within
+    boilerplate (find_boilerplate's answer; None: all of it): the pieces add up to
+    prepare_text of the whole file. UserError if the file is not in rules.encoding."""
+    return _prepared(_decoded_pieces(path, rules.encoding, chunk_bytes), rules, boilerplate)
 
 
 @dataclasses.dataclass
@@ -234,6 +376,7 @@ class Corpus:
     vocabulary: Vocabulary
     indices: np.ndarray  # may be a read-only memory map of the cache
     sha256: str  # fingerprint() of the prepared text
+    boilerplate: Boilerplate = None  # the Project Gutenberg header and footer removed
 
     def __len__(self):
         return len(self.indices)
@@ -243,15 +386,26 @@ class Corpus:
         return self.vocabulary.decode_all(self.indices)
 
 
-def _cache_paths(path, strip):
-    base = f"{path}.charlstm{'-nopunct' if strip else ''}"
+def _cache_paths(path, rules):
+    """TEXT.charlstm.npy and .json, with a suffix for each rule that is not the default,
+    so that runs with other rules keep their own cache (see CACHE_FILE)."""
+    suffixes = [name for name, on in (("nopunct", rules.strip_punctuation),
+                                      ("case", rules.keep_case),
+                                      ("boilerplate", rules.keep_boilerplate)) if on]
+    if codecs.lookup(rules.encoding).name != "utf-8":
+        suffixes.append(codecs.lookup(rules.encoding).name)
+    base = f"{path}.charlstm" + "".join("-" + suffix for suffix in suffixes)
     return base + ".npy", base + ".json"
 
 
-def _cache_key(path, strip):
+# The name of a cache file (_cache_paths), which is never read as a text.
+CACHE_FILE = re.compile(r"\.charlstm(?:-[\w-]+)*\.(?:npy|json)$")
+
+
+def _cache_key(path, rules):
     status = os.stat(path)
     return {"version": CACHE_VERSION, "size": status.st_size, "mtime_ns": status.st_mtime_ns,
-            "strip_punctuation": strip}
+            **rules._asdict()}
 
 
 def _checked_cache(info, indices, key):
@@ -269,20 +423,26 @@ def _checked_cache(info, indices, key):
         return "its indices do not fit its length"
     if len(indices) and int(indices.max()) >= len(chars):
         return "its indices are outside its vocabulary"
-    return Corpus(Vocabulary(chars), indices, sha256)
+    boilerplate = info.get("boilerplate")
+    if boilerplate is not None:
+        if (not isinstance(boilerplate, list) or len(boilerplate) != 3
+                or not all(isinstance(n, int) and n >= 0 for n in boilerplate)):
+            return "its boilerplate is not three character offsets"
+        boilerplate = Boilerplate(*boilerplate)
+    return Corpus(Vocabulary(chars), indices, sha256, boilerplate)
 
 
-def _read_cache(path, strip):
+def _read_cache(path, rules):
     """The cached Corpus of a big text, or None: there is none, it is for the text as it
     was before, or it is damaged (then it is said, and the text read again)."""
-    array_path, info_path = _cache_paths(path, strip)
+    array_path, info_path = _cache_paths(path, rules)
     if not (os.path.isfile(info_path) and os.path.isfile(array_path)):
         return None
     try:
         with open(info_path, "rb") as handle:
             info = json.loads(handle.read(1 << 20).decode("utf-8"))
         indices = np.load(array_path, mmap_mode="r", allow_pickle=False)
-        checked = _checked_cache(info, indices, _cache_key(path, strip))
+        checked = _checked_cache(info, indices, _cache_key(path, rules))
     except (OSError, ValueError, TypeError) as error:
         checked = f"it cannot be read ({error})"
     if isinstance(checked, Corpus):
@@ -292,11 +452,12 @@ def _read_cache(path, strip):
     return None
 
 
-def _write_cache(path, strip, corpus):
+def _write_cache(path, rules, corpus):
     """Best effort: a folder we cannot write to just means no cache."""
-    array_path, info_path = _cache_paths(path, strip)
-    info = {"key": _cache_key(path, strip), "length": len(corpus.indices),
-            "vocabulary": corpus.vocabulary.chars, "sha256": corpus.sha256}
+    array_path, info_path = _cache_paths(path, rules)
+    info = {"key": _cache_key(path, rules), "length": len(corpus.indices),
+            "vocabulary": corpus.vocabulary.chars, "sha256": corpus.sha256,
+            "boilerplate": list(corpus.boilerplate) if corpus.boilerplate else None}
     try:
         for target, write in ((array_path, lambda h: np.save(h, corpus.indices)),
                               (info_path, lambda h: h.write(json.dumps(info).encode()))):
@@ -324,31 +485,36 @@ def _kept_pieces(path, pieces):
     return kept
 
 
-def load_corpus(path, strip=False, chunk_bytes=CHUNK_BYTES, cache=True):
-    """Read a text file into a Corpus; UserError if it is missing, unreadable, not UTF-8 or
-    empty. Two passes over the file, a piece at a time: the vocabulary and fingerprint, then
-    the indices, straight into their final array. The name wonderland.txt finds the bundled
-    text (resolve_text_path)."""
+def load_corpus(path, rules=TextRules(), chunk_bytes=CHUNK_BYTES, cache=True):
+    """Read a text file into a Corpus by the TextRules; UserError if it is missing,
+    unreadable, not in its encoding or empty. Passes over the file, a piece at a time: the
+    Project Gutenberg markers (unless rules.keep_boilerplate), the vocabulary and
+    fingerprint, then the indices, straight into their final array. The name wonderland.txt
+    finds the bundled text (resolve_text_path)."""
     path = resolve_text_path(path)
     _check_text_path(path)
     regular = os.path.isfile(path)
     use_cache = cache and regular and os.path.getsize(path) >= CACHE_MIN_BYTES
     if use_cache:
-        cached = _read_cache(path, strip)
+        cached = _read_cache(path, rules)
         if cached is not None:
             return cached
-
-    def pieces():
-        return read_prepared_pieces(path, strip, chunk_bytes)
-
     try:
-        if not regular:
-            # A pipe or FIFO (`--text <(zcat book.gz)`) can be read once only: keep its text,
-            # up to a limit (it could be endless: /dev/zero, `yes`).
-            kept = _kept_pieces(path, pieces())
+        if regular:
+            boilerplate = None
+            if not rules.keep_boilerplate:
+                boilerplate = find_boilerplate(_decoded_pieces(path, rules.encoding, chunk_bytes))
 
             def pieces():
-                return iter(kept)
+                return read_prepared_pieces(path, rules, chunk_bytes, boilerplate)
+        else:
+            # A pipe or FIFO (`--text <(zcat book.gz)`) can be read once only: keep its text,
+            # up to a limit (it could be endless: /dev/zero, `yes`).
+            kept = _kept_pieces(path, _decoded_pieces(path, rules.encoding, chunk_bytes))
+            boilerplate = None if rules.keep_boilerplate else find_boilerplate(kept)
+
+            def pieces():
+                return _prepared(iter(kept), rules, boilerplate)
 
         characters, digest, length = set(), hashlib.sha256(), 0
         for piece in pieces():
@@ -356,7 +522,7 @@ def load_corpus(path, strip=False, chunk_bytes=CHUNK_BYTES, cache=True):
             digest.update(piece.encode("utf-8"))
             length += len(piece)
         if not length:
-            raise _empty_text(path, strip)
+            raise _empty_text(path, rules)
         vocabulary = Vocabulary(sorted(characters))
         indices = np.empty(length, dtype=vocabulary.dtype)
         position = 0
@@ -375,7 +541,7 @@ def load_corpus(path, strip=False, chunk_bytes=CHUNK_BYTES, cache=True):
     if position != length:
         raise UserError(f"text file '{path}' changed while it was read: read it again when it "
                         "is complete")
-    corpus = Corpus(vocabulary, indices, digest.hexdigest())
+    corpus = Corpus(vocabulary, indices, digest.hexdigest(), boilerplate)
     if use_cache:
-        _write_cache(path, strip, corpus)
+        _write_cache(path, rules, corpus)
     return corpus

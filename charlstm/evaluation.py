@@ -15,17 +15,18 @@ Probabilities are clipped below at Keras' epsilon (1e-7), as Keras' own loss doe
 """
 
 import contextlib
+import math
 import sys
 from typing import NamedTuple
 
 import numpy as np
 
 from .backend import import_keras
-from .corpus import split_held_out
+from .sources import split
 from .devices import report_device
 from .errors import UserError
 from .folder import find_best_checkpoint
-from .loading import load_for_generation
+from .loading import load_for_generation, text_for_model
 from .logs import log
 from .models import compiled_forward
 from .windows import encode_inputs, gather_patterns, input_table, pattern_count
@@ -36,10 +37,21 @@ EPSILON = 1e-7
 
 
 class PartScore(NamedTuple):
-    part: str  # "all", "training part" or "held-out tail"
+    part: str  # "all", "training part", "held-out tail" or "held-out files"
     loss: float  # mean cross-entropy in nats; None if the part is shorter than one window
     windows: int
     seq_length: int
+
+    @property
+    def bits_per_character(self):
+        """The loss in bits (nats / ln 2): what char-rnn papers and compression report."""
+        return None if self.loss is None else self.loss / math.log(2)
+
+
+class _Indices(NamedTuple):
+    """A seed text as charlstm.sources.split takes it: one document."""
+
+    indices: np.ndarray
 
 
 def window_losses(forward, table, indices, seq_length, starts, batch_size=256, progress=None):
@@ -89,8 +101,12 @@ def evaluate(options, verbose=1):
     report_device()
     parts = [("all", indices)]
     if options.held_out:
-        training, tail = split_held_out(indices, options.held_out)
-        parts += [("training part", training), ("held-out tail", tail)]
+        # As train.py splits: whole files of a --text of several, else the last fraction.
+        several = options.text and not checkpoint.is_legacy
+        text = text_for_model(options.text, checkpoint) if several else _Indices(indices)
+        training, held_out, files = split(text, options.held_out)
+        parts += [("training part", training),
+                  ("held-out files" if files else "held-out tail", held_out)]
     results = []
     for name, part in parts:
         windows = pattern_count(len(part), checkpoint.seq_length)

@@ -90,17 +90,26 @@ def read_prime_file(path):
 
 def choose_primes(options, prime, checkpoint, seed_text, rng):
     """(num_samples, t) indices to start from: the prime (the text of --prime or
-    --prime-file), prepared as the training text was (lower-cased, and without punctuation
-    for a model trained with --strip-punctuation), or random windows of the seed text."""
+    --prime-file), prepared as the training text was (lower-cased unless --keep-case, and
+    without punctuation for a model trained with --strip-punctuation), or random windows of
+    the seed text."""
     vocabulary = checkpoint.vocabulary
     if prime is not None:
-        prepared = prepare_text(prime, checkpoint.strip_punctuation)
+        prepared = prepare_text(prime, checkpoint.text_rules)
         flag = "--prime-file" if options.prime_file else "--prime"
-        if not prepared:
-            raise UserError(f"{flag} is empty: give at least one character")
         what = (f"the prime file '{options.prime_file}'" if options.prime_file
                 else "the prime text")
-        return np.tile(vocabulary.encode(prepared, what=what), (options.num_samples, 1))
+        unknown = vocabulary.unknown_characters(prepared)
+        if unknown and options.unknown == "drop":
+            prepared = "".join(char for char in prepared if char in vocabulary.char_to_index)
+            log(f"--unknown drop: left out of {what} {len(unknown)} character(s) the model "
+                "does not know: " + " ".join(repr(char) for char in unknown[:30]))
+        if not prepared:
+            raise UserError(f"{flag} is empty" + (" once the unknown characters are dropped"
+                                                  if unknown else "")
+                            + ": give at least one character")
+        return np.tile(vocabulary.encode(prepared, what=what, hint=" (--unknown drop leaves "
+                                         "them out)"), (options.num_samples, 1))
     if seed_text is None:
         raise UserError(f"'{checkpoint.path}' carries no text (trained with "
                         "--no-text-in-checkpoint): give --text FILE for a random seed "

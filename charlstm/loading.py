@@ -20,6 +20,7 @@ import numpy as np
 
 from .checkpoint import Checkpoint, load_checkpoint
 from .corpus import BUNDLED_NAME, load_corpus
+from .sources import load_sources
 from .errors import UserError
 from .models import build_model
 
@@ -57,14 +58,17 @@ def fit_legacy_to_vocabulary(checkpoint, vocabulary, text_path):
     return dataclasses.replace(checkpoint, topology=fitted, vocabulary=vocabulary)
 
 
-def seed_text_from_text(text_path, checkpoint):
-    """A text's indices in the checkpoint's vocabulary; UserError naming the characters the
-    model does not know. The text is read as a compact corpus and its indices mapped."""
-    corpus = load_corpus(text_path, checkpoint.strip_punctuation)
+def text_for_model(text_path, checkpoint):
+    """A --text (files, folders, patterns) read by the checkpoint's text rules, as Sources
+    in the checkpoint's vocabulary; UserError naming the characters the model does not
+    know."""
+    corpus = load_sources(text_path, checkpoint.text_rules)
     # Each of the text's own characters in the model's vocabulary (UserError if unknown).
+    shown = text_path if isinstance(text_path, str) else ", ".join(text_path)
     mapping = checkpoint.vocabulary.encode(corpus.vocabulary.chars,
-                                           what=f"text file '{text_path}'")
-    return mapping[corpus.indices]
+                                           what=f"text file '{shown}'")
+    return dataclasses.replace(corpus, vocabulary=checkpoint.vocabulary,
+                               indices=mapping[corpus.indices])
 
 
 def load_for_generation(weights, text_path=None, seq_length=None):
@@ -85,7 +89,7 @@ def load_for_generation(weights, text_path=None, seq_length=None):
             )
         seed_text = checkpoint.seed_text
         if text_path:
-            seed_text = seed_text_from_text(text_path, checkpoint)
+            seed_text = text_for_model(text_path, checkpoint).indices
     model = build_model(checkpoint.topology)
     try:
         model.set_weights(checkpoint.weights)

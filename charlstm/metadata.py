@@ -28,8 +28,10 @@ import os
 from .config import (ADJUSTABLE, FIXED, SETTINGS, check_value, non_negative_float,
                      non_negative_int, positive_int)
 
-FORMAT_VERSION = 4  # 2: training state group, idea and resume settings; 3: text_in_checkpoint;
-#                    4: lr_schedule, warmup_steps, weight_decay, ema, early_stopping
+FORMAT_VERSION = 5  # 2: training state group, idea and resume settings; 3: text_in_checkpoint;
+#                    4: lr_schedule, warmup_steps, weight_decay, ema, early_stopping;
+#                    5: the text's rules (encoding, keep_case, keep_boilerplate), documents,
+#                    init_from; cell and embedding_size; minutes and the time plan
 # What generation needs from a record (the other settings are checked when present).
 REQUIRED = ("vocabulary", "seq_length", "layers", "units", "dropout", "input_encoding")
 # The other fields, checked as the settings are: an epoch's result, the text it was trained
@@ -37,7 +39,7 @@ REQUIRED = ("vocabulary", "seq_length", "layers", "units", "dropout", "input_enc
 RESULTS = (("epoch", positive_int), ("loss", non_negative_float),
            ("val_loss", non_negative_float), ("text_length", non_negative_int),
            ("format_version", positive_int))
-TEXTS = ("text_name", "text_sha256")  # text fields: a string when present
+TEXTS = ("text_name", "text_sha256", "init_from")  # text fields: a string when present
 
 
 class Metadata(collections.abc.Mapping):
@@ -59,13 +61,21 @@ class Metadata(collections.abc.Mapping):
         return f"Metadata({self._fields!r})"
 
     @classmethod
-    def for_run(cls, settings, vocabulary, text_length, text_sha256):
+    def for_run(cls, settings, vocabulary, text_length, text_sha256, documents=(),
+                init_from=None):
         """The record every checkpoint of a run shares: its recorded settings (settings.text,
-        the text's full path, so that --resume finds it from any folder) and its text."""
+        the text's full paths, so that --resume finds it from any folder), its text and its
+        documents ([name, bytes, characters] each, charlstm.sources), and the checkpoint
+        --init-from started it from."""
         fields = {setting.key: getattr(settings, setting.name) for setting in SETTINGS
                   if setting.recorded}
-        fields.update(vocabulary=vocabulary, text_name=os.path.basename(settings.text),
-                      text_length=text_length, text_sha256=text_sha256)
+        paths = (settings.text,) if isinstance(settings.text, str) else settings.text
+        fields.update(vocabulary=vocabulary,
+                      text_name=", ".join(os.path.basename(path) for path in paths),
+                      text_length=text_length, text_sha256=text_sha256,
+                      documents=[list(document) for document in documents])
+        if init_from:
+            fields["init_from"] = init_from
         return cls(fields)
 
     def at_epoch(self, epoch, loss, val_loss=None):
@@ -82,10 +92,11 @@ class Metadata(collections.abc.Mapping):
     def settings(self, rules=(FIXED, ADJUSTABLE)):
         """{name: value} of the recorded settings under the given resume rules; KeyError
         naming the key a file does not record. A setting newer than the file's format takes
-        its default, which is what the code that wrote the file did."""
+        its default, or what the code that wrote the file did where that differs
+        (Option.before)."""
         return {setting.name: self._fields[setting.key]
                 if setting.key in self._fields or self.format_version >= setting.since
-                else setting.default
+                else setting.older_files_value
                 for setting in SETTINGS if setting.resume in rules}
 
     @classmethod
@@ -115,4 +126,16 @@ class Metadata(collections.abc.Mapping):
         for key in TEXTS:
             if key in fields and not isinstance(fields[key], str):
                 raise ValueError(f"{key}: {fields[key]!r} is not a text")
+        if not _documents_record(fields.get("documents", [])):
+            raise ValueError("its documents are not a list of [name, bytes, characters]")
         return cls(fields)
+
+
+def _documents_record(documents):
+    """Whether a documents field is a list of [name, bytes, characters]."""
+    def whole(number):
+        return isinstance(number, int) and not isinstance(number, bool) and number >= 0
+
+    return isinstance(documents, list) and all(
+        isinstance(entry, list) and len(entry) == 3 and isinstance(entry[0], str)
+        and whole(entry[1]) and whole(entry[2]) for entry in documents)

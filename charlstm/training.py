@@ -28,9 +28,9 @@ import time
 from .backend import choose_seed, import_keras
 from .callbacks import run_callbacks
 from .checkpoint import SEED_TEXT_LIMIT, Checkpoint, load_checkpoint
-from .checks import TextLengths, precision_policy, validate
-from .config import Settings, resumed
-from .corpus import Corpus, Vocabulary, load_corpus, resolve_text_path, split_held_out
+from .checks import TextLengths, precision_policy, validate, weight_count
+from .config import BY_NAME, Settings, resumed
+from .corpus import Corpus, TextRules, Vocabulary, resolve_text_path
 from .devices import (distribution_strategy, is_chief, machine, report_device, scope,
                       set_precision_policy)
 from .errors import UserError
@@ -46,9 +46,14 @@ from .optimizer import describe_optimizer, make_optimizer
 from .plotting import default_output
 from .sequences import SentenceBatches, StreamBatches
 from .snapshots import restore_training_state
+from .sources import (describe_held_out, describe_reading, describe_sources, list_documents,
+                      load_sources, source_list, split)
 from .windows import EpochBatches, WindowBatches, input_table, pattern_count
 
 keras = import_keras()  # quietly, once: see charlstm.backend
+
+# warn_if_small: more weights than this many per character of training text.
+SMALL_TEXT_RATIO = 10
 
 
 @dataclasses.dataclass
@@ -107,7 +112,7 @@ class PreparedRun:
     @property
     def inputs(self):
         """What the run reads, which none of its outputs may overwrite: (what, path) pairs."""
-        return run_inputs(self.settings, self.checkpoint)
+        return run_inputs(self.settings, self.checkpoint, self.corpus.documents)
 
 
 def set_random_seed(seed):
@@ -159,6 +164,47 @@ def resume_from(settings):
     return checkpoint, settings
 
 
+def initialise_from(settings):
+    """(checkpoint, settings) for --init-from: its checkpoint, and settings with what shapes
+    the model and its vocabulary (the options marked init in charlstm.config) taken from it;
+    UserError for an explicit value that contradicts it, or a file that cannot start a run."""
+    path = settings.init_from
+    if settings.resume:
+        raise UserError("give --init-from or --resume, not both: --resume continues a run, "
+                        "--init-from starts a new one from a checkpoint's weights")
+    checkpoint = load_checkpoint(path)
+    if checkpoint.is_legacy:
+        raise UserError(f"--init-from '{path}' has no charlstm metadata, so its vocabulary is "
+                        "unknown: start from a checkpoint that train.py wrote")
+    try:
+        recorded = checkpoint.metadata.settings()
+    except KeyError as error:
+        raise UserError(f"'{path}' does not record its setting {error}") from None
+    changes = {}
+    for option in (option for option in BY_NAME.values() if option.init):
+        value, given = recorded[option.name], getattr(settings, option.name)
+        if option.name in settings.explicit and given != value:
+            if option.const is not None:
+                trained = "with" if value == option.const else "without"
+                raise UserError(f"--init-from '{path}' was trained {trained} "
+                                f"{option.flag_name}, which it fixes: leave it out")
+            raise UserError(f"--init-from '{path}' was trained with {option.flag_name} "
+                            f"{value}, which it fixes: leave out {option.flag_name} {given}")
+        changes[option.name] = value
+    return checkpoint, dataclasses.replace(settings, **changes)
+
+
+def warn_if_small(settings, vocab_size, training_length):
+    """One line when the model has many more weights than the text has characters (char-rnn's
+    rule of thumb is about as many): it will learn the text by heart. Nothing is refused."""
+    weights = weight_count(settings, vocab_size)
+    if weights > SMALL_TEXT_RATIO * training_length:
+        log(f"the model has {weights:,} weights for {training_length:,} characters of "
+            f"training text ({weights / max(training_length, 1):.0f} a character; char-rnn's "
+            "rule of thumb is about one): it will likely learn the text by heart. Watch "
+            "val_loss with --validation-split 0.1, and try fewer --units")
+
+
 def start_point(settings, checkpoint):
     """Where the run starts: from scratch, or after the resumed checkpoint's epoch."""
     if checkpoint is None:
@@ -169,23 +215,38 @@ def start_point(settings, checkpoint):
                       checkpoint.path)
 
 
-def check_same_text(checkpoint, corpus, text_path):
-    """Refuse to resume on another text: name the characters or the length that differ."""
+def check_same_text(checkpoint, corpus, text):
+    """Refuse to resume on another text: name the characters, files or length that differ."""
     metadata = checkpoint.metadata
     vocabulary = corpus.vocabulary
+    shown = describe_sources(text)
     if vocabulary != checkpoint.vocabulary:
         added = "".join(sorted(set(vocabulary.chars) - set(checkpoint.vocabulary.chars)))
         missing = "".join(sorted(set(checkpoint.vocabulary.chars) - set(vocabulary.chars)))
         raise UserError(
-            f"cannot resume on '{text_path}': its vocabulary differs from the checkpoint's "
+            f"cannot resume on {shown}: its vocabulary differs from the checkpoint's "
             f"(new characters {added!r}, missing {missing!r})"
         )
     if corpus.sha256 != metadata["text_sha256"]:
         raise UserError(
-            f"cannot resume on '{text_path}' ({len(corpus)} characters): '{checkpoint.path}' "
+            f"cannot resume on {shown} ({len(corpus)} characters): '{checkpoint.path}' "
             f"was trained on another text, {metadata['text_name']} "
-            f"({metadata['text_length']} characters)"
+            f"({metadata['text_length']} characters){_documents_changed(checkpoint, corpus)}"
         )
+
+
+def _documents_changed(checkpoint, corpus):
+    """'; files added: ..., removed: ..., changed: ...' when both record their documents."""
+    recorded = {name: (size, length) for name, size, length
+                in checkpoint.metadata.get("documents") or []}
+    if not recorded:
+        return ""
+    now = {document.name: (document.size, document.length) for document in corpus.documents}
+    changes = [(what, sorted(names)) for what, names in (
+        ("added", set(now) - set(recorded)), ("removed", set(recorded) - set(now)),
+        ("changed", {name for name in set(now) & set(recorded) if now[name] != recorded[name]}))
+        if names]
+    return "".join(f"; files {what}: {', '.join(names[:10])}" for what, names in changes)
 
 
 def training_batches(settings, indices, vocabulary, table, seed, shuffle=True):
@@ -217,16 +278,50 @@ def check_sentences(settings, parts):
                             "characters or more")
 
 
-def read_text(settings, checkpoint):
-    """(corpus, training part, held-out part, a log line): the text read, checked against the
-    resumed checkpoint's, and split."""
+def read_text(settings, checkpoint, init=None):
+    """(corpus, training part, held-out part, log lines): the text read by the settings'
+    rules, checked against the resumed checkpoint's (or put in the vocabulary of --init-from's
+    checkpoint), and split: the last fraction, or whole files when there are several."""
     started = time.perf_counter()
-    corpus = load_corpus(settings.text, settings.strip_punctuation)
-    log_line = f"read '{resolve_text_path(settings.text)}' in {time.perf_counter() - started:.2f}s"
+    corpus = load_sources(settings.text, TextRules.of(settings))
+    shown = describe_sources(settings.text)
+    lines = [f"read {shown} in {time.perf_counter() - started:.2f}s"]
+    lines += describe_reading(corpus)
+    if settings.dry_run:
+        lines += ["documents read:"] + list_documents(corpus)
+        lines.append(f"vocabulary ({len(corpus.vocabulary)} characters): "
+                     f"{corpus.vocabulary.chars!r}")
     if checkpoint:
         check_same_text(checkpoint, corpus, settings.text)
-    training, held_out = split_held_out(corpus.indices, settings.validation_split)
-    return corpus, training, held_out, log_line
+    if init:
+        corpus = in_vocabulary(corpus, init, shown)
+    training, held_out, held = split(corpus, settings.validation_split)
+    if held:
+        lines.append(describe_held_out(held, len(held_out), len(corpus)))
+    return corpus, training, held_out, lines
+
+
+def in_vocabulary(corpus, init, shown):
+    """The corpus's indices in --init-from's vocabulary; UserError naming the characters the
+    checkpoint does not know. They are not dropped or mapped: leaving letters out of a
+    training text changes what the model learns from it, and a mapping is the user's to
+    choose (clean the text, or train from scratch on it)."""
+    vocabulary = init.vocabulary
+    unknown = vocabulary.unknown_characters(corpus.vocabulary.chars)
+    if unknown:
+        listed = " ".join(repr(char) for char in unknown[:30])
+        more = f" and {len(unknown) - 30} more" if len(unknown) > 30 else ""
+        cased = any(char.lower() in vocabulary.char_to_index for char in unknown
+                    if char != char.lower())
+        hint = (" (the checkpoint was trained lower-cased: leave out --keep-case)" if cased
+                else "")
+        raise UserError(
+            f"--init-from '{init.path}' does not know {len(unknown)} character(s) of "
+            f"{shown}: {listed}{more}{hint}; remove or replace them in the text, or train "
+            "a new model on it without --init-from")
+    mapping = vocabulary.encode_known(corpus.vocabulary.chars)
+    return dataclasses.replace(corpus, vocabulary=vocabulary,
+                               indices=mapping[corpus.indices].astype(vocabulary.dtype))
 
 
 def print_figures(settings, corpus):
@@ -250,11 +345,13 @@ def out_of_memory(error):
             or "RESOURCE_EXHAUSTED" in str(error))
 
 
-def build_compiled_model(settings, topology, total_steps, checkpoint, strategy):
+def build_compiled_model(settings, topology, total_steps, checkpoint, strategy, init=None):
     """The run's compiled model, under the strategy's scope; a resumed checkpoint's weights
-    and training state are put in it. UserError when memory runs out."""
+    and training state, or --init-from's weights, are put in it. UserError when memory runs
+    out."""
     try:
-        return _build_compiled_model(settings, topology, total_steps, checkpoint, strategy)
+        return _build_compiled_model(settings, topology, total_steps, checkpoint, strategy,
+                                     init)
     except Exception as error:
         if not out_of_memory(error):
             raise
@@ -262,7 +359,7 @@ def build_compiled_model(settings, topology, total_steps, checkpoint, strategy):
                         f"--layers {settings.layers}): lower them") from None
 
 
-def _build_compiled_model(settings, topology, total_steps, checkpoint, strategy):
+def _build_compiled_model(settings, topology, total_steps, checkpoint, strategy, init=None):
     with scope(strategy):
         model = build_model(topology, settings.seq_length,
                             every_position=settings.targets == "every",
@@ -277,6 +374,8 @@ def _build_compiled_model(settings, topology, total_steps, checkpoint, strategy)
                          and "learning_rate" not in settings.explicit)
             restore_training_state(checkpoint.path, model,
                                    skip=() if keep_rate else ("learning_rate",))
+        if init and not settings.dry_run:
+            model.set_weights(init.weights)  # the topology is the file's: shapes match
     if strategy is not None:
         fit_multi_worker(model, strategy)
     return model
@@ -287,10 +386,13 @@ def prepare(settings, verbose=1):
     compiled model and (with resume) the checkpoint it continues, with the checkpoint's
     weights and training state in the model. Every mistake is found before the device is
     set up. Benchmarks call it too. verbose prints the tutorial's three figures (stdout)."""
-    checkpoint = None
+    checkpoint = init = None
+    if settings.init_from:
+        init, settings = initialise_from(settings)
     if settings.resume:
         checkpoint, settings = resume_from(settings)
-    corpus, training_indices, held_out_indices, read_line = read_text(settings, checkpoint)
+    corpus, training_indices, held_out_indices, read_lines = read_text(settings, checkpoint,
+                                                                       init)
     this_machine = machine(settings.distribute, settings.mixed_precision)
     validate(settings, TextLengths(len(corpus), len(training_indices), len(held_out_indices),
                                    len(corpus.vocabulary)), this_machine)
@@ -298,12 +400,16 @@ def prepare(settings, verbose=1):
         print_figures(settings, corpus)
     history_path = settings.history or default_path(settings.checkpoint_dir, settings.bigger)
     if not settings.dry_run:
-        check_outputs(settings, checkpoint, history_path)
+        check_outputs(settings, checkpoint, history_path, corpus.documents)
         prepare_checkpoint_dir(settings.checkpoint_dir)
     # Where it runs, once the text and the folder are known to be good (so that a mistake
     # there stays a one-line error).
     device, strategy = set_up_devices(settings, this_machine)
-    log(read_line)
+    for line in read_lines:
+        log(line)
+    if init:
+        log(f"starting from the weights of '{init.path}' (--init-from): its topology and "
+            "vocabulary, a fresh optimizer, epochs from 1")
     settings = dataclasses.replace(settings, seed=choose_seed(settings.seed))
     log(f"random seed: {settings.seed} (pass --seed {settings.seed} to repeat this run)")
     set_random_seed(settings.seed)
@@ -317,15 +423,18 @@ def prepare(settings, verbose=1):
     batches = training_batches(settings, training_indices, vocabulary, table, settings.seed)
     held_out = held_out_batches(settings, held_out_indices, vocabulary, table, settings.seed)
     check_sentences(settings, (("training", batches), ("held-out", held_out)))
+    warn_if_small(settings, len(vocabulary), len(training_indices))
     # The cosine schedule's length: every step of every epoch of the run, resumed or not.
     total_steps = settings.epochs * (settings.steps_per_epoch or batches.steps)
-    model = build_compiled_model(settings, topology, total_steps, checkpoint, strategy)
+    model = build_compiled_model(settings, topology, total_steps, checkpoint, strategy, init)
     describe_layout(settings, batches, training_indices, held_out_indices)
     log("optimizer: " + describe_optimizer(settings, total_steps))
-    # The text's full path, so that --resume finds it from any folder.
-    settings = dataclasses.replace(settings,
-                                   text=os.path.abspath(resolve_text_path(settings.text)))
-    metadata = Metadata.for_run(settings, vocabulary.chars, len(corpus), corpus.sha256)
+    # The text's full paths, so that --resume finds it from any folder.
+    paths = tuple(os.path.abspath(resolve_text_path(path)) for path in source_list(settings.text))
+    settings = dataclasses.replace(settings, text=paths[0] if len(paths) == 1 else paths)
+    metadata = Metadata.for_run(settings, vocabulary.chars, len(corpus), corpus.sha256,
+                                [document.record() for document in corpus.documents],
+                                init and os.path.abspath(init.path))
     return PreparedRun(settings, corpus, vocabulary, corpus.indices, training_indices,
                        held_out_indices, topology, table, batches, held_out, model, checkpoint,
                        device, metadata, start_point(settings, checkpoint), history_path)
@@ -352,13 +461,16 @@ def train(settings, verbose=1):
     return report(run, callbacks, history_path, writes_files)
 
 
-def run_inputs(settings, checkpoint):
-    """What a run reads, which none of its outputs may overwrite: (what, path) pairs."""
-    return [("text file", resolve_text_path(settings.text)),
-            ("checkpoint resumed", checkpoint.path if checkpoint else None)]
+def run_inputs(settings, checkpoint, documents=()):
+    """What a run reads, which none of its outputs may overwrite: (what, path) pairs, the
+    files read from folders and patterns included."""
+    return [("text file", resolve_text_path(path)) for path in source_list(settings.text)] + [
+        ("text file", document.path) for document in documents] + [
+        ("checkpoint resumed", checkpoint.path if checkpoint else None),
+        ("checkpoint --init-from", settings.init_from)]
 
 
-def check_outputs(settings, checkpoint, history_path):
+def check_outputs(settings, checkpoint, history_path, documents=()):
     """Before anything is written: the folders are folders, the history file and the loss
     plot beside it may be written (files.check_output), and neither overwrites an input or
     the other."""
@@ -367,7 +479,7 @@ def check_outputs(settings, checkpoint, history_path):
         if folder and os.path.lexists(folder) and not os.path.isdir(folder):
             raise UserError(f"{flag} '{folder}' is {kind_of(folder) or 'a file'}, not a "
                             "folder: name a folder")
-    inputs = run_inputs(settings, checkpoint)
+    inputs = run_inputs(settings, checkpoint, documents)
     check_output(history_path, "history file", inputs)
     check_output(default_output([history_path]), "loss plot",
                  inputs + [("history file", history_path)])

@@ -28,7 +28,8 @@ def test_each_flag_sets_its_setting_and_counts_as_explicit(setting):
         argv = [setting.flag_name, expected]
     else:
         expected = {"text": "my.txt", "resume": "run.hdf5", "checkpoint_dir": "runs",
-                    "history": "h.csv", "tensorboard": "logs"}.get(setting.name, 3)
+                    "history": "h.csv", "tensorboard": "logs", "init_from": "old.hdf5",
+                    "encoding": "latin-1"}.get(setting.name, 3)
         if setting.type in (config.fraction, config.open_fraction):
             expected = 0.25
         argv = [setting.flag_name, str(expected)]

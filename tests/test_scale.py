@@ -12,7 +12,8 @@ from charlstm import corpus as corpus_module
 from charlstm.backend import import_keras
 from charlstm.checkpoint import load_checkpoint
 from charlstm.checks import precision_policy
-from charlstm.corpus import Vocabulary, load_corpus, normalise_text, strip_punctuation
+from charlstm.corpus import (TextRules, Vocabulary, load_corpus, normalise_text,
+                             strip_punctuation)
 from charlstm.devices import _visible_gpus, is_chief, machine
 from charlstm.feeding import training_data
 from charlstm.folder import find_best_checkpoint, parse_checkpoint_name
@@ -38,7 +39,8 @@ def test_reading_in_pieces_equals_reading_whole(tmp_path, chunk_bytes):
     path.write_bytes((AWKWARD * 3).encode("utf-8"))
     for strip in (False, True):
         expected = naive(AWKWARD * 3, strip)
-        corpus = load_corpus(str(path), strip, chunk_bytes=chunk_bytes)
+        corpus = load_corpus(str(path), TextRules(strip_punctuation=strip),
+                             chunk_bytes=chunk_bytes)
         assert corpus.vocabulary == Vocabulary.from_text(expected)
         assert corpus.text() == expected
         assert np.array_equal(corpus.indices, corpus.vocabulary.encode(expected))
@@ -82,7 +84,7 @@ def test_a_large_text_is_cached_beside_it_and_the_cache_follows_the_text(tmp_pat
     with open(path + ".charlstm.json") as handle:
         assert json.load(handle)["length"] == len(changed)
     # Stripping punctuation is another cache.
-    stripped = load_corpus(path, strip=True)
+    stripped = load_corpus(path, TextRules(strip_punctuation=True))
     assert os.path.exists(path + ".charlstm-nopunct.npy") and "!" not in stripped.vocabulary.chars
 
 
