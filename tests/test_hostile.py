@@ -434,7 +434,7 @@ def test_an_unforeseen_exception_is_one_line_with_its_traceback_in_a_file(
         raise RuntimeError("nobody saw this coming")
 
     monkeypatch.setattr(corpus, "load_corpus", broken)
-    monkeypatch.setattr("charlstm.training.load_corpus", broken)
+    monkeypatch.setattr("charlstm.sources.load_corpus", broken)
     monkeypatch.delenv("CHARLSTM_DEBUG", raising=False)
     last = one_line(run_main("train.py", "--text", tiny_text_path, "--dry-run"))
     assert "unexpected RuntimeError: nobody saw this coming; the full traceback is in " in last
