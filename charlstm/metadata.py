@@ -25,11 +25,12 @@ import collections.abc
 import json
 import os
 
-from .config import (ADJUSTABLE, FIXED, SETTINGS, check_value, non_negative_float,
+from .config import (ADJUSTABLE, BY_NAME, FIXED, SETTINGS, check_value, non_negative_float,
                      non_negative_int, positive_int)
 
-FORMAT_VERSION = 4  # 2: training state group, idea and resume settings; 3: text_in_checkpoint;
-#                    4: lr_schedule, warmup_steps, weight_decay, ema, early_stopping
+FORMAT_VERSION = 5  # 2: training state group, idea and resume settings; 3: text_in_checkpoint;
+#                    4: lr_schedule, warmup_steps, weight_decay, ema, early_stopping;
+#                    5: cell, embedding_size, and (by others) corpus and time-budget fields
 # What generation needs from a record (the other settings are checked when present).
 REQUIRED = ("vocabulary", "seq_length", "layers", "units", "dropout", "input_encoding")
 # The other fields, checked as the settings are: an epoch's result, the text it was trained
@@ -87,6 +88,12 @@ class Metadata(collections.abc.Mapping):
                 if setting.key in self._fields or self.format_version >= setting.since
                 else setting.default
                 for setting in SETTINGS if setting.resume in rules}
+
+    def setting(self, name):
+        """One setting's recorded value, or its default where the file does not record it
+        (older formats); for reading a file, where the weights' shapes check the rest."""
+        setting = BY_NAME[name]
+        return self._fields.get(setting.key, setting.default)
 
     @classmethod
     def from_json(cls, raw):
