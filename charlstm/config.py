@@ -196,8 +196,8 @@ SETTINGS = (
             "predicting its next character; padding is left out of the loss (idea 4)", "data",
             FIXED),
     # model
-    _switch("bigger", "the tutorial's larger model: two LSTM layers, 50 epochs, batch 64, "
-            "checkpoint names ending in -bigger.hdf5", "model", FIXED),
+    _switch("bigger", "the tutorial's larger model: two LSTM (or GRU) layers, 50 epochs, "
+            "batch 64, checkpoint names ending in -bigger.hdf5", "model", FIXED),
     Option("cell", "lstm", "the recurrent layers: lstm (the tutorial's) or gru (3 gates "
            "instead of 4: a quarter fewer weights a unit; the TensorFlow text-generation "
            "tutorial's)", "model", FIXED, choices=("lstm", "gru"), since=5),
