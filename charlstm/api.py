@@ -142,9 +142,9 @@ class Loaded(NamedTuple):
 def load(weights, text=None, seq_length=None):
     """A checkpoint as a Keras model, its vocabulary and its settings, for people who want
     the model itself. The model maps (batch, time, features) inputs, encoded as
-    windows.input_table(len(vocabulary), checkpoint.topology.input_encoding) says, to
-    next-character probabilities. Legacy tutorial files need text (default wonderland.txt)
-    for their vocabulary."""
+    windows.input_table(len(vocabulary), checkpoint.topology.input_encoding) says ((batch,
+    time) int32 indices for an embedding), to next-character probabilities. Legacy tutorial
+    files need text (default wonderland.txt) for their vocabulary."""
     if weights is None:
         raise UserError("weights: give a file")
     options = resolve_options(dict(weights=weights, text=text, seq_length=seq_length),

@@ -51,7 +51,7 @@ from .corpus import TextRules, Vocabulary
 from .errors import UserError
 from .files import write_atomically
 from .metadata import Metadata
-from .topology import Topology
+from .topology import GATES, Topology
 
 METADATA_ATTRIBUTE = "charlstm"
 SEED_TEXT_DATASET = "charlstm_seed_text"
@@ -204,30 +204,55 @@ def _legacy_seq_length(handle):
     return None
 
 
-def shapes_from_weights(layers):
+def _recurrent_units(number, layer, cell):
+    """A recurrent layer's units, read off its weight shapes (kernel, recurrent kernel,
+    bias); ValueError unless they are a Keras LSTM's (bias 4u) or GRU's (bias (2, 3u))."""
+    name = cell.upper()
+    if len(layer) != 3 or len(layer[1]) != 2:
+        raise ValueError(f"layer {number} is not an {name} (weight shapes {layer})")
+    kernel, recurrent, bias = layer
+    units = recurrent[0]
+    width = GATES[cell] * units
+    expected_bias = (2, width) if cell == "gru" else (width,)  # GRU: reset_after's two rows
+    if recurrent != (units, width) or bias != expected_bias:
+        raise ValueError(f"layer {number} is not an {name} (weight shapes {layer})")
+    if len(kernel) != 2 or kernel[1] != width:
+        raise ValueError(f"layer {number} does not fit the layer before it")
+    return units
+
+
+def shapes_from_weights(layers, cell="lstm", embedding=False):
     """Read a char-LSTM's sizes off its weight shapes (arrays, or datasets not yet read):
-    dict(layers, units, output_size, input_width); ValueError naming what does not fit."""
+    dict(layers, units, output_size, input_width, embedding_rows); ValueError naming what
+    does not fit. cell ("lstm" or "gru") and embedding (a first Embedding layer) are what
+    our files' metadata says; legacy tutorial files are LSTMs on encoded input."""
     shapes = [[tuple(array.shape) for array in arrays] for _, arrays in layers]
+    embedding_rows = None
+    if embedding:
+        if not shapes or len(shapes[0]) != 1 or len(shapes[0][0]) != 2:
+            raise ValueError("the first layer is not an Embedding (weight shapes "
+                             f"{shapes[0] if shapes else []})")
+        (embedding_rows, embedding_width), = shapes.pop(0)
     if len(shapes) < 2:
-        raise ValueError(f"expected LSTM layers and a Dense layer, found {len(shapes)} layer(s)")
-    *lstm_shapes, dense_shapes = shapes
+        raise ValueError(f"expected {cell.upper()} layers and a Dense layer, found "
+                         f"{len(shapes)} layer(s)")
+    *recurrent_shapes, dense_shapes = shapes
     units = None
-    for number, layer in enumerate(lstm_shapes, 1):
-        if len(layer) != 3 or len(layer[1]) != 2:
-            raise ValueError(f"layer {number} is not an LSTM (weight shapes {layer})")
-        kernel, recurrent, bias = layer
-        layer_units = recurrent[0]
-        if recurrent != (layer_units, 4 * layer_units) or bias != (4 * layer_units,):
-            raise ValueError(f"layer {number} is not an LSTM (weight shapes {layer})")
-        if kernel[1] != 4 * layer_units or (number > 1 and kernel[0] != units):
+    for number, layer in enumerate(recurrent_shapes, 1):
+        layer_units = _recurrent_units(number, layer, cell)
+        if number > 1 and layer[0][0] != units:
             raise ValueError(f"layer {number} does not fit the layer before it")
         if units is not None and layer_units != units:
-            raise ValueError("LSTM layers of different sizes are not supported")
+            raise ValueError(f"{cell.upper()} layers of different sizes are not supported")
         units = layer_units
+    if embedding and recurrent_shapes[0][0][0] != embedding_width:
+        raise ValueError("layer 1 does not fit the Embedding before it")
     if len(dense_shapes) != 2 or dense_shapes[0][0] != units:
-        raise ValueError(f"the last layer is not a Dense layer on the LSTM (shapes {dense_shapes})")
-    return {"layers": len(lstm_shapes), "units": units, "output_size": dense_shapes[1][0],
-            "input_width": lstm_shapes[0][0][0]}
+        raise ValueError(f"the last layer is not a Dense layer on the {cell.upper()} "
+                         f"(shapes {dense_shapes})")
+    return {"layers": len(recurrent_shapes), "units": units,
+            "output_size": dense_shapes[1][0], "input_width": recurrent_shapes[0][0][0],
+            "embedding_rows": embedding_rows}
 
 
 def _checked_seed_text(dataset, vocab_size, damaged):
@@ -241,11 +266,11 @@ def _checked_seed_text(dataset, vocab_size, damaged):
     return indices
 
 
-def _checked_shapes(path, datasets, damaged):
+def _checked_shapes(path, datasets, damaged, cell="lstm", embedding=False):
     """The topology's sizes read off the weights, and their declared size checked, before
     any array is read."""
     try:
-        shapes = shapes_from_weights(datasets)
+        shapes = shapes_from_weights(datasets, cell, embedding)
     except ValueError as error:
         raise UserError(f"weights file '{path}' is not a character LSTM: {error}") from None
     size = sum(math.prod(dataset.shape) * dataset.dtype.itemsize
@@ -264,8 +289,8 @@ def _read(path, handle, damaged):
     if raw_metadata is None and (has_training_state or SEED_TEXT_DATASET in handle):
         raise damaged("it holds charlstm's seed text or training state but not its "
                       f"metadata (the '{METADATA_ATTRIBUTE}' attribute)")
-    shapes = _checked_shapes(path, datasets, damaged)
-    if raw_metadata is None:
+    if raw_metadata is None:  # a legacy tutorial file: an LSTM on encoded input
+        shapes = _checked_shapes(path, datasets, damaged)
         weights = [np.asarray(dataset) for _, layer in datasets for dataset in layer]
         topology = Topology(vocab_size=None, output_size=shapes["output_size"],
                             layers=shapes["layers"], units=shapes["units"])
@@ -275,27 +300,43 @@ def _read(path, handle, damaged):
         metadata = Metadata.from_json(raw_metadata)
     except ValueError as error:
         raise damaged(str(error)) from None
-    vocabulary = Vocabulary(metadata["vocabulary"])
-    width = len(vocabulary) if metadata["input_encoding"] == "one-hot" else 1
-    expected = (metadata["layers"], metadata["units"], len(vocabulary), width)
-    found = (shapes["layers"], shapes["units"], shapes["output_size"], shapes["input_width"])
-    if found != expected:
-        raise UserError(f"weights file '{path}' has inconsistent metadata: weights (layers, "
-                        f"units, outputs, input width) {found}, metadata says {expected}")
+    topology = _topology(metadata)
+    shapes = _checked_shapes(path, datasets, damaged, topology.cell, topology.reads_indices)
+    _check_consistent(path, shapes, topology)
     seed_text = None
     if SEED_TEXT_DATASET in handle:
-        seed_text = _checked_seed_text(handle[SEED_TEXT_DATASET], len(vocabulary), damaged)
+        seed_text = _checked_seed_text(handle[SEED_TEXT_DATASET], topology.vocab_size, damaged)
     elif metadata.get("text_in_checkpoint", True):
         raise damaged("it has no seed text, and its metadata does not say it was left out")
     weights = [np.asarray(dataset) for _, layer in datasets for dataset in layer]
-    topology = Topology(
-        vocab_size=len(vocabulary), output_size=shapes["output_size"],
-        layers=shapes["layers"], units=shapes["units"], dropout=metadata["dropout"],
-        input_encoding=metadata["input_encoding"],
-        input_dropout=metadata.get("input_dropout", 0.0),
-    )
-    return Checkpoint(path, weights, topology, vocabulary, metadata["seq_length"], metadata,
-                      seed_text, has_training_state=has_training_state)
+    return Checkpoint(path, weights, topology, Vocabulary(metadata["vocabulary"]),
+                      metadata["seq_length"], metadata, seed_text,
+                      has_training_state=has_training_state)
+
+
+def _topology(metadata):
+    """The Topology our file's metadata describes (what an older format does not record
+    takes its default: Metadata.setting)."""
+    encoding = metadata["input_encoding"]
+    vocab_size = len(metadata["vocabulary"])
+    return Topology(
+        vocab_size=vocab_size, output_size=vocab_size, layers=metadata["layers"],
+        units=metadata["units"], dropout=metadata["dropout"], input_encoding=encoding,
+        input_dropout=metadata.setting("input_dropout"), cell=metadata.setting("cell"),
+        embedding_size=metadata.setting("embedding_size") if encoding == "embedding" else None)
+
+
+def _check_consistent(path, shapes, topology):
+    """The weights' shapes are what the metadata says: UserError otherwise."""
+    expected = (topology.layers, topology.units, topology.output_size, topology.input_width)
+    found = (shapes["layers"], shapes["units"], shapes["output_size"], shapes["input_width"])
+    what = "layers, units, outputs, input width"
+    if topology.reads_indices:
+        expected, found = expected + (topology.vocab_size,), found + (shapes["embedding_rows"],)
+        what += ", embedding rows"
+    if found != expected:
+        raise UserError(f"weights file '{path}' has inconsistent metadata: weights ({what}) "
+                        f"{found}, metadata says {expected}")
 
 
 def load_checkpoint(path):

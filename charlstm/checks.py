@@ -52,6 +52,9 @@ def check_settings(settings):
                         "from the start of the text to its end: leave it out")
     if settings.sentences and settings.stateful:
         raise UserError("--sentences and --stateful are two different layouts: choose one")
+    if "embedding_size" in settings.explicit and settings.input_encoding != "embedding":
+        raise UserError("--embedding-size belongs to --input-encoding embedding: add it, or "
+                        "leave --embedding-size out")
     for layout in ("sentences", "stateful"):
         if getattr(settings, layout) and settings.targets == "last":
             # config.with_derived makes it "every" unless --targets last was given.
@@ -73,14 +76,43 @@ def check_text(settings, lengths):
 
 
 def weight_count(settings, vocab_size):
-    """The model's weights: each LSTM layer 4 x units x (inputs + units + 1), then the Dense
-    layer."""
-    inputs = vocab_size if settings.input_encoding == "one-hot" else 1
-    count = 0
+    """The model's weights: an Embedding's vocabulary x --embedding-size, each LSTM layer
+    4 x units x (inputs + units + 1) (a GRU 3 x units x (inputs + units + 2): two bias
+    rows), then the Dense layer.
+
+    >>> from charlstm.config import resolve
+    >>> weight_count(resolve({"cell": "gru", "input_encoding": "embedding",
+    ...                       "embedding_size": 4, "units": 2}), vocab_size=5)
+    83
+    """
+    count, inputs = 0, {"one-hot": vocab_size, "scaled": 1}.get(settings.input_encoding)
+    if settings.input_encoding == "embedding":
+        count, inputs = vocab_size * settings.embedding_size, settings.embedding_size
+    gates, biases = (3, 2) if settings.cell == "gru" else (4, 1)
     for _ in range(settings.layers):
-        count += 4 * settings.units * (inputs + settings.units + 1)
+        count += gates * settings.units * (inputs + settings.units + biases)
         inputs = settings.units
     return count + settings.units * vocab_size + vocab_size
+
+
+# Beyond this many characters, one-hot input is wider than the model (and scaled input
+# crowds them into one number): an embedding suits such texts better.
+LARGE_VOCABULARY = 1000
+
+
+def encoding_advice(settings, vocab_size):
+    """A log line suggesting --input-encoding embedding for a vocabulary of more than
+    LARGE_VOCABULARY characters read one-hot or scaled; None otherwise. Advice, not a
+    refusal: such a run works, only less well."""
+    if vocab_size <= LARGE_VOCABULARY or settings.input_encoding == "embedding":
+        return None
+    if settings.input_encoding == "one-hot":
+        return (f"the text has {vocab_size} distinct characters, so one-hot input is "
+                f"{vocab_size} features wide: --input-encoding embedding reads "
+                f"--embedding-size ({settings.embedding_size}) instead")
+    return (f"the text has {vocab_size} distinct characters: scaled input puts them 1/"
+            f"{vocab_size} apart on one number; --input-encoding embedding gives each its "
+            "own vector")
 
 
 def check_size(settings, vocab_size):

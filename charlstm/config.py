@@ -132,6 +132,9 @@ class Option:
     choices: tuple = None
     const: object = None  # a switch: the flag sets this value
     flag: str = None  # the command-line flag when it is not --name-with-dashes
+    # A switch (const) with choices: a second flag that takes any of them, the switch's
+    # flag being the older spelling of one value (--one-hot is --input-encoding one-hot).
+    choice_flag: str = None
     metavar: str = None
     bigger: object = None  # the default under --bigger, where it differs
     metadata_key: str = None  # the checkpoint's key where it is not the name (older files)
@@ -146,6 +149,13 @@ class Option:
     @property
     def flag_name(self):
         return self.flag or "--" + self.name.replace("_", "-")
+
+    def flag_for(self, value):
+        """The flag a user types for this value: the switch's for its value, else the flag
+        that takes the choices."""
+        if self.choice_flag and value != self.const:
+            return f"{self.choice_flag} {value}"
+        return f"{self.flag_name} {value}"
 
     @property
     def key(self):
@@ -179,7 +189,7 @@ class Option:
             return paths[0] if len(paths) == 1 else paths
         if self.is_path:
             return self._path(value)
-        if self.const is not None:
+        if self.const is not None and self.choices is None:
             if value not in (self.default, self.const):
                 raise UserError(f"{self.name}: {value!r} must be {self.default!r} or "
                                 f"{self.const!r}")
@@ -231,19 +241,29 @@ SETTINGS = (
             "predicting its next character; padding is left out of the loss (idea 4)", "data",
             FIXED),
     # model
-    _switch("bigger", "the tutorial's larger model: two LSTM layers, 50 epochs, batch 64, "
-            "checkpoint names ending in -bigger.hdf5", "model", FIXED),
-    Option("units", 256, "memory units per LSTM layer", "model", FIXED, type=positive_int,
-           metavar="N", init=True),
-    Option("layers", 1, "LSTM layers", "model", FIXED, type=positive_int, metavar="N",
-           bigger=2, init=True),
-    Option("dropout", 0.2, "dropout rate after each LSTM layer", "model", ADJUSTABLE,
+    _switch("bigger", "the tutorial's larger model: two LSTM (or GRU) layers, 50 epochs, "
+            "batch 64, checkpoint names ending in -bigger.hdf5", "model", FIXED),
+    Option("cell", "lstm", "the recurrent layers: lstm (the tutorial's) or gru (3 gates "
+           "instead of 4: a quarter fewer weights a unit; the TensorFlow text-generation "
+           "tutorial's)", "model", FIXED, choices=("lstm", "gru"), since=5, init=True),
+    Option("units", 256, "memory units per LSTM (or GRU) layer", "model", FIXED,
+           type=positive_int, metavar="N", init=True),
+    Option("layers", 1, "LSTM (or GRU) layers", "model", FIXED, type=positive_int,
+           metavar="N", bigger=2, init=True),
+    Option("dropout", 0.2, "dropout rate after each LSTM (or GRU) layer", "model", ADJUSTABLE,
            type=fraction, metavar="F"),
-    Option("input_dropout", 0.0, "dropout rate on the visible input, before the first LSTM "
-           "(idea 6)", "model", FIXED, type=fraction, metavar="F", init=True),
-    Option("input_encoding", "scaled", "one-hot input (a 1 among vocabulary-size features) "
-           "instead of the tutorial's index divided by the vocabulary size (idea 3)", "model",
-           FIXED, choices=("scaled", "one-hot"), const="one-hot", flag="--one-hot", init=True),
+    Option("input_dropout", 0.0, "dropout rate on the visible input (with embedding: on its "
+           "vectors), before the first LSTM (idea 6)", "model", FIXED, type=fraction,
+           metavar="F", init=True),
+    Option("input_encoding", "scaled", "what the model reads for a character: scaled, the "
+           "tutorial's index divided by the vocabulary size; one-hot, a 1 among vocabulary-"
+           "size features (idea 3; --one-hot is the short form); embedding, a learned vector "
+           "of --embedding-size features (for large vocabularies: a text of thousands of "
+           "distinct characters)", "model", FIXED, choices=("scaled", "one-hot", "embedding"),
+           const="one-hot", flag="--one-hot", choice_flag="--input-encoding", init=True),
+    Option("embedding_size", 64, "with --input-encoding embedding: features of each "
+           "character's vector", "model", FIXED, type=positive_int, metavar="N", since=5,
+           init=True),
     # training
     Option("epochs", 20, "passes over all patterns", "training", ADJUSTABLE, type=positive_int,
            metavar="N", bigger=50),
@@ -529,7 +549,7 @@ def resumed(settings, recorded, checkpoint_path, recorded_text=None):
             if setting.const is not None and given == setting.const:
                 raise UserError(f"cannot resume with {setting.flag_name}: "
                                 f"'{checkpoint_path}' was trained without it")
-            raise UserError(f"cannot resume with {setting.flag_name} {given}: "
+            raise UserError(f"cannot resume with {setting.flag_for(given)}: "
                             f"'{checkpoint_path}' was trained with {value}")
         if name not in settings.explicit:
             changes[name] = value
@@ -554,7 +574,7 @@ def resumed(settings, recorded, checkpoint_path, recorded_text=None):
 
 
 def describe_default(setting):
-    if setting.const is not None or setting.default is None:
+    if (setting.const is not None and setting.choices is None) or setting.default is None:
         return None
     text = f"{setting.default}"
     if setting.bigger is not None:
@@ -589,6 +609,10 @@ def add_arguments(parser, options=SETTINGS, given_only=True):
         arguments = dict(dest=option.name, default=default, help=help_text)
         if option.required:
             arguments["required"] = True
+        if option.choice_flag:  # two spellings of one option: give one of them
+            target = target.add_mutually_exclusive_group()
+            target.add_argument(option.choice_flag, choices=option.choices, **arguments)
+            arguments.update(help=f"the same as {option.choice_flag} {option.const}")
         if option.const is not None:
             arguments.update(action="store_const", const=option.const)
         else:
@@ -608,6 +632,8 @@ def flag_reference():
             flag += f" {setting.metavar}" + (" ..." if setting.multiple else "")
         elif setting.choices and setting.const is None:
             flag += " " + "\\|".join(setting.choices)
+        elif setting.choice_flag:
+            flag = f"{setting.choice_flag} " + "\\|".join(setting.choices) + f"`, `{flag}"
         default = describe_default(setting) or ("off" if setting.const is not None else "none")
         lines.append(f"| `{flag}` | {default} | {setting.resume} | {setting.help} |")
     return "\n".join(lines)

@@ -9,8 +9,8 @@ Both decoders take a batch of N prime texts as an (N, t) index array and answer 
 WindowDecoder re-reads the last seq_length characters every step from a fresh LSTM state,
 exactly what the model saw in training with --targets last (the tutorial). StatefulDecoder
 feeds one character a step and carries the LSTM state, O(1) per character; it is computed in
-NumPy straight from the model's weights (Keras' LSTM equations, below), which on a CPU is
-far faster per step than any framework call.
+NumPy straight from the model's weights (Keras' LSTM and GRU equations, below), which on a
+CPU is far faster per step than any framework call. An Embedding layer is a row lookup.
 """
 
 import numpy as np
@@ -60,23 +60,53 @@ def _sigmoid(values):
 STATEFUL_PRIME_CONTEXT = 10_000
 
 
+def lstm_step(inputs, state, weights):
+    """Keras' LSTM cell (gates i, f, c, o; tanh and sigmoid): (new hidden, (hidden, cell))."""
+    kernel, recurrent_kernel, bias = weights
+    hidden, cell = state
+    gates = inputs @ kernel + hidden @ recurrent_kernel + bias
+    input_gate, forget_gate, candidate, output_gate = np.split(gates, 4, axis=1)
+    cell = _sigmoid(forget_gate) * cell + _sigmoid(input_gate) * np.tanh(candidate)
+    hidden = _sigmoid(output_gate) * np.tanh(cell)
+    return hidden, (hidden, cell)
+
+
+def gru_step(inputs, state, weights):
+    """Keras 3's GRU cell with its defaults (reset_after=True, gates z, r then the candidate
+    h, bias (2, 3 units): the input's row, then the recurrent one): (new hidden, (hidden,))."""
+    kernel, recurrent_kernel, bias = weights
+    (hidden,) = state
+    x_z, x_r, x_h = np.split(inputs @ kernel + bias[0], 3, axis=1)
+    h_z, h_r, h_h = np.split(hidden @ recurrent_kernel + bias[1], 3, axis=1)
+    update, reset = _sigmoid(x_z + h_z), _sigmoid(x_r + h_r)
+    candidate = np.tanh(x_h + reset * h_h)
+    hidden = update * hidden + (1.0 - update) * candidate
+    return hidden, (hidden,)
+
+
+# --cell: the step and the number of state arrays (h, c for an LSTM; h for a GRU).
+CELL_STEPS = {"lstm": (lstm_step, 2), "gru": (gru_step, 1)}
+
+
 class StatefulDecoder:
-    """One character a step with the LSTM state carried over, from zero state at start(),
-    which reads the last STATEFUL_PRIME_CONTEXT characters of the primes."""
+    """One character a step with the recurrent state carried over, from zero state at
+    start(), which reads the last STATEFUL_PRIME_CONTEXT characters of the primes."""
 
     def __init__(self, model, topology):
         weights = model.get_weights()
-        self.lstm_layers = [tuple(weights[3 * n : 3 * n + 3]) for n in range(topology.layers)]
+        self.input_table = input_table(topology.vocab_size, topology.input_encoding)
+        if topology.reads_indices:  # the Embedding's matrix: character i's vector is row i
+            self.input_table, *weights = weights
+        self.layers = [tuple(weights[3 * n : 3 * n + 3]) for n in range(topology.layers)]
         self.dense_kernel, self.dense_bias = weights[3 * topology.layers :]
         self.units = topology.units
-        self.input_table = input_table(topology.vocab_size, topology.input_encoding)
-        self.hidden = self.cells = None
+        self.step, self.state_count = CELL_STEPS[topology.cell]
+        self.states = None
 
     def start(self, primes):
         primes = np.asarray(primes)[:, -STATEFUL_PRIME_CONTEXT:]
-        rows = len(primes)
-        self.hidden = [np.zeros((rows, self.units), np.float32) for _ in self.lstm_layers]
-        self.cells = [np.zeros((rows, self.units), np.float32) for _ in self.lstm_layers]
+        zeros = np.zeros((len(primes), self.units), np.float32)
+        self.states = [(zeros,) * self.state_count for _ in self.layers]
         for position in range(primes.shape[1] - 1):
             self._step(primes[:, position])
         return self.advance(primes[:, -1])
@@ -89,13 +119,8 @@ class StatefulDecoder:
         return exponentials / exponentials.sum(axis=1, keepdims=True)
 
     def _step(self, indices):
-        """Keras' LSTM cell, layer by layer; returns the top layer's new hidden state."""
+        """The cell, layer by layer; returns the top layer's new hidden state."""
         inputs = self.input_table[indices]
-        for number, (kernel, recurrent_kernel, bias) in enumerate(self.lstm_layers):
-            gates = inputs @ kernel + self.hidden[number] @ recurrent_kernel + bias
-            input_gate, forget_gate, candidate, output_gate = np.split(gates, 4, axis=1)
-            self.cells[number] = (_sigmoid(forget_gate) * self.cells[number]
-                                  + _sigmoid(input_gate) * np.tanh(candidate))
-            self.hidden[number] = _sigmoid(output_gate) * np.tanh(self.cells[number])
-            inputs = self.hidden[number]
+        for number, weights in enumerate(self.layers):
+            inputs, self.states[number] = self.step(inputs, self.states[number], weights)
         return inputs

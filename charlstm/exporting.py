@@ -3,8 +3,9 @@ TensorFlow server, or in any runtime that steps an LSTM one character at a time.
 
 Every exported model takes character indices (int32) and returns next-character
 probabilities. The input encoding (one-hot, or the tutorial's index / vocabulary size) is an
-Embedding layer with fixed weights inside the model, and there is no Dropout (inference
-only), so the model is made of stock Keras layers and loads without charlstm. Beside it,
+Embedding layer with fixed weights inside the model (a model trained with --input-encoding
+embedding keeps its own), and there is no Dropout (inference only), so the model is made of
+stock Keras layers (LSTM or GRU) and loads without charlstm. Beside it,
 PATH.json holds what the indices mean: the vocabulary in index order, the window length, and
 that the text is lower-cased (and without punctuation, for --strip-punctuation runs).
 
@@ -14,8 +15,8 @@ that the text is lower-cased (and without punctuation, for --strip-punctuation r
               (TensorFlow backend only)
   onestep     PATH.keras: one character a step, the LSTM state in and out, as the TensorFlow
               text-generation tutorial's OneStep: inputs (batch, 1) indices and one (batch,
-              units) h and c per layer, outputs the probabilities and the new h and c per
-              layer; start from zeros. Its greedy text is generate.py --stateful's.
+              units) h and c per LSTM layer (h per GRU layer), outputs the probabilities and
+              the new states; start from zeros. Its greedy text is generate.py --stateful's.
 
     python export.py --weights runs/weights-improvement-15-1.1234.hdf5 --output alice.keras
 
@@ -42,20 +43,43 @@ def sidecar_path(output):
     return output + ".json"
 
 
-def _encoding(checkpoint, name="encoding"):
-    """The input encoding as an Embedding with fixed weights: index -> encoded features."""
-    table = input_table(checkpoint.topology.vocab_size, checkpoint.topology.input_encoding)
-    layer = keras.layers.Embedding(table.shape[0], table.shape[1], trainable=False, name=name)
+def _encoding(checkpoint):
+    """The input encoding as an Embedding: the checkpoint's own learned one (embedding_1,
+    --input-encoding embedding), or one with fixed weights, index -> encoded features.
+    Returns (layer, its fixed table, or None for the learned one: _copy_weights fills it)."""
+    topology = checkpoint.topology
+    if topology.reads_indices:
+        layer = keras.layers.Embedding(topology.vocab_size, topology.embedding_size,
+                                       name="embedding_1")
+        return layer, None
+    table = input_table(topology.vocab_size, topology.input_encoding)
+    layer = keras.layers.Embedding(table.shape[0], table.shape[1], trainable=False,
+                                   name="encoding")
     return layer, table
 
 
-def _copy_weights(exported, source):
-    """Each exported LSTM and Dense layer takes the weights of the checkpoint model's layer of
-    the same name."""
+def _copy_weights(exported, source, encoding, table):
+    """The fixed encoding's table, then each exported Embedding, LSTM (or GRU) and Dense layer
+    takes the weights of the checkpoint model's layer of the same name."""
+    if table is not None:
+        encoding.set_weights([table])
     names = {layer.name for layer in source.layers if layer.weights}
     for layer in exported.layers:
         if layer.name in names:
             layer.set_weights(source.get_layer(layer.name).get_weights())
+
+
+def _recurrent(topology, number, **arguments):
+    """Layer number of the checkpoint's cell, named as in its file (lstm_1, gru_2)."""
+    layer = keras.layers.GRU if topology.cell == "gru" else keras.layers.LSTM
+    return layer(topology.units, name=f"{topology.cell}_{number}", **arguments)
+
+
+def state_names(topology):
+    """The one-step model's state inputs (and outputs), in order: h and c per LSTM layer,
+    h per GRU layer."""
+    kinds = ("h",) if topology.cell == "gru" else ("h", "c")
+    return [f"{kind}_{number}" for number in range(1, topology.layers + 1) for kind in kinds]
 
 
 def window_model(checkpoint, source):
@@ -65,13 +89,12 @@ def window_model(checkpoint, source):
     encoding, table = _encoding(checkpoint)
     hidden = encoding(inputs)
     for number in range(1, topology.layers + 1):
-        hidden = keras.layers.LSTM(topology.units, return_sequences=number < topology.layers,
-                                   name=f"lstm_{number}")(hidden)
+        hidden = _recurrent(topology, number,
+                            return_sequences=number < topology.layers)(hidden)
     outputs = keras.layers.Dense(topology.output_size, activation="softmax",
                                  name="dense_1")(hidden)
     model = keras.Model(inputs, outputs, name="charlstm_window")
-    encoding.set_weights([table])
-    _copy_weights(model, source)
+    _copy_weights(model, source, encoding, table)
     return model
 
 
@@ -79,27 +102,35 @@ def onestep_model(checkpoint, source):
     """One character and the state in; probabilities and the new state out."""
     topology = checkpoint.topology
     character = keras.Input((1,), dtype="int32", name="character")
-    states = []
-    for number in range(1, topology.layers + 1):
-        states += [keras.Input((topology.units,), name=f"h_{number}"),
-                   keras.Input((topology.units,), name=f"c_{number}")]
+    states = [keras.Input((topology.units,), name=name) for name in state_names(topology)]
+    per_layer = len(states) // topology.layers
     encoding, table = _encoding(checkpoint)
     hidden = encoding(character)
     new_states = []
-    for number in range(1, topology.layers + 1):
-        hidden, h, c = keras.layers.LSTM(
-            topology.units, return_sequences=True, return_state=True, name=f"lstm_{number}",
-        )(hidden, initial_state=states[2 * number - 2 : 2 * number])
-        new_states += [h, c]
+    for number in range(topology.layers):
+        hidden, *layer_states = _recurrent(
+            topology, number + 1, return_sequences=True, return_state=True,
+        )(hidden, initial_state=states[per_layer * number : per_layer * (number + 1)])
+        new_states += layer_states
     probabilities = keras.layers.Dense(topology.output_size, activation="softmax",
                                        name="dense_1")(hidden)
     probabilities = keras.layers.Reshape((topology.output_size,), name="probabilities")(
         probabilities)
     model = keras.Model([character, *states], [probabilities, *new_states],
                         name="charlstm_onestep")
-    encoding.set_weights([table])
-    _copy_weights(model, source)
+    _copy_weights(model, source, encoding, table)
     return model
+
+
+# What the model does with its int32 indices, by the checkpoint's --input-encoding.
+INPUT_DESCRIPTIONS = {
+    "scaled": "int32 character indices; a fixed Embedding inside the model turns index i "
+              "into i / vocabulary size, the input the model was trained on",
+    "one-hot": "int32 character indices; a fixed Embedding inside the model turns index i "
+               "into a one-hot vector, the input the model was trained on",
+    "embedding": "int32 character indices, read by the model's own trained Embedding "
+                 "(embedding_size features a character)",
+}
 
 
 def describe(checkpoint, output_format, model):
@@ -112,17 +143,24 @@ def describe(checkpoint, output_format, model):
         "lower_case": True,
         "strip_punctuation": checkpoint.strip_punctuation,
         "input_encoding": topology.input_encoding,
+        "input": INPUT_DESCRIPTIONS[topology.input_encoding],
         "inputs": [tensor.name for tensor in model.inputs],
         "outputs": "probabilities of the next character, in vocabulary order",
+        "cell": topology.cell,
         "layers": topology.layers,
         "units": topology.units,
         "usage": "index = vocabulary.index(character) for each character of the lower-cased "
                  "text; feed int32 indices",
     }
+    if topology.reads_indices:
+        description["embedding_size"] = topology.embedding_size
     if output_format == "onestep":
-        description["outputs"] = ("[probabilities (batch, vocabulary), then h and c for each "
-                                  "layer]; feed the h and c back with the next character, "
-                                  "zeros at the start")
+        states = " and ".join(dict.fromkeys(name.split("_")[0] for name in
+                                            state_names(topology)))
+        description["states"] = state_names(topology)
+        description["outputs"] = (f"[probabilities (batch, vocabulary), then {states} for "
+                                  f"each layer]; feed the {states} back with the next "
+                                  "character, zeros at the start")
     return description
 
 

@@ -52,11 +52,13 @@ def training_data(batches, epochs, initial_epoch=0, steps_per_epoch=None):
         return StepsDataset(steps), None
     import tensorflow as tf
 
-    per_epoch, width = steps.steps_per_epoch, batches.input_width
+    per_epoch, table = steps.steps_per_epoch, batches.table
+    # Encoded features (float32, batch x time x width), or indices (int32, batch x time).
+    input_dtype, input_shape = tf.as_dtype(table.dtype), (None, None) + table.shape[1:]
 
     def fetch(step):
-        inputs, targets = tf.numpy_function(steps.load, [step], (tf.float32, tf.int32))
-        inputs.set_shape((None, None, width))
+        inputs, targets = tf.numpy_function(steps.load, [step], (input_dtype, tf.int32))
+        inputs.set_shape(input_shape)
         targets.set_shape((None, None) if batches.sequence_targets else (None,))
         return inputs, targets
 

@@ -25,7 +25,7 @@ import collections.abc
 import json
 import os
 
-from .config import (ADJUSTABLE, FIXED, SETTINGS, check_value, non_negative_float,
+from .config import (ADJUSTABLE, BY_NAME, FIXED, SETTINGS, check_value, non_negative_float,
                      non_negative_int, positive_int)
 
 FORMAT_VERSION = 5  # 2: training state group, idea and resume settings; 3: text_in_checkpoint;
@@ -98,6 +98,12 @@ class Metadata(collections.abc.Mapping):
                 if setting.key in self._fields or self.format_version >= setting.since
                 else setting.older_files_value
                 for setting in SETTINGS if setting.resume in rules}
+
+    def setting(self, name):
+        """One setting's recorded value, or its default where the file does not record it
+        (older formats); for reading a file, where the weights' shapes check the rest."""
+        setting = BY_NAME[name]
+        return self._fields.get(setting.key, setting.default)
 
     @classmethod
     def from_json(cls, raw):

@@ -9,6 +9,10 @@ names in checkpoint files do not depend on how many models a process has built. 
 Keras' defaults (tanh, sigmoid, no recurrent dropout, not unrolled, with bias), which is what
 cuDNN needs on a GPU.
 
+--cell gru puts GRU layers (gru_1, gru_2) in the same places, with Keras' defaults too
+(reset_after=True, cuDNN's form). --input-encoding embedding makes the first layer an
+Embedding (embedding_1) that reads (batch, time) int32 indices.
+
     >>> import numpy as np
     >>> model = build_model(Topology(vocab_size=43, output_size=43), seq_length=100)
     >>> [layer.name for layer in model.layers]
@@ -25,6 +29,9 @@ from .topology import Topology
 keras = import_keras()  # quietly, once: see charlstm.backend
 
 __all__ = ["Topology", "build_model", "compile_model", "compiled_forward"]
+
+# --cell: the layer class, with Keras' defaults (what cuDNN needs on a GPU).
+RECURRENT_LAYERS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 
 
 def build_model(topology, seq_length=None, unroll=False, every_position=False,
@@ -48,21 +55,28 @@ def build_model(topology, seq_length=None, unroll=False, every_position=False,
     input_dropout > 0 puts a Dropout layer on the input (idea 6). It has no weights, so files
     still load into the tutorial's topology, and at inference it passes inputs unchanged.
     """
+    # Indices (batch, time) for an embedding; else encoded features (batch, time, width).
+    per_row = (seq_length,) if topology.reads_indices else (seq_length, topology.input_width)
+    dtype = "int32" if topology.reads_indices else None
     if stateful_batch_size:
-        shape = dict(batch_shape=(stateful_batch_size, seq_length, topology.input_width))
+        shape = dict(batch_shape=(stateful_batch_size, *per_row))
     else:
-        shape = dict(shape=(seq_length, topology.input_width))
-    stack = [keras.Input(**shape, name="characters")]
+        shape = dict(shape=per_row)
+    stack = [keras.Input(**shape, dtype=dtype, name="characters")]
+    if topology.reads_indices:
+        stack.append(keras.layers.Embedding(topology.vocab_size, topology.embedding_size,
+                                            name="embedding_1"))
     if topology.input_dropout:
         stack.append(keras.layers.Dropout(topology.input_dropout, name="input_dropout"))
+    recurrent = RECURRENT_LAYERS[topology.cell]
     for number in range(1, topology.layers + 1):
         stack.append(
-            keras.layers.LSTM(
+            recurrent(
                 topology.units,
                 return_sequences=every_position or number < topology.layers,
                 unroll=unroll,
                 stateful=bool(stateful_batch_size),
-                name=f"lstm_{number}",
+                name=f"{topology.cell}_{number}",
             )
         )
         stack.append(keras.layers.Dropout(topology.dropout, name=f"dropout_{number}"))
@@ -102,10 +116,10 @@ def compiled_forward(model):
         import tensorflow as tf
 
         # The model's own input shape: (None, None, width) for any window length, or a fixed
-        # length for an unrolled model.
+        # length for an unrolled model; (None, None) int32 indices for an embedding.
         traced = tf.function(
             lambda inputs: model(inputs, training=False),
-            input_signature=[tf.TensorSpec(model.inputs[0].shape, tf.float32)],
+            input_signature=[tf.TensorSpec(model.inputs[0].shape, model.inputs[0].dtype)],
         )
         return lambda inputs: traced(inputs).numpy()
     if backend == "jax":

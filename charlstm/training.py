@@ -28,7 +28,7 @@ import time
 from .backend import choose_seed, import_keras
 from .callbacks import run_callbacks
 from .checkpoint import SEED_TEXT_LIMIT, Checkpoint, load_checkpoint
-from .checks import TextLengths, precision_policy, validate, weight_count
+from .checks import TextLengths, encoding_advice, precision_policy, validate, weight_count
 from .config import BY_NAME, Settings, resumed
 from .corpus import Corpus, TextRules, Vocabulary, resolve_text_path
 from .devices import (distribution_strategy, is_chief, machine, report_device, scope,
@@ -381,6 +381,16 @@ def _build_compiled_model(settings, topology, total_steps, checkpoint, strategy,
     return model
 
 
+def topology_of(settings, vocab_size):
+    """The model a run's settings describe, for a text of vocab_size characters."""
+    embedding = settings.input_encoding == "embedding"
+    return Topology(vocab_size=vocab_size, output_size=vocab_size, layers=settings.layers,
+                    units=settings.units, dropout=settings.dropout,
+                    input_encoding=settings.input_encoding,
+                    input_dropout=settings.input_dropout, cell=settings.cell,
+                    embedding_size=settings.embedding_size if embedding else None)
+
+
 def prepare(settings, verbose=1):
     """Everything a run needs before fit, as a PreparedRun: the text, vocabulary, batches,
     compiled model and (with resume) the checkpoint it continues, with the checkpoint's
@@ -410,15 +420,15 @@ def prepare(settings, verbose=1):
     if init:
         log(f"starting from the weights of '{init.path}' (--init-from): its topology and "
             "vocabulary, a fresh optimizer, epochs from 1")
+    advice = encoding_advice(settings, len(corpus.vocabulary))
+    if advice:
+        log(advice)
     settings = dataclasses.replace(settings, seed=choose_seed(settings.seed))
     log(f"random seed: {settings.seed} (pass --seed {settings.seed} to repeat this run)")
     set_random_seed(settings.seed)
 
     vocabulary = corpus.vocabulary
-    topology = Topology(vocab_size=len(vocabulary), output_size=len(vocabulary),
-                        layers=settings.layers, units=settings.units, dropout=settings.dropout,
-                        input_encoding=settings.input_encoding,
-                        input_dropout=settings.input_dropout)
+    topology = topology_of(settings, len(vocabulary))
     table = input_table(topology.vocab_size, topology.input_encoding)
     batches = training_batches(settings, training_indices, vocabulary, table, settings.seed)
     held_out = held_out_batches(settings, held_out_indices, vocabulary, table, settings.seed)

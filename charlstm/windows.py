@@ -33,16 +33,24 @@ def input_table(vocab_size, encoding="scaled"):
     "scaled" is exactly the tutorial's X / float(n_vocab) once cast to float32: the tutorial
     divided in float64 and Keras cast to float32, and computing the same way keeps inputs
     bit-identical, so greedy decoding gives the tutorial's characters. "one-hot" is the
-    tutorial's improvement idea 3.
+    tutorial's improvement idea 3. "embedding": the model's own Embedding layer reads the
+    index, so entry i is i itself (int32, shape (vocab_size,)), and encoded windows stay
+    (batch, time) indices.
+
+    >>> input_table(3, "embedding")[np.array([[2, 0]])]
+    array([[2, 0]], dtype=int32)
     """
     if encoding == "one-hot":
         return np.eye(vocab_size, dtype=np.float32)
+    if encoding == "embedding":
+        return np.arange(vocab_size, dtype=np.int32)
     assert encoding == "scaled", encoding
     return (np.arange(vocab_size, dtype=np.float64) / float(vocab_size)).astype(np.float32)[:, None]
 
 
 def encode_inputs(windows, table):
-    """Index windows (batch, time) to model inputs (batch, time, features)."""
+    """Index windows (batch, time) to model inputs (batch, time, features), or (batch, time)
+    indices for a model with an Embedding layer."""
     return table[windows]
 
 
@@ -73,7 +81,8 @@ class EpochBatches:
         self.seq_length = seq_length
         self.batch_size = batch_size
         self.table = table  # row i: the model input for character i (see input_table)
-        self.input_width = table.shape[1]
+        # Features per step; None for indices (an embedding), batches of (batch, time)
+        self.input_width = table.shape[1] if table.ndim == 2 else None
         self.seed = seed
         self.shuffle = shuffle  # False: the same order every epoch (validation)
 

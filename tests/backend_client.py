@@ -1,4 +1,5 @@
-"""Run train.py, --resume, generate.py and evaluate.py in one process, on the Keras backend
+"""Run train.py, --resume, generate.py and evaluate.py in one process (also for --cell gru on
+an embedding), on the Keras backend
 that KERAS_BACKEND names (tests/test_backends.py starts it once per backend: starting the
 interpreter and a backend costs more than the work). Prints a JSON object of what each
 command printed and its exit status.
@@ -51,6 +52,19 @@ def main():
         "--early-stopping", "2", "--validation-split", "0.3", "--monitor", "val_loss")
     results["controls_resume"] = command(train_main, "--resume", find_best_checkpoint(controls),
                                          "--epochs", "3")
+    # --cell gru on an embedding (the TensorFlow tutorial's layers, tiny), resumed, and both
+    # decoders.
+    gru = os.path.join(folder, "gru")
+    results["gru"] = command(
+        train_main, "--text", text, "--seq-length", "10", "--units", "16", "--batch-size", "16",
+        "--learning-rate", "0.02", "--seed", "1", "--checkpoint-dir", gru, "--epochs", "2",
+        "--cell", "gru", "--input-encoding", "embedding", "--embedding-size", "8")
+    results["gru_resume"] = command(train_main, "--resume", find_best_checkpoint(gru),
+                                    "--epochs", "3")
+    results["gru_best"] = find_best_checkpoint(gru)
+    for name, flags in (("gru_greedy", []), ("gru_stateful", ["--stateful"])):
+        results[name] = command(generate_main, "--weights", results["gru_best"], "--prime",
+                                "alice was ", "--raw", "--length", "40", *flags)
     print(json.dumps(results))
 
 

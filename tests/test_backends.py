@@ -1,8 +1,8 @@
-"""Any Keras backend: train.py (also with every training control), --resume, generate.py
-(window and stateful) and evaluate.py under KERAS_BACKEND=jax and torch
-(tests/backend_client.py runs them in one process each: the backend is chosen when Keras is
-imported), and the checkpoint a backend wrote gives the same text and loss under TensorFlow
-here. JAX is in requirements-dev.txt; PyTorch is tested where
+"""Any Keras backend: train.py (also with every training control, and --cell gru on an
+embedding), --resume, generate.py (window and stateful) and evaluate.py under
+KERAS_BACKEND=jax and torch (tests/backend_client.py runs them in one process each: the
+backend is chosen when Keras is imported), and the checkpoint a backend wrote gives the same
+text and loss under TensorFlow here. JAX is in requirements-dev.txt; PyTorch is tested where
 it is installed and skipped elsewhere."""
 
 import importlib.util
@@ -24,7 +24,7 @@ def test_the_commands_run_on_another_backend(backend, tiny_text_path, tmp_path):
     assert client.returncode == 0, client.stderr[-3000:]
     results = json.loads(client.stdout.splitlines()[-1])
     for name in ("train", "resume", "greedy", "sampled", "stateful", "evaluate", "controls",
-                 "controls_resume"):
+                 "controls_resume", "gru", "gru_resume", "gru_greedy", "gru_stateful"):
         assert results[name]["status"] == 0, (name, results[name]["stderr"])
     assert f"backend {backend}" in results["train"]["stderr"]  # the device line
     assert "epoch 3/3 loss" in results["resume"]["stderr"]
@@ -35,6 +35,11 @@ def test_the_commands_run_on_another_backend(backend, tiny_text_path, tmp_path):
     for name, keywords in (("greedy", {}), ("sampled", dict(temperature=1.0, seed=3)),
                            ("stateful", dict(stateful=True))):
         here = charlstm.generate(best, length=40, prime="alice was ", verbose=0, **keywords)
+        assert results[name]["stdout"][:30] == here[:30], (name, results[name]["stdout"], here)
+    assert "epoch 3/3 loss" in results["gru_resume"]["stderr"]
+    for name, keywords in (("gru_greedy", {}), ("gru_stateful", dict(stateful=True))):
+        here = charlstm.generate(results["gru_best"], length=40, prime="alice was ", verbose=0,
+                                 **keywords)
         assert results[name]["stdout"][:30] == here[:30], (name, results[name]["stdout"], here)
     there = results["evaluate"]["stdout"]
     assert there.startswith("all: loss ")

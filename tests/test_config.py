@@ -63,7 +63,8 @@ def test_metadata_round_trip_keeps_the_older_files_keys():
     ({"dropout": 1.0}, "dropout: 1.0 must be at least 0 and below 1"),
     ({"learning_rate": float("nan")}, "learning_rate: nan must be above 0"),
     ({"bigger": "yes"}, "bigger: 'yes' must be False or True"),
-    ({"input_encoding": "binary"}, "input_encoding: 'binary' must be 'scaled' or 'one-hot'"),
+    ({"input_encoding": "binary"}, "input_encoding: 'binary' must be one of 'scaled', 'one-hot', "
+                                      "'embedding'"),
     ({"seed": 2**32}, "seed: 4294967296 must be between 0 and 4294967295"),
     ({"preset": "slow"}, "preset: 'slow' must be one of 'fast'"),
 ])
