@@ -28,15 +28,22 @@ import os
 from .config import (ADJUSTABLE, FIXED, SETTINGS, check_value, non_negative_float,
                      non_negative_int, positive_int)
 
-FORMAT_VERSION = 4  # 2: training state group, idea and resume settings; 3: text_in_checkpoint;
-#                    4: lr_schedule, warmup_steps, weight_decay, ema, early_stopping
+FORMAT_VERSION = 5  # 2: training state group, idea and resume settings; 3: text_in_checkpoint;
+#                    4: lr_schedule, warmup_steps, weight_decay, ema, early_stopping;
+#                    5: minutes and the time plan, and (by others) cell, embedding and corpus
+#                    fields
 # What generation needs from a record (the other settings are checked when present).
 REQUIRED = ("vocabulary", "seq_length", "layers", "units", "dropout", "input_encoding")
 # The other fields, checked as the settings are: an epoch's result, the text it was trained
 # on, the file's format.
 RESULTS = (("epoch", positive_int), ("loss", non_negative_float),
            ("val_loss", non_negative_float), ("text_length", non_negative_int),
-           ("format_version", positive_int))
+           ("format_version", positive_int),
+           # Since format 5, the run's clock (charlstm.callbacks.TimeBudget): the seconds of
+           # training and the steps up to this checkpoint, and a --minutes cosine run's plan
+           # (the step at which the cosine ends, the steps a second it was planned from).
+           ("elapsed_seconds", non_negative_float), ("steps", non_negative_int),
+           ("planned_steps", positive_int), ("steps_per_second", non_negative_float))
 TEXTS = ("text_name", "text_sha256")  # text fields: a string when present
 
 
@@ -68,9 +75,11 @@ class Metadata(collections.abc.Mapping):
                       text_length=text_length, text_sha256=text_sha256)
         return cls(fields)
 
-    def at_epoch(self, epoch, loss, val_loss=None):
-        """This record as one epoch's checkpoint holds it."""
-        return Metadata(dict(self._fields, epoch=epoch, loss=loss, val_loss=val_loss))
+    def at_epoch(self, epoch, loss, val_loss=None, clock=None):
+        """This record as one epoch's checkpoint holds it; clock: the run's clock fields
+        (elapsed_seconds, steps, planned_steps, steps_per_second) at that point."""
+        return Metadata(dict(self._fields, epoch=epoch, loss=loss, val_loss=val_loss,
+                             **(clock or {})))
 
     def to_json(self):
         return json.dumps(dict(self._fields, format_version=FORMAT_VERSION))
