@@ -304,9 +304,11 @@ def clock_time(seconds_from_now=0.0):
 class TimeBudget(keras.callbacks.Callback):
     """The run's clock, and with --minutes its budget.
 
-    The clock counts the seconds of training (from fit's start: compilation, validation and
-    checkpoint writes included) and the steps, carrying on from the resumed checkpoint's
-    (`start`, a training.StartPoint); every checkpoint records them (fields()).
+    The clock counts the seconds of training and the steps, carrying on from the resumed
+    checkpoint's (`start`, a training.StartPoint); every checkpoint records them (fields()).
+    It starts when the run's first step is done: that step compiles, which takes from a
+    second to many on a busy CPU, and is not training. Everything after it counts
+    (validation, checkpoint writes).
 
     With a budget and no cosine, the run stops after the batch during which the budget runs
     out. With --lr-schedule cosine it makes a plan: the steps a second of PLAN_STEPS steps
@@ -330,6 +332,8 @@ class TimeBudget(keras.callbacks.Callback):
 
     def elapsed(self):
         """Seconds of training so far, the resumed checkpoint's included."""
+        if self.started is None:  # the first step is under way
+            return self.elapsed_before
         return self.elapsed_before + (time.perf_counter() - self.started)
 
     def fields(self):
@@ -340,9 +344,14 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         setattr(self.model, BUDGET_SPENT, False)
-        self.started = time.perf_counter()
+        self.started = None
         self.steps = self.first_step = int(keras.ops.convert_to_numpy(
             self.model.optimizer.iterations))
+
+    def _start(self):
+        """The first step is done (and compiled): the clock starts."""
+        self.started = time.perf_counter()
+        self.timing = (self.steps, self.started)  # the plan times the steps from here
         if self.budget is None:
             return
         used = (f", {self.elapsed_before / 60:.2f} of them used before"
@@ -350,12 +359,14 @@ class TimeBudget(keras.callbacks.Callback):
         plan = (f"; the cosine ends at step {self.planned_steps} (the checkpoint's plan)"
                 if self.planned_steps else "")
         log(f"time budget: {self.budget / 60:g} minutes of training{used}, from "
-            f"{clock_time()} until about {clock_time(self.budget - self.elapsed_before)}"
-            f"{plan}")
+            f"{clock_time()} (after the first step, which compiles) until about "
+            f"{clock_time(self.budget - self.elapsed_before)}{plan}")
 
     def on_train_batch_end(self, batch, logs=None):
         self.steps += 1  # one step a batch (no steps_per_execution); no read of the
         #                   optimizer, whose variables JAX holds elsewhere during an epoch
+        if self.started is None:
+            self._start()
         if self.budget is None or self.spent:
             return
         if self.cosine_end is not None and self.planned_steps is None:
@@ -372,11 +383,8 @@ class TimeBudget(keras.callbacks.Callback):
     def _plan(self):
         """Time the steps after the first; once there are enough, fit the cosine's end."""
         now = time.perf_counter()
-        if self.steps - self.first_step == 1:
-            self.timing = (self.steps, now)
-            return
         timed, seconds = self.steps - self.timing[0], now - self.timing[1]
-        if timed < PLAN_STEPS and seconds < PLAN_SHARE * self.budget:
+        if timed == 0 or (timed < PLAN_STEPS and seconds < PLAN_SHARE * self.budget):
             return
         rate = timed / seconds
         left = max(self.budget - self.elapsed(), 0.0)
