@@ -1,11 +1,13 @@
 """What happens around each epoch of training: checkpoints, the history file, the divergence
-stop, samples of the current text, Ctrl-C, and stateful resets; run_callbacks() puts a run's
-callbacks in their order.
+stop, samples of the current text, Ctrl-C, stateful resets, and the clock with its time
+budget; run_callbacks() puts a run's callbacks in their order.
 
 Order matters in fit(callbacks=[...]), and run_callbacks() is the one place that sets it:
 GracefulInterrupt and DivergenceStop set model.stop_training during a batch, and
 BestOnlyCheckpoint, HistoryLog and SampleWriter skip an epoch that was stopped part-way (its
-loss covers only some batches and is not comparable). EarlyStop and PlateauDecay act at an
+loss covers only some batches and is not comparable). TimeBudget stops one too when the time
+is up, but that epoch was cut on purpose and ends as any other; it comes before
+BestOnlyCheckpoint, which records its clock. EarlyStop and PlateauDecay act at an
 epoch's end, so they come after those (HistoryLog then records the learning rate the epoch
 used).
 

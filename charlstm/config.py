@@ -209,8 +209,8 @@ SETTINGS = (
            metavar="N", bigger=50),
     # A budget, not a count: see budget_epochs() for how it combines with --epochs, and
     # charlstm.callbacks.TimeBudget for the plan the cosine follows.
-    Option("minutes", None, "train for M minutes of wall-clock time (compilation, validation "
-           "and checkpoints included) instead of a number of epochs; the last epoch, cut "
+    Option("minutes", None, "train for M minutes of wall-clock time (from the end of the "
+           "first step, which compiles) instead of a number of epochs; the last epoch, cut "
            "short, is checkpointed if it improved; with --lr-schedule cosine the cosine "
            "reaches 0 when the time is up (see docs/training.md; default: no budget)",
            "training", ADJUSTABLE, type=positive_float, metavar="M", since=5),
