@@ -15,7 +15,7 @@ from charlstm.checkpoint import TRAINING_STATE_GROUP, load_checkpoint
 from charlstm.config import UNBOUNDED_EPOCHS, resolve
 from charlstm.errors import UserError
 from charlstm.training import train
-from conftest import TINY_TEXT, checkpoints, history, run_main
+from conftest import TINY_TEXT, checkpoints, history, rewrite_metadata, run_main
 from train import parse_args
 
 TINY = ["--units", "8", "--seq-length", "10", "--batch-size", "8", "--seed", "3"]
@@ -155,3 +155,33 @@ def test_the_fast_preset_is_ten_minutes_and_no_epoch_limit():
     assert resolve({"preset": "fast", "epochs": 3}).epochs == 3
     with pytest.raises(UserError, match="minutes: 0 must be above 0"):
         resolve({"minutes": 0})
+
+
+def test_a_format_4_cosine_checkpoint_without_the_end_step_still_resumes(text_path, tmp_path):
+    """Files written before format 5 have no cosine_end_step in their optimizer state."""
+    first = train(parse_args(["--text", text_path, *TINY, "--epochs", "2", "--steps-per-epoch",
+                              "10", "--lr-schedule", "cosine", "--checkpoint-dir",
+                              str(tmp_path)]), verbose=0)
+    def as_format_4(metadata):
+        metadata["format_version"] = 4
+        for key in ("minutes", "elapsed_seconds", "steps", "planned_steps", "steps_per_second"):
+            metadata.pop(key, None)
+
+    (tmp_path / "old").mkdir()
+    path = rewrite_metadata(first.best_checkpoint,
+                            tmp_path / "old" / os.path.basename(first.best_checkpoint),
+                            as_format_4)
+    with h5py.File(path, "a") as handle:  # the optimizer's state without the end step
+        group = handle[f"{TRAINING_STATE_GROUP}/optimizer"]
+        paths = [name.decode() for name in group.attrs["paths"]]
+        kept = [(name, group[f"{n:04d}"][()]) for n, name in enumerate(paths)
+                if name != "adam/cosine_end_step"]
+        assert len(kept) == len(paths) - 1
+        for n in range(len(paths)):
+            del group[f"{n:04d}"]
+        for n, (_, value) in enumerate(kept):
+            group[f"{n:04d}"] = value
+        group.attrs["paths"] = [name for name, _ in kept]
+    resumed = train(parse_args(["--resume", path, "--epochs", "3"]), verbose=0)
+    assert [float(row["learning_rate"]) for row in resumed.history][-1] == 0
+    assert optimizer_steps(resumed.best_checkpoint) == (30, 30)
