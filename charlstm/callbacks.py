@@ -33,7 +33,7 @@ from .decoders import StatefulDecoder
 from .errors import UserError
 from .folder import checkpoint_name
 from .history import COLUMNS, read_rows
-from .keras_compat import EpochProgress, assign_during_fit, moving_averages
+from .keras_compat import EpochProgress, moving_averages
 from .logs import log
 from .optimizer import PLATEAU_FACTOR, PLATEAU_PATIENCE, cosine_end_variable
 from .sampling import generate_indices, greedy, make_chooser
@@ -293,8 +293,11 @@ class GracefulInterrupt(keras.callbacks.Callback):
 
 
 # The time plan (--minutes with --lr-schedule cosine): after the first step (which compiles),
-# time PLAN_STEPS steps, or fewer where PLAN_SHARE of the budget has gone by first.
+# time PLAN_STEPS steps and at least PLAN_MIN_SHARE of the budget (fast steps: 50 of a GPU's
+# take a fraction of a second, too short to average out a hiccup), or fewer steps where
+# PLAN_SHARE of the budget has gone by first (slow steps).
 PLAN_STEPS = 50
+PLAN_MIN_SHARE = 0.01
 PLAN_SHARE = 0.05
 
 
@@ -313,10 +316,10 @@ class TimeBudget(keras.callbacks.Callback):
     (validation, checkpoint writes).
 
     With a budget and no cosine, the run stops after the batch during which the budget runs
-    out. With --lr-schedule cosine it makes a plan: the steps a second of PLAN_STEPS steps
-    after the first one (compilation excluded), then the cosine's end = this step + that rate
-    x the time left (no later than `step_limit`, the --epochs bound), set in the optimizer's
-    variable `cosine_end` and logged on one line; the run stops at that step, where the
+    out. With --lr-schedule cosine it makes a plan: the steps a second of the steps after the
+    first one (compilation excluded; see PLAN_STEPS), then the cosine's end = this step +
+    that rate x the time left (no later than `step_limit`, the --epochs bound), set in the
+    optimizer's variable `cosine_end` and logged on one line; the run stops at that step, where the
     learning rate is 0. A resumed run keeps its checkpoint's plan (start.planned_steps)
     unless its budget changed. Either way the epoch cut short ends as any epoch does: the
     model's BUDGET_SPENT tells the other callbacks it was not interrupted."""
@@ -386,7 +389,8 @@ class TimeBudget(keras.callbacks.Callback):
         """Time the steps after the first; once there are enough, fit the cosine's end."""
         now = time.perf_counter()
         timed, seconds = self.steps - self.timing[0], now - self.timing[1]
-        if timed == 0 or (timed < PLAN_STEPS and seconds < PLAN_SHARE * self.budget):
+        enough = timed >= PLAN_STEPS and seconds >= PLAN_MIN_SHARE * self.budget
+        if timed == 0 or not (enough or seconds >= PLAN_SHARE * self.budget):
             return
         rate = timed / seconds
         left = max(self.budget - self.elapsed(), 0.0)
@@ -394,7 +398,12 @@ class TimeBudget(keras.callbacks.Callback):
         bound = ""
         if self.step_limit and planned > self.step_limit:
             planned, bound = self.step_limit, " (the --epochs limit comes first)"
-        assign_during_fit(self.model, self.cosine_end, float(planned))
+        # Keras' Callback.model first writes JAX's state back to the variables (JAX passes it
+        # into each step and keeps it out of them during an epoch), so that fit reads them
+        # all again, this one included, before the next step; TensorFlow and PyTorch read the
+        # variable itself at every step.
+        self.model  # noqa: B018 - the property's sync is the point
+        self.cosine_end.assign(float(planned))
         self.planned_steps, self.steps_per_second = planned, round(rate, 4)
         log(f"time plan: {rate:.2f} steps/s over steps {self.timing[0] + 1}-{self.steps}, "
             f"so the cosine reaches 0 at step {planned}{bound}, about "

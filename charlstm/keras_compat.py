@@ -7,7 +7,7 @@ shims at risk when the installed Keras is not the one they were written for
 (requirements.txt pins it).
 
     >>> [shim.name for shim in SHIMS]
-    ['EpochProgress', 'fit_multi_worker', 'moving_averages', 'assign_during_fit']
+    ['EpochProgress', 'fit_multi_worker', 'moving_averages']
     >>> missing_private_apis()
     []
 """
@@ -43,10 +43,6 @@ SHIMS = (
          (("keras.optimizers.Optimizer", "_trainable_variables"),
           ("keras.optimizers.Optimizer", "_model_variables_moving_average")),
          "read the --ema averages, which Keras keeps in the optimizer"),
-    Shim("assign_during_fit",
-         (("keras.src.backend.jax.trainer.JAXTrainer", "jax_state_sync"),
-          ("keras.src.backend.jax.trainer.JAXTrainer", "_jax_state_synced")),
-         "set an optimizer variable between two steps of fit() on JAX (the time plan)"),
 )
 
 
@@ -66,10 +62,6 @@ def _owner(dotted):
 def _has(owner, attribute):
     if hasattr(owner, attribute):
         return True
-    if attribute == "_jax_state_synced":  # an instance attribute, set in JAXTrainer.__init__
-        import inspect
-
-        return f"self.{attribute}" in inspect.getsource(owner.__init__)
     if attribute in ("_trainable_variables", "_model_variables_moving_average"):
         # Instance attributes: set when an optimizer with use_ema is built.
         variable = keras.Variable([1.0])
@@ -181,17 +173,3 @@ def moving_averages(model):
     return {variable.path: average for variable, average in
             zip(optimizer._trainable_variables, optimizer._model_variables_moving_average)}
 
-
-def assign_during_fit(model, variable, value):
-    """variable.assign(value) between two training steps of model.fit (from a callback's
-    on_train_batch_end), so that the next step uses the new value on every backend.
-
-    TensorFlow and PyTorch read the variable itself at every step. JAX's fit passes the state
-    into each compiled step and keeps the updated state out of the variables until the
-    epoch's end: this first writes it back with JAXTrainer.jax_state_sync(), which marks the
-    state synced (private JAXTrainer._jax_state_synced, Keras 3.15.1), so that fit reads
-    every variable again, the assigned one included, before its next step."""
-    sync = getattr(model, "jax_state_sync", None)
-    if sync is not None:
-        sync()
-    variable.assign(value)
