@@ -8,14 +8,16 @@ import re
 import signal
 
 import h5py
+import numpy as np
 import pytest
 
-from charlstm.callbacks import BestOnlyCheckpoint
+from charlstm.callbacks import BestOnlyCheckpoint, TimeBudget
 from charlstm.checkpoint import TRAINING_STATE_GROUP, load_checkpoint
 from charlstm.config import UNBOUNDED_EPOCHS, resolve
 from charlstm.errors import UserError
 from charlstm.training import train
-from conftest import TINY_TEXT, checkpoints, history, rewrite_metadata, run_main
+from conftest import (TINY_TEXT, checkpoints, every_dataset, history, rewrite_metadata,
+                      run_main)
 from train import parse_args
 
 TINY = ["--units", "8", "--seq-length", "10", "--batch-size", "8", "--seed", "3"]
@@ -185,3 +187,45 @@ def test_a_format_4_cosine_checkpoint_without_the_end_step_still_resumes(text_pa
     resumed = train(parse_args(["--resume", path, "--epochs", "3"]), verbose=0)
     assert [float(row["learning_rate"]) for row in resumed.history][-1] == 0
     assert optimizer_steps(resumed.best_checkpoint) == (30, 30)
+
+
+def test_given_its_plan_a_resumed_budget_run_is_bit_for_bit_the_uninterrupted_one(
+        text_path, tmp_path, monkeypatch):
+    """The plan is the only part of a budget run that depends on the clock: fixed here (step
+    110, made at step 51), a run stopped at epoch 1 and resumed ends with every weight, moment
+    and step count of the run that was never stopped."""
+
+    def fixed_plan(self):
+        if self.steps == 51:
+            self.model  # noqa: B018 - writes JAX's state back, as TimeBudget._plan does
+            self.cosine_end.assign(110.0)
+            self.planned_steps, self.steps_per_second = 110, 1.0
+
+    monkeypatch.setattr(TimeBudget, "_plan", fixed_plan)
+    flags = ["--text", text_path, *TINY, "--minutes", "5", "--lr-schedule", "cosine",
+             "--learning-rate", "0.02", "--warmup-steps", "5", "--steps-per-epoch", "60",
+             "--units", "16"]
+    whole, interrupted = tmp_path / "whole", tmp_path / "interrupted"
+    train(parse_args([*flags, "--checkpoint-dir", str(whole)]), verbose=0)
+    assert [row["epoch"] for row in history(whole)] == ["1", "2"]
+    assert history(whole)[-1]["checkpoint"], "the cut epoch did not improve: retune the test"
+
+    original = BestOnlyCheckpoint.on_epoch_end
+
+    def interrupt_after_epoch_1(self, epoch, logs=None):
+        original(self, epoch, logs)
+        if epoch + 1 == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(BestOnlyCheckpoint, "on_epoch_end", interrupt_after_epoch_1)
+    assert train(parse_args([*flags, "--checkpoint-dir", str(interrupted)]),
+                 verbose=0).interrupted
+    monkeypatch.setattr(BestOnlyCheckpoint, "on_epoch_end", original)
+    train(parse_args(["--resume", str(interrupted / checkpoints(interrupted)[-1])]), verbose=0)
+    assert checkpoints(interrupted) == checkpoints(whole)
+    final_whole = every_dataset(whole / checkpoints(whole)[-1])
+    final_resumed = every_dataset(interrupted / checkpoints(interrupted)[-1])
+    assert final_whole.keys() == final_resumed.keys()
+    for key in final_whole:
+        assert np.array_equal(final_whole[key], final_resumed[key]), key
+    assert optimizer_steps(whole / checkpoints(whole)[-1]) == (110, 110)
