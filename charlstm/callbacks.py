@@ -1,11 +1,13 @@
 """What happens around each epoch of training: checkpoints, the history file, the divergence
-stop, samples of the current text, Ctrl-C, and stateful resets; run_callbacks() puts a run's
-callbacks in their order.
+stop, samples of the current text, Ctrl-C, stateful resets, and the clock with its time
+budget; run_callbacks() puts a run's callbacks in their order.
 
 Order matters in fit(callbacks=[...]), and run_callbacks() is the one place that sets it:
 GracefulInterrupt and DivergenceStop set model.stop_training during a batch, and
 BestOnlyCheckpoint, HistoryLog and SampleWriter skip an epoch that was stopped part-way (its
-loss covers only some batches and is not comparable). EarlyStop and PlateauDecay act at an
+loss covers only some batches and is not comparable). TimeBudget stops one too when the time
+is up, but that epoch was cut on purpose and ends as any other; it comes before
+BestOnlyCheckpoint, which records its clock. EarlyStop and PlateauDecay act at an
 epoch's end, so they come after those (HistoryLog then records the learning rate the epoch
 used).
 
@@ -26,13 +28,14 @@ import numpy as np
 
 from .backend import import_keras
 from .checkpoint import write_checkpoint
+from .config import unbounded
 from .decoders import StatefulDecoder
 from .errors import UserError
 from .folder import checkpoint_name
 from .history import COLUMNS, read_rows
 from .keras_compat import EpochProgress, moving_averages
 from .logs import log
-from .optimizer import PLATEAU_FACTOR, PLATEAU_PATIENCE
+from .optimizer import PLATEAU_FACTOR, PLATEAU_PATIENCE, cosine_end_variable
 from .sampling import generate_indices, greedy, make_chooser
 from .signals import StopRequests
 from .snapshots import snapshot
@@ -41,8 +44,20 @@ from .windows import pattern_count
 keras = import_keras()  # quietly, once: see charlstm.backend
 
 
+# Set on the model by TimeBudget when the budget stops an epoch: that epoch is cut short on
+# purpose and ends as any epoch does (validation, a checkpoint if it improved, a history row).
+BUDGET_SPENT = "charlstm_budget_spent"
+
+
 def _stopped_part_way(model):
-    return bool(getattr(model, "stop_training", False))
+    """Whether a signal or a divergence stopped the epoch part-way (not the time budget)."""
+    return (bool(getattr(model, "stop_training", False))
+            and not getattr(model, BUDGET_SPENT, False))
+
+
+def epoch_label(number, epochs):
+    """"epoch 3/20", or "epoch 3" where the epochs are no limit (--minutes alone)."""
+    return f"epoch {number}" if unbounded(epochs) else f"epoch {number}/{epochs}"
 
 
 class BestOnlyCheckpoint(keras.callbacks.Callback):
@@ -52,8 +67,9 @@ class BestOnlyCheckpoint(keras.callbacks.Callback):
 
     def __init__(self, directory, bigger, epochs, metadata, seed_text, monitor="loss",
                  best_value=float("inf"), best_path=None, writes_files=True,
-                 show_learning_rate=False, inputs=()):
+                 show_learning_rate=False, inputs=(), clock=None):
         super().__init__()
+        self.clock = clock  # the run's TimeBudget, whose fields each checkpoint records
         self.inputs = inputs  # (what, path) of the run's inputs, which no file may overwrite
         self.show_learning_rate = show_learning_rate  # a schedule changes it
         self.directory = directory
@@ -79,7 +95,8 @@ class BestOnlyCheckpoint(keras.callbacks.Callback):
         number = epoch + 1  # Keras counts from 0, the tutorial's file names from 1
         seconds = self.seconds = time.perf_counter() - self.epoch_started
         if _stopped_part_way(self.model):
-            log(f"epoch {number}/{self.epochs} stopped after {seconds:.1f}s: no checkpoint")
+            log(f"{epoch_label(number, self.epochs)} stopped after {seconds:.1f}s: "
+                "no checkpoint")
             return
         value = val_loss if self.monitor == "val_loss" else loss
         saved = "not improved"
@@ -88,8 +105,9 @@ class BestOnlyCheckpoint(keras.callbacks.Callback):
             path = os.path.join(self.directory, name)
             if self.writes_files:
                 try:
+                    clock = self.clock.fields() if self.clock else None
                     write_checkpoint(path, snapshot(self.model),
-                                     self.metadata.at_epoch(number, loss, val_loss),
+                                     self.metadata.at_epoch(number, loss, val_loss, clock),
                                      self.seed_text, inputs=self.inputs)
                 except UserError as error:  # a full disk: the earlier files are intact
                     raise UserError(f"{error}; last good checkpoint: "
@@ -101,7 +119,7 @@ class BestOnlyCheckpoint(keras.callbacks.Callback):
         if self.show_learning_rate:  # at the epoch's end (a plateau halving comes after)
             rate = (" lr " + format(float(keras.ops.convert_to_numpy(
                 self.model.optimizer.learning_rate)), ".3g"))
-        log(f"epoch {number}/{self.epochs} loss {loss:.4f}{validation} "
+        log(f"{epoch_label(number, self.epochs)} loss {loss:.4f}{validation} "
             f"best {self.best_value:.4f}{rate} time {seconds:.1f}s {saved}")
 
 
@@ -274,6 +292,134 @@ class GracefulInterrupt(keras.callbacks.Callback):
 
 
 
+# The time plan (--minutes with --lr-schedule cosine): after the first step (which compiles),
+# time PLAN_STEPS steps and at least PLAN_MIN_SHARE of the budget (fast steps: 50 of a GPU's
+# take a fraction of a second, too short to average out a hiccup), or fewer steps where
+# PLAN_SHARE of the budget has gone by first (slow steps).
+PLAN_STEPS = 50
+PLAN_MIN_SHARE = 0.01
+PLAN_SHARE = 0.05
+
+
+def clock_time(seconds_from_now=0.0):
+    """The local time of day, seconds from now: "14:03:27"."""
+    return time.strftime("%H:%M:%S", time.localtime(time.time() + seconds_from_now))
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """The run's clock, and with --minutes its budget.
+
+    The clock counts the seconds of training and the steps, carrying on from the resumed
+    checkpoint's (`start`, a training.StartPoint); every checkpoint records them (fields()).
+    It starts when the run's first step is done: that step compiles, which takes from a
+    second to many on a busy CPU, and is not training. Everything after it counts
+    (validation, checkpoint writes).
+
+    With a budget and no cosine, the run stops after the batch during which the budget runs
+    out. With --lr-schedule cosine it makes a plan: the steps a second of the steps after the
+    first one (compilation excluded; see PLAN_STEPS), then the cosine's end = this step +
+    that rate x the time left (no later than `step_limit`, the --epochs bound), set in the
+    optimizer's variable `cosine_end` and logged on one line; the run stops at that step, where the
+    learning rate is 0. A resumed run keeps its checkpoint's plan (start.planned_steps)
+    unless its budget changed. Either way the epoch cut short ends as any epoch does: the
+    model's BUDGET_SPENT tells the other callbacks it was not interrupted."""
+
+    def __init__(self, minutes, start, cosine_end=None, step_limit=None):
+        super().__init__()
+        self.budget = minutes * 60 if minutes else None  # seconds
+        self.elapsed_before = start.elapsed_seconds
+        self.planned_steps = start.planned_steps if cosine_end is not None else None
+        self.steps_per_second = start.steps_per_second if self.planned_steps else None
+        self.cosine_end = cosine_end if minutes else None  # the optimizer's variable
+        self.step_limit = step_limit  # epochs x steps an epoch; None without a limit
+        self.spent = False
+        self.started = self.steps = self.first_step = self.timing = None
+
+    def elapsed(self):
+        """Seconds of training so far, the resumed checkpoint's included."""
+        if self.started is None:  # the first step is under way
+            return self.elapsed_before
+        return self.elapsed_before + (time.perf_counter() - self.started)
+
+    def fields(self):
+        """What a checkpoint records of the clock and the plan (charlstm.metadata)."""
+        return {"elapsed_seconds": round(self.elapsed(), 3), "steps": self.steps,
+                "planned_steps": self.planned_steps,
+                "steps_per_second": self.steps_per_second}
+
+    def on_train_begin(self, logs=None):
+        setattr(self.model, BUDGET_SPENT, False)
+        self.started = None
+        self.steps = self.first_step = int(keras.ops.convert_to_numpy(
+            self.model.optimizer.iterations))
+
+    def _start(self):
+        """The first step is done (and compiled): the clock starts."""
+        self.started = time.perf_counter()
+        self.timing = (self.steps, self.started)  # the plan times the steps from here
+        if self.budget is None:
+            return
+        used = (f", {self.elapsed_before / 60:.2f} of them used before"
+                if self.elapsed_before else "")
+        plan = (f"; the cosine ends at step {self.planned_steps} (the checkpoint's plan)"
+                if self.planned_steps else "")
+        log(f"time budget: {self.budget / 60:g} minutes of training{used}, from "
+            f"{clock_time()} (after the first step, which compiles) until about "
+            f"{clock_time(self.budget - self.elapsed_before)}{plan}")
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps += 1  # one step a batch (no steps_per_execution); no read of the
+        #                   optimizer, whose variables JAX holds elsewhere during an epoch
+        if self.started is None:
+            self._start()
+        if self.budget is None or self.spent:
+            return
+        if self.cosine_end is not None and self.planned_steps is None:
+            self._plan()
+        if self.planned_steps is not None:
+            spent = self.steps >= self.planned_steps
+        else:
+            spent = self.elapsed() >= self.budget
+        if spent:
+            self.spent = True
+            setattr(self.model, BUDGET_SPENT, True)
+            self.model.stop_training = True
+
+    def _plan(self):
+        """Time the steps after the first; once there are enough, fit the cosine's end."""
+        now = time.perf_counter()
+        timed, seconds = self.steps - self.timing[0], now - self.timing[1]
+        enough = timed >= PLAN_STEPS and seconds >= PLAN_MIN_SHARE * self.budget
+        if timed == 0 or not (enough or seconds >= PLAN_SHARE * self.budget):
+            return
+        rate = timed / seconds
+        left = max(self.budget - self.elapsed(), 0.0)
+        planned = max(self.steps + round(rate * left), self.steps)
+        bound = ""
+        if self.step_limit and planned > self.step_limit:
+            planned, bound = self.step_limit, " (the --epochs limit comes first)"
+        # Keras' Callback.model first writes JAX's state back to the variables (JAX passes it
+        # into each step and keeps it out of them during an epoch), so that fit reads them
+        # all again, this one included, before the next step; TensorFlow and PyTorch read the
+        # variable itself at every step.
+        self.model  # noqa: B018 - the property's sync is the point
+        self.cosine_end.assign(float(planned))
+        self.planned_steps, self.steps_per_second = planned, round(rate, 4)
+        log(f"time plan: {rate:.2f} steps/s over steps {self.timing[0] + 1}-{self.steps}, "
+            f"so the cosine reaches 0 at step {planned}{bound}, about "
+            f"{clock_time((planned - self.steps) / rate)}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self.spent or self.budget is None:
+            return
+        rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        plan = f" of {self.planned_steps} planned" if self.planned_steps else ""
+        log(f"time budget spent at {clock_time()}: {self.elapsed():.1f}s of training (the "
+            f"budget {self.budget:g}s), step {self.steps}{plan}, learning rate {rate:.3g}; "
+            f"epoch {epoch + 1} ends here")
+        self.budget = None  # once
+
+
 class AverageForValidation(keras.callbacks.Callback):
     """--ema: score the held-out part with the weights' moving average, then put the raw
     weights back for training. (Checkpoints read the average from the optimizer.)"""
@@ -342,8 +488,9 @@ class EarlyStop(StartsFromResumedBest, keras.callbacks.EarlyStopping):
     def on_epoch_end(self, epoch, logs=None):
         if _stopped_part_way(self.model):
             return
+        already = self.model.stop_training  # the time budget's stop is not this one's
         super().on_epoch_end(epoch, logs)
-        if self.model.stop_training:
+        if self.model.stop_training and not already:
             self.stopped = True
             log(f"early stopping: no better {self.monitor} in {self.patience} "
                 f"epoch{'s' if self.patience > 1 else ''}")
@@ -370,6 +517,7 @@ class RunCallbacks:
     checkpointer: BestOnlyCheckpoint
     history: HistoryLog  # None where this process writes no files
     early_stop: EarlyStop  # None without --early-stopping
+    clock: TimeBudget = None
 
 
 def _sample_writer(run):
@@ -385,18 +533,22 @@ def _sample_writer(run):
 def run_callbacks(run, history_path, writes_files, verbose):
     """The callbacks of a prepared run (training.PreparedRun), in their order (see above)."""
     settings, start = run.settings, run.start
+    clock = TimeBudget(settings.minutes, start, cosine_end_variable(run.model.optimizer),
+                       step_limit=run.step_limit)
     checkpointer = BestOnlyCheckpoint(
         settings.checkpoint_dir, settings.bigger, settings.epochs, run.metadata,
         run.indices if settings.text_in_checkpoint else None, monitor=settings.monitor,
         best_value=start.best_value, best_path=start.best_path, writes_files=writes_files,
-        show_learning_rate=settings.lr_schedule != "constant", inputs=run.inputs)
+        show_learning_rate=settings.lr_schedule != "constant", inputs=run.inputs,
+        clock=clock)
     interrupt, divergence = GracefulInterrupt(), DivergenceStop(len(run.vocabulary))
     # The progress bar first, so that it finishes its line before the summary line; the
     # state reset next, before any batch.
     ordered = [EpochProgress()] if verbose else []
     if settings.stateful:
         ordered.append(StateReset())
-    ordered += [interrupt, divergence, checkpointer]
+    # The clock before the checkpoints, which record it.
+    ordered += [interrupt, divergence, clock, checkpointer]
     history = None
     if writes_files:
         history = HistoryLog(history_path, checkpointer, run.device,
@@ -415,4 +567,5 @@ def run_callbacks(run, history_path, writes_files, verbose):
     if settings.early_stopping:
         early_stop = EarlyStop(settings.monitor, settings.early_stopping, start.best_value)
         ordered.append(early_stop)
-    return RunCallbacks(ordered, interrupt, divergence, checkpointer, history, early_stop)
+    return RunCallbacks(ordered, interrupt, divergence, checkpointer, history, early_stop,
+                        clock)

@@ -164,6 +164,11 @@ def check_distribution(settings, machine):
     if settings.stateful:
         raise UserError("--stateful keeps one state per batch row, which replicas cannot "
                         "share: leave out --distribute")
+    if machine.multi_worker and settings.minutes:
+        # Each machine's clock would end the run at its own step, and the others would wait
+        # for it for ever.
+        raise UserError("--minutes cannot bound a multi-machine run (TF_CONFIG), whose "
+                        "machines must stop at the same step: give --epochs instead")
     if machine.multi_worker and settings.seed is None:
         raise UserError("a multi-machine run (TF_CONFIG) needs the same --seed on every "
                         "machine, so that they read the same batches")

@@ -15,6 +15,10 @@ a change makes a new value with dataclasses.replace, so what a run used is one v
     (2, 50, 64)
     >>> resolve({"preset": "fast", "units": 64}).units   # explicit values beat a preset
     64
+    >>> resolve({"minutes": 10}).epochs == UNBOUNDED_EPOCHS   # a budget alone: no epoch limit
+    True
+    >>> resolve({"minutes": 10, "epochs": 3}).epochs           # with --epochs: its upper bound
+    3
     >>> resolve({"epochs": 0})
     Traceback (most recent call last):
     ...
@@ -265,8 +269,16 @@ SETTINGS = (
            "character's vector", "model", FIXED, type=positive_int, metavar="N", since=5,
            init=True),
     # training
-    Option("epochs", 20, "passes over all patterns", "training", ADJUSTABLE, type=positive_int,
+    Option("epochs", 20, "passes over all patterns; with --minutes, the most it may do "
+           "if given, else no limit", "training", ADJUSTABLE, type=positive_int,
            metavar="N", bigger=50),
+    # A budget, not a count: see budget_epochs() for how it combines with --epochs, and
+    # charlstm.callbacks.TimeBudget for the plan the cosine follows.
+    Option("minutes", None, "train for M minutes of wall-clock time (from the end of the "
+           "first step, which compiles) instead of a number of epochs; the last epoch, cut "
+           "short, is checkpointed if it improved; with --lr-schedule cosine the cosine "
+           "reaches 0 when the time is up (see docs/training.md; default: no budget)",
+           "training", ADJUSTABLE, type=positive_float, metavar="M", since=5),
     Option("steps_per_epoch", None, "end an epoch (and check for a better checkpoint) after "
            "this many batches, for texts too big for one pass an epoch; the next epoch "
            "carries on through the text (default: one pass)", "training", FIXED,
@@ -283,9 +295,9 @@ SETTINGS = (
     # The schedule decides whether the optimizer has a learning-rate variable (cosine has
     # none), and --ema adds a copy of every weight to its state: both fix the state's shape.
     Option("lr_schedule", "constant", "constant: --learning-rate throughout (the tutorial); "
-           "cosine: from --learning-rate down to 0 over the run's --epochs, after "
-           "--warmup-steps; plateau: halve it after each epoch whose --monitor did not beat "
-           "the best", "training", FIXED, choices=("constant", "cosine", "plateau"), since=4),
+           "cosine: from --learning-rate down to 0 over the run's --epochs or --minutes, "
+           "after --warmup-steps; plateau: halve it after each epoch whose --monitor did not "
+           "beat the best", "training", FIXED, choices=("constant", "cosine", "plateau"), since=4),
     Option("warmup_steps", 0, "with --lr-schedule cosine: rise linearly from 0 to "
            "--learning-rate over the first N steps", "training", ADJUSTABLE,
            type=non_negative_int, metavar="N", since=4),
@@ -523,11 +535,31 @@ def resolve(given, explicit=None):
     values = {setting.name: setting.default for setting in SETTINGS}
     if checked.get("bigger"):
         values.update({s.name: s.bigger for s in SETTINGS if s.bigger is not None})
-    if checked.get("preset"):
-        values.update(PRESETS[checked["preset"]])
+    preset = PRESETS[checked["preset"]] if checked.get("preset") else {}
+    values.update(preset)
     values.update(checked)
+    _budget_epochs(values, set(checked) | set(preset))
     explicit = frozenset(given if explicit is None else explicit)
     return with_derived(Settings(**values, explicit=explicit))
+
+
+# How --minutes and --epochs combine: a command that gives --minutes without --epochs trains
+# as many epochs as the budget allows (recorded as UNBOUNDED_EPOCHS, which no run reaches);
+# given with it, --epochs is the upper bound. A resumed run that gives neither keeps its
+# checkpoint's. docs/training.md#a-time-budget---minutes says what users see.
+UNBOUNDED_EPOCHS = 1_000_000
+
+
+def unbounded(epochs):
+    """Whether a run's epochs are no limit (a --minutes run without --epochs)."""
+    return epochs >= UNBOUNDED_EPOCHS
+
+
+def _budget_epochs(values, given):
+    """values with --minutes' rule for --epochs applied: no epoch limit unless given."""
+    if values.get("minutes") and "epochs" not in given:
+        values["epochs"] = UNBOUNDED_EPOCHS
+    return values
 
 
 def defaults():
@@ -551,6 +583,8 @@ def resumed(settings, recorded, checkpoint_path, recorded_text=None):
                                 f"'{checkpoint_path}' was trained without it")
             raise UserError(f"cannot resume with {setting.flag_for(given)}: "
                             f"'{checkpoint_path}' was trained with {value}")
+        if name == "epochs" and "minutes" in settings.explicit and settings.minutes:
+            continue  # a new budget: --epochs bounds it only if given now (resolve's rule)
         if name not in settings.explicit:
             changes[name] = value
     assert BY_NAME["text"].resume == CONTENT

@@ -16,6 +16,7 @@ import importlib
 from typing import NamedTuple
 
 from .backend import import_keras
+from .config import unbounded
 
 keras = import_keras()  # quietly, once: see charlstm.backend
 
@@ -90,6 +91,17 @@ class EpochProgress(keras.callbacks.ProgbarLogger):
     Private: overrides ProgbarLogger._finalize_progbar (Keras 3.15.1), the one place where
     the bar is completed."""
 
+    def on_epoch_begin(self, epoch, logs=None):
+        if not unbounded(self.epochs):
+            return super().on_epoch_begin(epoch, logs)
+        # A --minutes run without --epochs has no last epoch to name: "Epoch 3", not
+        # "Epoch 3/1000000" (the bar itself is Keras').
+        epochs, self.epochs = self.epochs, 1  # 1: Keras prints no epoch line
+        super().on_epoch_begin(epoch, logs)
+        self.epochs = epochs
+        if self.verbose:
+            print(f"Epoch {epoch + 1}", flush=True)
+
     def _finalize_progbar(self, logs):
         stopped = bool(getattr(self.model, "stop_training", False))
         if stopped and self.progbar is not None and self.seen:
@@ -160,3 +172,4 @@ def moving_averages(model):
         return {}
     return {variable.path: average for variable, average in
             zip(optimizer._trainable_variables, optimizer._model_variables_moving_average)}
+

@@ -38,7 +38,12 @@ REQUIRED = ("vocabulary", "seq_length", "layers", "units", "dropout", "input_enc
 # on, the file's format.
 RESULTS = (("epoch", positive_int), ("loss", non_negative_float),
            ("val_loss", non_negative_float), ("text_length", non_negative_int),
-           ("format_version", positive_int))
+           ("format_version", positive_int),
+           # Since format 5, the run's clock (charlstm.callbacks.TimeBudget): the seconds of
+           # training and the steps up to this checkpoint, and a --minutes cosine run's plan
+           # (the step at which the cosine ends, the steps a second it was planned from).
+           ("elapsed_seconds", non_negative_float), ("steps", non_negative_int),
+           ("planned_steps", positive_int), ("steps_per_second", non_negative_float))
 TEXTS = ("text_name", "text_sha256", "init_from")  # text fields: a string when present
 
 
@@ -78,9 +83,11 @@ class Metadata(collections.abc.Mapping):
             fields["init_from"] = init_from
         return cls(fields)
 
-    def at_epoch(self, epoch, loss, val_loss=None):
-        """This record as one epoch's checkpoint holds it."""
-        return Metadata(dict(self._fields, epoch=epoch, loss=loss, val_loss=val_loss))
+    def at_epoch(self, epoch, loss, val_loss=None, clock=None):
+        """This record as one epoch's checkpoint holds it; clock: the run's clock fields
+        (elapsed_seconds, steps, planned_steps, steps_per_second) at that point."""
+        return Metadata(dict(self._fields, epoch=epoch, loss=loss, val_loss=val_loss,
+                             **(clock or {})))
 
     def to_json(self):
         return json.dumps(dict(self._fields, format_version=FORMAT_VERSION))

@@ -65,13 +65,20 @@ def snapshot(model):
     return Snapshot(layers, keras.backend.backend(), keras.__version__, training_state)
 
 
-def restore_training_state(checkpoint_path, model, skip=("learning_rate",)):
+def restore_training_state(checkpoint_path, model, skip=("learning_rate",), absent=()):
     """Put a checkpoint's optimizer and non-trainable variables (and with --ema the raw
     weights) into a compiled model of the same topology; checkpoint.has_training_state says
     whether the file has them. Variables whose path ends in a name in skip keep their
-    value: the learning rate may change on resume. UserError on any mismatch."""
+    value: the learning rate may change on resume. Those named in absent are not in the file
+    (it predates them) and keep theirs too. UserError on any mismatch."""
     model.optimizer.build(model.trainable_variables)
-    parts = {"optimizer": model.optimizer.variables, "model": model.non_trainable_variables,
+
+    def in_file(variables):
+        return [variable for variable in variables
+                if variable.path.split("/")[-1] not in absent]
+
+    parts = {"optimizer": in_file(model.optimizer.variables),
+             "model": model.non_trainable_variables,
              "weights": model.trainable_variables}  # weights: only files written with --ema
     needed = {part: [(variable.path, tuple(variable.shape)) for variable in variables]
               for part, variables in parts.items()}

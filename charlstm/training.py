@@ -26,10 +26,10 @@ import tempfile
 import time
 
 from .backend import choose_seed, import_keras
-from .callbacks import run_callbacks
+from .callbacks import epoch_label, run_callbacks
 from .checkpoint import SEED_TEXT_LIMIT, Checkpoint, load_checkpoint
 from .checks import TextLengths, encoding_advice, precision_policy, validate, weight_count
-from .config import BY_NAME, Settings, resumed
+from .config import BY_NAME, Settings, resumed, unbounded
 from .corpus import Corpus, TextRules, Vocabulary, resolve_text_path
 from .devices import (distribution_strategy, is_chief, machine, report_device, scope,
                       set_precision_policy)
@@ -42,7 +42,7 @@ from .keras_compat import fit_multi_worker
 from .logs import log
 from .metadata import Metadata
 from .models import Topology, build_model, compile_model
-from .optimizer import describe_optimizer, make_optimizer
+from .optimizer import COSINE_END, describe_optimizer, make_optimizer
 from .plotting import default_output
 from .sequences import SentenceBatches, StreamBatches
 from .snapshots import restore_training_state
@@ -78,11 +78,15 @@ class TrainResult:
 @dataclasses.dataclass(frozen=True)
 class StartPoint:
     """Where a run starts: after `epoch` epochs (0, or the resumed checkpoint's), with the
-    best monitored value so far and its file."""
+    best monitored value so far and its file, the seconds trained so far, and the time plan
+    it continues (planned_steps, steps_per_second: None where the run plans afresh)."""
 
     epoch: int = 0
     best_value: float = float("inf")
     best_path: str = None
+    elapsed_seconds: float = 0.0
+    planned_steps: int = None
+    steps_per_second: float = None
 
 
 @dataclasses.dataclass
@@ -108,6 +112,7 @@ class PreparedRun:
     start: StartPoint
 
     history_path: str  # history.csv, or --history
+    step_limit: int = None  # the --epochs limit in steps (epochs x steps an epoch); None: none
 
     @property
     def inputs(self):
@@ -161,6 +166,7 @@ def resume_from(settings):
     if settings.epochs <= done:
         raise UserError(f"'{path}' has already trained {done} epochs: "
                         f"give --epochs more than {done} to train further")
+    check_budget_left(settings, checkpoint.metadata, path)
     return checkpoint, settings
 
 
@@ -205,14 +211,66 @@ def warn_if_small(settings, vocab_size, training_length):
             "val_loss with --validation-split 0.1, and try fewer --units")
 
 
+def continues_plan(settings, metadata):
+    """Whether a resumed --minutes cosine run keeps its checkpoint's time plan: it has one,
+    and the budget is the same (a new --minutes plans the rest afresh)."""
+    return bool(settings.minutes and settings.lr_schedule == "cosine"
+                and metadata.get("planned_steps") and metadata.get("minutes") == settings.minutes)
+
+
+def check_budget_left(settings, metadata, path):
+    """UserError where a resumed run has no time left to train (or no limit at all)."""
+    if not settings.minutes:
+        if unbounded(settings.epochs):
+            raise UserError(f"'{path}' was trained for a time, not a number of epochs: give "
+                            "--minutes or --epochs to train further")
+        return
+    elapsed = metadata.get("elapsed_seconds") or 0.0  # older files: counted from now
+    if continues_plan(settings, metadata):
+        planned = metadata["planned_steps"]
+        if (metadata.get("steps") or 0) >= planned:
+            raise UserError(f"'{path}' has already trained the {planned} steps its "
+                            f"{settings.minutes:g}-minute budget planned: give a larger "
+                            "--minutes to train further")
+    elif elapsed >= settings.minutes * 60:
+        raise UserError(f"'{path}' has already trained {elapsed / 60:.2f} minutes: give "
+                        f"--minutes more than that to train further")
+
+
 def start_point(settings, checkpoint):
     """Where the run starts: from scratch, or after the resumed checkpoint's epoch."""
     if checkpoint is None:
         return StartPoint()
     metadata = checkpoint.metadata
+    plan = continues_plan(settings, metadata)
     return StartPoint(metadata["epoch"],
                       metadata["val_loss" if settings.monitor == "val_loss" else "loss"],
-                      checkpoint.path)
+                      checkpoint.path, metadata.get("elapsed_seconds") or 0.0,
+                      metadata["planned_steps"] if plan else None,
+                      metadata.get("steps_per_second") if plan else None)
+
+
+def cosine_end(settings, start, step_limit):
+    """The step at which the cosine ends as the run starts: the --epochs limit; with
+    --minutes, the plan the run continues, else the --epochs limit if there is one, else 0
+    (not planned yet: the time plan sets it in the run's first steps)."""
+    if not settings.minutes:
+        return step_limit
+    return start.planned_steps or step_limit or 0
+
+
+def restored_names(settings, checkpoint, start):
+    """(skip, absent) for restore_training_state: the optimizer variables a resumed run sets
+    itself (a new --learning-rate; the cosine's end unless the run continues its plan), and
+    those older files do not have."""
+    # A new --learning-rate takes effect on resume; otherwise plateau's lowered rate is the
+    # checkpoint's (the recorded setting is only where it started).
+    keep_rate = settings.lr_schedule == "plateau" and "learning_rate" not in settings.explicit
+    skip = () if keep_rate else ("learning_rate",)
+    if not start.planned_steps:
+        skip += (COSINE_END,)
+    absent = (COSINE_END,) if checkpoint.metadata.format_version < 5 else ()
+    return skip, absent
 
 
 def check_same_text(checkpoint, corpus, text):
@@ -345,13 +403,14 @@ def out_of_memory(error):
             or "RESOURCE_EXHAUSTED" in str(error))
 
 
-def build_compiled_model(settings, topology, total_steps, checkpoint, strategy, init=None):
+def build_compiled_model(settings, topology, total_steps, checkpoint, strategy,
+                         start=StartPoint(), init=None):
     """The run's compiled model, under the strategy's scope; a resumed checkpoint's weights
-    and training state, or --init-from's weights, are put in it. UserError when memory runs
-    out."""
+    and training state, or --init-from's weights, are put in it. total_steps: where the
+    cosine ends (cosine_end). UserError when memory runs out."""
     try:
         return _build_compiled_model(settings, topology, total_steps, checkpoint, strategy,
-                                     init)
+                                     start, init)
     except Exception as error:
         if not out_of_memory(error):
             raise
@@ -359,7 +418,8 @@ def build_compiled_model(settings, topology, total_steps, checkpoint, strategy, 
                         f"--layers {settings.layers}): lower them") from None
 
 
-def _build_compiled_model(settings, topology, total_steps, checkpoint, strategy, init=None):
+def _build_compiled_model(settings, topology, total_steps, checkpoint, strategy, start,
+                          init=None):
     with scope(strategy):
         model = build_model(topology, settings.seq_length,
                             every_position=settings.targets == "every",
@@ -368,12 +428,8 @@ def _build_compiled_model(settings, topology, total_steps, checkpoint, strategy,
                       optimizer=make_optimizer(settings, total_steps))
         if checkpoint and not settings.dry_run:
             model.set_weights(checkpoint.weights)
-            # A new --learning-rate takes effect on resume; otherwise plateau's lowered rate
-            # is the checkpoint's (the recorded setting is only where it started).
-            keep_rate = (settings.lr_schedule == "plateau"
-                         and "learning_rate" not in settings.explicit)
-            restore_training_state(checkpoint.path, model,
-                                   skip=() if keep_rate else ("learning_rate",))
+            skip, absent = restored_names(settings, checkpoint, start)
+            restore_training_state(checkpoint.path, model, skip=skip, absent=absent)
         if init and not settings.dry_run:
             model.set_weights(init.weights)  # the topology is the file's: shapes match
     if strategy is not None:
@@ -434,9 +490,15 @@ def prepare(settings, verbose=1):
     held_out = held_out_batches(settings, held_out_indices, vocabulary, table, settings.seed)
     check_sentences(settings, (("training", batches), ("held-out", held_out)))
     warn_if_small(settings, len(vocabulary), len(training_indices))
-    # The cosine schedule's length: every step of every epoch of the run, resumed or not.
-    total_steps = settings.epochs * (settings.steps_per_epoch or batches.steps)
-    model = build_compiled_model(settings, topology, total_steps, checkpoint, strategy, init)
+    # The cosine schedule's length: every step of every epoch of the run, resumed or not
+    # (--minutes: see cosine_end).
+    step_limit = None
+    if not unbounded(settings.epochs):
+        step_limit = settings.epochs * (settings.steps_per_epoch or batches.steps)
+    start = start_point(settings, checkpoint)
+    total_steps = cosine_end(settings, start, step_limit)
+    model = build_compiled_model(settings, topology, total_steps, checkpoint, strategy, start,
+                                 init)
     describe_layout(settings, batches, training_indices, held_out_indices)
     log("optimizer: " + describe_optimizer(settings, total_steps))
     # The text's full paths, so that --resume finds it from any folder.
@@ -447,7 +509,7 @@ def prepare(settings, verbose=1):
                                 init and os.path.abspath(init.path))
     return PreparedRun(settings, corpus, vocabulary, corpus.indices, training_indices,
                        held_out_indices, topology, table, batches, held_out, model, checkpoint,
-                       device, metadata, start_point(settings, checkpoint), history_path)
+                       device, metadata, start, history_path, step_limit)
 
 
 def train(settings, verbose=1):
@@ -461,8 +523,9 @@ def train(settings, verbose=1):
             run.model.summary()
         return TrainResult(None, None, settings.monitor, [], settings, run.device)
     if run.checkpoint:
-        log(f"resuming {run.checkpoint.path} at epoch {run.start.epoch + 1}/{settings.epochs}, "
-            f"best {settings.monitor} so far {run.start.best_value:.4f}")
+        log(f"resuming {run.checkpoint.path} at "
+            f"{epoch_label(run.start.epoch + 1, settings.epochs)}, best {settings.monitor} so "
+            f"far {run.start.best_value:.4f}")
     # Only one process of a multi-machine run writes files (the others hold the same model).
     writes_files = is_chief()
     history_path = run.history_path

@@ -1,5 +1,5 @@
-"""Run train.py, --resume, generate.py and evaluate.py in one process (also for --cell gru on
-an embedding), on the Keras backend
+"""Run train.py, --resume, generate.py, evaluate.py and a --minutes run in one process (also
+for --cell gru on an embedding), on the Keras backend
 that KERAS_BACKEND names (tests/test_backends.py starts it once per backend: starting the
 interpreter and a backend costs more than the work). Prints a JSON object of what each
 command printed and its exit status.
@@ -65,6 +65,15 @@ def main():
     for name, flags in (("gru_greedy", []), ("gru_stateful", ["--stateful"])):
         results[name] = command(generate_main, "--weights", results["gru_best"], "--prime",
                                 "alice was ", "--raw", "--length", "40", *flags)
+    # A time budget whose cosine is planned mid-epoch: the plan must reach the compiled step
+    # (JAX passes the optimizer's state in), so the last row's learning rate is 0.
+    budget = os.path.join(folder, "budget")
+    results["budget"] = command(
+        train_main, "--text", text, "--seq-length", "10", "--units", "16", "--batch-size", "16",
+        "--seed", "1", "--checkpoint-dir", budget, "--minutes", "0.05", "--lr-schedule",
+        "cosine", "--steps-per-epoch", "20")
+    with open(os.path.join(budget, "history.csv")) as handle:
+        results["budget"]["last_learning_rate"] = handle.read().splitlines()[-1].split(",")[3]
     print(json.dumps(results))
 
 

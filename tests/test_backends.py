@@ -1,7 +1,7 @@
-"""Any Keras backend: train.py (also with every training control, and --cell gru on an
-embedding), --resume, generate.py (window and stateful) and evaluate.py under
-KERAS_BACKEND=jax and torch (tests/backend_client.py runs them in one process each: the
-backend is chosen when Keras is imported), and the checkpoint a backend wrote gives the same
+"""Any Keras backend: train.py (also with every training control, --cell gru on an embedding,
+and a --minutes cosine whose plan is made mid-epoch), --resume, generate.py (window and
+stateful) and evaluate.py under KERAS_BACKEND=jax and torch (tests/backend_client.py runs them
+in one process each: the backend is chosen when Keras is imported), and the checkpoint a backend wrote gives the same
 text and loss under TensorFlow here. JAX is in requirements-dev.txt; PyTorch is tested where
 it is installed and skipped elsewhere."""
 
@@ -24,8 +24,10 @@ def test_the_commands_run_on_another_backend(backend, tiny_text_path, tmp_path):
     assert client.returncode == 0, client.stderr[-3000:]
     results = json.loads(client.stdout.splitlines()[-1])
     for name in ("train", "resume", "greedy", "sampled", "stateful", "evaluate", "controls",
-                 "controls_resume", "gru", "gru_resume", "gru_greedy", "gru_stateful"):
+                 "controls_resume", "gru", "gru_resume", "gru_greedy", "gru_stateful",
+                 "budget"):
         assert results[name]["status"] == 0, (name, results[name]["stderr"])
+    assert float(results["budget"]["last_learning_rate"]) == 0
     assert f"backend {backend}" in results["train"]["stderr"]  # the device line
     assert "epoch 3/3 loss" in results["resume"]["stderr"]
     assert "epoch 3/3 loss" in results["controls_resume"]["stderr"]
