@@ -114,7 +114,7 @@ def one_run(name, text, seed, minutes, folder):
 
 def table(results, minutes):
     lines = [f"--preset fast --keep-case --validation-split 0.1 for {minutes:g} minutes a "
-             f"run; held-out loss on every held-out window; machine: {common_machine()}", "",
+             f"run; held-out loss on every held-out window; machine: {common.cpu_name()}", "",
              f"{'text':10} {'nats':>16} {'bits per char':>16} {'windows':>8} {'epochs':>7}"
              "  seeds"]
     for name in dict.fromkeys(r["text"] for r in results):
@@ -131,19 +131,6 @@ def table(results, minutes):
     for r in results:
         lines += [f"--- {r['text']}, seed {r['seed']}, temperature 0.5:", r["sample"], ""]
     return "\n".join(lines)
-
-
-def common_machine():
-    import platform
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as handle:
-            cpu = next(line.split(":", 1)[1].strip() for line in handle
-                       if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{cpu}, {os.cpu_count()} CPUs"
 
 
 def main():

@@ -40,7 +40,6 @@ Prints a table and writes it to --output.
 import argparse
 import json
 import os
-import platform
 import re
 import statistics
 import subprocess
@@ -48,7 +47,7 @@ import sys
 import tempfile
 import time
 
-from common import ROOT, save_table
+from common import ROOT, cpu_name, save_table
 
 from charlstm.backend import import_keras  # noqa: E402
 
@@ -261,14 +260,7 @@ def measure_rates(recipes, seconds, rounds, path):
 
 
 def machine():
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as handle:
-            cpu = next(line.split(":", 1)[1].strip() for line in handle
-                       if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{cpu}, {os.cpu_count()} CPUs, keras {keras.__version__} ({keras.backend.backend()})"
+    return f"{cpu_name()}, keras {keras.__version__} ({keras.backend.backend()})"
 
 
 def table(results, marks, clock_line):
