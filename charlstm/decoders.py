@@ -11,6 +11,13 @@ exactly what the model saw in training with --targets last (the tutorial). State
 feeds one character a step and carries the LSTM state, O(1) per character; it is computed in
 NumPy straight from the model's weights (Keras' LSTM and GRU equations, below), which on a
 CPU is far faster per step than any framework call. An Embedding layer is a row lookup.
+
+StatefulDecoder computes in float64 (the float32 weights, exactly widened). In float32 a
+matrix product's rows depend on the batch around them: BLAS picks other kernels and
+summation orders for 1 row and for 32, and the results differ in the 5th digit, enough to
+flip a greedy choice at a near tie. In float64 those differences are around 1e-15, so a row
+gives the same text alone (generate.py --stateful), among other clients' rows (serve.py
+decodes every stream in one batch) and in a browser (JavaScript's numbers are float64).
 """
 
 import numpy as np
@@ -93,8 +100,9 @@ class StatefulDecoder:
     start(), which reads the last STATEFUL_PRIME_CONTEXT characters of the primes."""
 
     def __init__(self, model, topology):
-        weights = model.get_weights()
-        self.input_table = input_table(topology.vocab_size, topology.input_encoding)
+        weights = [np.asarray(array, np.float64) for array in model.get_weights()]
+        self.input_table = input_table(topology.vocab_size,
+                                       topology.input_encoding).astype(np.float64)
         if topology.reads_indices:  # the Embedding's matrix: character i's vector is row i
             self.input_table, *weights = weights
         self.layers = [tuple(weights[3 * n : 3 * n + 3]) for n in range(topology.layers)]
@@ -105,7 +113,7 @@ class StatefulDecoder:
 
     def start(self, primes):
         primes = np.asarray(primes)[:, -STATEFUL_PRIME_CONTEXT:]
-        zeros = np.zeros((len(primes), self.units), np.float32)
+        zeros = np.zeros((len(primes), self.units), np.float64)
         self.states = [(zeros,) * self.state_count for _ in self.layers]
         for position in range(primes.shape[1] - 1):
             self._step(primes[:, position])
