@@ -1,0 +1,132 @@
+// The page's controls, shared by both engines: serve.py's (text made on the server and
+// streamed) and export --format web's (text made in this browser). An engine script, loaded
+// before this one, defines window.charlstmEngine:
+//   name: "server" or "browser"
+//   models(): a promise of [{name, vocabulary_size, loss, settings}]
+//   generate(request, {onText, onSeed, signal}): a promise that settles when the text is
+//     done or the signal aborts; it rejects with an Error whose message the page shows.
+// document.body.dataset.state says where the page is (loading, idle, generating, done,
+// stopped, error), for people's CSS and for the tests that wait on it.
+"use strict";
+
+(function () {
+  const element = (id) => document.getElementById(id);
+  const output = element("output");
+  const message = element("message");
+  const generateButton = element("generate");
+  const stopButton = element("stop");
+  let running = null; // the AbortController of the generation under way
+
+  function setState(state, text) {
+    document.body.dataset.state = state;
+    if (text !== undefined) message.textContent = text;
+    generateButton.disabled = state === "loading" || state === "generating" || !hasModels();
+    stopButton.disabled = state !== "generating";
+  }
+
+  function hasModels() {
+    return element("model").options.length > 0;
+  }
+
+  // An empty box is "not given" (null), as a missing flag is for generate.py.
+  function number(id, parse) {
+    const text = element(id).value.trim();
+    if (text === "") return null;
+    const value = parse(text);
+    if (!Number.isFinite(value)) throw new Error(`${id}: '${text}' is not a number`);
+    return value;
+  }
+
+  function readRequest() {
+    const prime = element("prime").value;
+    const request = {
+      prime: prime === "" ? null : prime,
+      length: number("length", Number),
+      temperature: number("temperature", Number),
+      top_k: number("top-k", Number),
+      top_p: number("top-p", Number),
+      seed: number("seed", Number),
+      model: element("model").value || null,
+    };
+    // Leave out what is not given, so the engine's defaults (generate.py's) apply.
+    for (const key of Object.keys(request)) if (request[key] === null) delete request[key];
+    return request;
+  }
+
+  function describe(model) {
+    const loss = typeof model.loss === "number" ? `, loss ${model.loss.toFixed(4)}` : "";
+    return `${model.name} (${model.vocabulary_size} characters${loss})`;
+  }
+
+  async function loadModels(engine) {
+    const models = await engine.models();
+    const picker = element("model");
+    picker.replaceChildren();
+    for (const model of models) {
+      const option = document.createElement("option");
+      option.value = model.name;
+      option.textContent = describe(model);
+      picker.appendChild(option);
+    }
+    if (models.length === 0) throw new Error("no model to generate with");
+  }
+
+  async function generate(engine) {
+    let request;
+    try {
+      request = readRequest();
+    } catch (error) {
+      setState("error", error.message);
+      return;
+    }
+    running = new AbortController();
+    const signal = running.signal;
+    output.textContent = "";
+    const text = output.appendChild(document.createTextNode(""));
+    element("seed-used").textContent = "…";
+    element("rate").textContent = "";
+    setState("generating", "generating…");
+    const started = performance.now();
+    let count = 0;
+    try {
+      await engine.generate(request, {
+        signal,
+        onSeed: (seed) => { element("seed-used").textContent = String(seed); },
+        onText: (chunk) => { text.appendData(chunk); count += chunk.length; },
+      });
+      const seconds = (performance.now() - started) / 1000;
+      element("rate").textContent = seconds > 0 ?
+        `${count} characters in ${seconds.toFixed(2)} s` : "";
+      setState(signal.aborted ? "stopped" : "done", signal.aborted ? "stopped." : "done.");
+    } catch (error) {
+      if (signal.aborted) setState("stopped", "stopped.");
+      else setState("error", error.message || String(error));
+    } finally {
+      running = null;
+    }
+  }
+
+  async function start() {
+    const engine = window.charlstmEngine;
+    if (!engine) {
+      setState("error", "this page has no engine: its script did not load");
+      return;
+    }
+    element("engine").textContent = engine.name === "server" ?
+      "on the server that sent this page" : "in this browser, with no server";
+    try {
+      await loadModels(engine);
+      setState("idle", "");
+    } catch (error) {
+      setState("error", error.message || String(error));
+      return;
+    }
+    element("controls").addEventListener("submit", (event) => {
+      event.preventDefault();
+      if (!running) generate(engine);
+    });
+    stopButton.addEventListener("click", () => { if (running) running.abort(); });
+  }
+
+  start();
+})();
