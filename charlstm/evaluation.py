@@ -25,7 +25,7 @@ from .backend import import_keras
 from .sources import split
 from .devices import report_device
 from .errors import UserError
-from .folder import find_best_checkpoint
+from .folder import default_weights
 from .loading import load_for_generation, text_for_model
 from .logs import log
 from .models import compiled_forward
@@ -92,7 +92,7 @@ def evaluate(options, verbose=1):
     it was trained on), and with held_out > 0 on the training part and the held-out tail
     apart: a list of PartScore, loss None for a part too short for one window. verbose
     shows Keras' progress bar for each part."""
-    weights = options.weights or find_best_checkpoint(options.checkpoint_dir)
+    weights = options.weights or default_weights(options.checkpoint_dir)
     model, checkpoint, indices = load_for_generation(weights, options.text, options.seq_length)
     if indices is None:
         raise UserError(f"'{weights}' carries no text (trained with --no-text-in-checkpoint): "

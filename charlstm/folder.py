@@ -98,6 +98,27 @@ def checkpoints_in(directory):
     return sorted(name for name in names if parse_checkpoint_name(name))
 
 
+# A model trained by the project's own command (bench/bundled_model.py makes it; docs/bundled.md
+# gives the command, seed, time and held-out loss), inside the package, so that generate.py
+# writes Alice before any training. It carries no optimizer state: it is for generation,
+# evaluation and --init-from, not --resume.
+BUNDLED_MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bundled",
+                             "alice.hdf5")
+
+
+def default_weights(directory):
+    """The checkpoint to use when --weights is not given: the best one in `directory`
+    (find_best_checkpoint), else, when the folder holds none or does not exist, the bundled
+    model, said on one log line. A folder that cannot be read stays an error."""
+    unreadable = os.path.exists(directory) and not os.path.isdir(directory)
+    if unreadable or checkpoints_in(directory) or not os.path.isfile(BUNDLED_MODEL):
+        return find_best_checkpoint(directory)
+    log(f"no checkpoint in '{directory}': using the bundled model {BUNDLED_MODEL} "
+        "(python train.py --preset fast, 10 minutes; docs/bundled.md); train your own with "
+        "python train.py")
+    return BUNDLED_MODEL
+
+
 def find_best_checkpoint(directory):
     """The best checkpoint in directory among the files of one run: the run of the newest
     checkpoint file (files of other runs, or legacy files, are left out and counted in the

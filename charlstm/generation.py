@@ -25,7 +25,7 @@ from .corpus import prepare_text
 from .decoders import StatefulDecoder, WindowDecoder
 from .devices import report_device
 from .errors import UserError
-from .folder import find_best_checkpoint
+from .folder import default_weights
 from .loading import load_for_generation
 from .logs import log
 from .sampling import generate_indices, make_chooser
@@ -118,13 +118,14 @@ def choose_primes(options, prime, checkpoint, seed_text, rng):
 
 
 def start(options):
-    """Load a checkpoint (options.weights, or the best one in options.checkpoint_dir) and set
+    """Load a checkpoint (options.weights, or the best one in options.checkpoint_dir, or the
+    bundled model when that holds none: folder.default_weights) and set
     up generation as generate.py does; returns a Generation whose steps are computed as they
     are read. UserError for any mistake, before anything is generated."""
     prime = options.prime
     if options.prime_file is not None:
         prime = read_prime_file(options.prime_file)
-    weights = options.weights or find_best_checkpoint(options.checkpoint_dir)
+    weights = options.weights or default_weights(options.checkpoint_dir)
     model, checkpoint, seed_text = load_for_generation(weights, options.text,
                                                        options.seq_length)
     vocabulary = checkpoint.vocabulary
