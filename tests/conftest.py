@@ -6,6 +6,7 @@ import contextlib
 import csv
 import io
 import os
+import signal
 import subprocess
 import sys
 
@@ -34,6 +35,31 @@ TINY_TEXT = (
     "reading, but it had no pictures or conversations in it, 'and what is the use of a "
     "book,' thought Alice 'without pictures or conversations?'\r\n"
 )
+
+
+@pytest.fixture(scope="module")
+def text_path(tmp_path_factory):
+    """A file of TINY_TEXT four times, one per test module that asks for it."""
+    path = tmp_path_factory.mktemp("text") / "text.txt"
+    path.write_text(TINY_TEXT * 4)
+    return str(path)
+
+
+def interrupt_after_epoch(monkeypatch, number):
+    """Press Ctrl-C (a real SIGINT to this process) once epoch `number`'s checkpoint step has
+    run, as a user would between epochs; the run then stops in the next epoch. Returns a
+    function that stops the interrupting (for a resume in the same test)."""
+    from charlstm.callbacks import BestOnlyCheckpoint
+
+    original = BestOnlyCheckpoint.on_epoch_end
+
+    def interrupting(self, epoch, logs=None):
+        original(self, epoch, logs)
+        if epoch + 1 == number:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(BestOnlyCheckpoint, "on_epoch_end", interrupting)
+    return lambda: monkeypatch.setattr(BestOnlyCheckpoint, "on_epoch_end", original)
 
 
 @pytest.fixture(autouse=True)

@@ -5,29 +5,22 @@ Each run here is a few seconds of a tiny model (--steps-per-epoch makes its epoc
 
 import os
 import re
-import signal
 
 import h5py
 import numpy as np
 import pytest
 
-from charlstm.callbacks import BestOnlyCheckpoint, TimeBudget
+from charlstm.callbacks import TimeBudget
 from charlstm.checkpoint import TRAINING_STATE_GROUP, load_checkpoint
 from charlstm.config import UNBOUNDED_EPOCHS, resolve
 from charlstm.errors import UserError
 from charlstm.training import train
-from conftest import (TINY_TEXT, checkpoints, every_dataset, history, rewrite_metadata,
-                      run_main)
+from conftest import (checkpoints, every_dataset, history, interrupt_after_epoch,
+                      rewrite_metadata, run_main)
 from train import parse_args
 
 TINY = ["--units", "8", "--seq-length", "10", "--batch-size", "8", "--seed", "3"]
 
-
-@pytest.fixture(scope="module")
-def text_path(tmp_path_factory):
-    path = tmp_path_factory.mktemp("budget") / "text.txt"
-    path.write_text(TINY_TEXT * 4)
-    return str(path)
 
 
 def optimizer_steps(path):
@@ -95,14 +88,7 @@ def test_epochs_given_with_a_budget_bound_it_and_the_cosine_follows_them(text_pa
 
 def test_a_resumed_budget_run_trains_the_rest_of_its_plan(text_path, tmp_path, monkeypatch):
     # Ctrl-C as epoch 3's checkpoint is written (the plan was made in epoch 1), then --resume.
-    original = BestOnlyCheckpoint.on_epoch_end
-
-    def interrupt_after_epoch_3(self, epoch, logs=None):
-        original(self, epoch, logs)
-        if epoch + 1 == 3:
-            os.kill(os.getpid(), signal.SIGINT)
-
-    monkeypatch.setattr(BestOnlyCheckpoint, "on_epoch_end", interrupt_after_epoch_3)
+    interrupt_after_epoch(monkeypatch, 3)
     first = run_main("train.py", "--text", text_path, *TINY, "--minutes", "0.1",
                      "--lr-schedule", "cosine", "--warmup-steps", "10", "--steps-per-epoch",
                      "60", "--checkpoint-dir", str(tmp_path))
@@ -210,17 +196,10 @@ def test_given_its_plan_a_resumed_budget_run_is_bit_for_bit_the_uninterrupted_on
     assert [row["epoch"] for row in history(whole)] == ["1", "2"]
     assert history(whole)[-1]["checkpoint"], "the cut epoch did not improve: retune the test"
 
-    original = BestOnlyCheckpoint.on_epoch_end
-
-    def interrupt_after_epoch_1(self, epoch, logs=None):
-        original(self, epoch, logs)
-        if epoch + 1 == 1:
-            os.kill(os.getpid(), signal.SIGINT)
-
-    monkeypatch.setattr(BestOnlyCheckpoint, "on_epoch_end", interrupt_after_epoch_1)
+    stop_interrupting = interrupt_after_epoch(monkeypatch, 1)
     assert train(parse_args([*flags, "--checkpoint-dir", str(interrupted)]),
                  verbose=0).interrupted
-    monkeypatch.setattr(BestOnlyCheckpoint, "on_epoch_end", original)
+    stop_interrupting()
     train(parse_args(["--resume", str(interrupted / checkpoints(interrupted)[-1])]), verbose=0)
     assert checkpoints(interrupted) == checkpoints(whole)
     final_whole = every_dataset(whole / checkpoints(whole)[-1])

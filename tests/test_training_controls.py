@@ -3,14 +3,12 @@ its help says, and a run using them all resumes bit for bit."""
 
 import math
 import os
-import signal
 
 import h5py
 import numpy as np
 import pytest
 
 from charlstm.backend import import_keras
-from charlstm.callbacks import BestOnlyCheckpoint
 from charlstm.checkpoint import TRAINING_STATE_GROUP, load_checkpoint
 from charlstm.config import resolve
 from charlstm.errors import UserError
@@ -18,7 +16,8 @@ from charlstm.folder import parse_checkpoint_name
 from charlstm.metadata import Metadata
 from charlstm.optimizer import learning_rates
 from charlstm.training import prepare, train
-from conftest import TINY_TEXT, checkpoints, every_dataset, history, run_main, train_args
+from conftest import (TINY_TEXT, checkpoints, every_dataset, history, interrupt_after_epoch,
+                      run_main, train_args)
 from train import parse_args
 
 ALL_CONTROLS = ["--lr-schedule", "cosine", "--warmup-steps", "3", "--weight-decay", "0.1",
@@ -26,12 +25,6 @@ ALL_CONTROLS = ["--lr-schedule", "cosine", "--warmup-steps", "3", "--weight-deca
                 "--monitor", "val_loss", "--targets", "every", "--one-hot", "--dropout", "0.3"]
 TINY = ["--units", "8", "--seq-length", "10", "--batch-size", "8", "--seed", "5"]
 
-
-@pytest.fixture(scope="module")
-def text_path(tmp_path_factory):
-    path = tmp_path_factory.mktemp("controls") / "text.txt"
-    path.write_text(TINY_TEXT * 4)
-    return str(path)
 
 
 def test_help_lists_the_controls():
@@ -50,14 +43,7 @@ def test_a_run_with_every_control_stopped_after_2_of_4_epochs_resumes_bit_for_bi
 
     # The same run, with a Ctrl-C as epoch 2's checkpoint is written: it stops in epoch 3.
     interrupted = tmp_path / "interrupted"
-    original = BestOnlyCheckpoint.on_epoch_end
-
-    def interrupt_after_epoch_2(self, epoch, logs=None):
-        original(self, epoch, logs)
-        if epoch + 1 == 2:
-            os.kill(os.getpid(), signal.SIGINT)
-
-    monkeypatch.setattr(BestOnlyCheckpoint, "on_epoch_end", interrupt_after_epoch_2)
+    interrupt_after_epoch(monkeypatch, 2)
     result = train(parse_args(["--text", text_path, "--epochs", "4", "--checkpoint-dir",
                                str(interrupted), *TINY, *ALL_CONTROLS]))
     monkeypatch.undo()
