@@ -162,8 +162,10 @@ def load(weights, text=None, seq_length=None):
 
 def export(weights, output, format="keras", text=None, seq_length=None, verbose=1,
            verbose_backend=False):
-    """export.py: write a checkpoint as a .keras file (format "keras" or "onestep") or a
-    TensorFlow SavedModel folder ("savedmodel"), with output.json beside it; returns output."""
+    """export.py: write a checkpoint (weights None: the best one in this folder, else the
+    bundled model) as a .keras file (format "keras" or "onestep") or a TensorFlow
+    SavedModel folder ("savedmodel"), with output.json beside it, or as a static web folder
+    whose page generates in the browser ("web"); returns output."""
     with shown_on_stderr(verbose):
         options = resolve_options(dict(weights=weights, output=output, format=format,
                                        text=text, seq_length=seq_length), EXPORT)

@@ -63,12 +63,14 @@ tutorial files included, whatever targets or input encoding it was trained with.
 
 EXPORT_DESCRIPTION = """\
 Export a checkpoint for use outside charlstm (a Keras script, a TensorFlow server, another
-runtime). The model takes character indices and returns next-character probabilities;
-OUTPUT.json beside it holds the vocabulary and how to encode a text.
+runtime, a web page). The model takes character indices and returns next-character
+probabilities; OUTPUT.json beside it holds the vocabulary and how to encode a text. --format
+web writes a folder whose index.html writes text in any browser, from disk or a static host.
 
     python export.py --weights runs/weights-improvement-15-1.1234.hdf5 --output alice.keras
     python export.py --weights FILE --format savedmodel --output alice_savedmodel
     python export.py --weights FILE --format onestep --output alice-onestep.keras
+    python export.py --format web --output alice-web      # the bundled model, in a browser
 """
 
 PLOT_DESCRIPTION = """\

@@ -436,16 +436,19 @@ EVALUATION = (
 )
 EVALUATE_COMMAND = EVALUATION + (VERBOSE_BACKEND,)
 
-EXPORT_FORMATS = ("keras", "savedmodel", "onestep")
+EXPORT_FORMATS = ("keras", "savedmodel", "onestep", "web")
 EXPORT = (
-    Option("weights", None, "the checkpoint to export (.hdf5)", "export", metavar="FILE",
-           required=True),
+    Option("weights", None, "the checkpoint to export (.hdf5; default: the best "
+           "weights-improvement-*.hdf5 in this folder, else the bundled model)", "export",
+           metavar="FILE"),
     Option("format", "keras", "keras: a .keras file of the window model; savedmodel: a "
            "TensorFlow SavedModel folder (TensorFlow backend); onestep: a .keras file stepping "
-           "one character, the state in and out (default: keras)", "export",
+           "one character, the state in and out; web: a static folder whose page writes text "
+           "in any browser, no server needed (default: keras)", "export",
            choices=EXPORT_FORMATS),
-    Option("output", None, "where to write (a .keras file, or a folder for savedmodel); "
-           "PATH.json is written beside it", "export", metavar="PATH", required=True),
+    Option("output", None, "where to write (a .keras file, or a folder for savedmodel and "
+           "web); PATH.json is written beside a .keras file or SavedModel", "export",
+           metavar="PATH", required=True),
     Option("text", None, "legacy tutorial files only: the text whose characters are their "
            "vocabulary (default: wonderland.txt)", "export", metavar="FILE"),
     Option("seq_length", None, "legacy files that do not record it: their window (default: "

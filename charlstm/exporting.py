@@ -17,6 +17,11 @@ that the text is lower-cased (and without punctuation, for --strip-punctuation r
               text-generation tutorial's OneStep: inputs (batch, 1) indices and one (batch,
               units) h and c per LSTM layer (h per GRU layer), outputs the probabilities and
               the new states; start from zeros. Its greedy text is generate.py --stateful's.
+  web         a static folder whose page writes text in any browser, with no server
+              (charlstm.webexport): opened from disk or put on any static host
+
+With no --weights, export takes what generate.py takes: the best checkpoint in this folder,
+else the bundled model.
 
     python export.py --weights runs/weights-improvement-15-1.1234.hdf5 --output alice.keras
 
@@ -24,6 +29,7 @@ that the text is lower-cased (and without punctuation, for --strip-punctuation r
     'alice.keras.json'
 """
 
+import dataclasses
 import json
 import os
 
@@ -32,8 +38,10 @@ import numpy as np
 from .backend import import_keras
 from .errors import UserError
 from .files import check_output
+from .folder import default_weights
 from .loading import load_for_generation
 from .logs import log
+from .webexport import check_web_output, write_web_folder
 from .windows import input_table
 
 keras = import_keras()  # quietly, once: see charlstm.backend
@@ -204,10 +212,18 @@ def _write(model, output, output_format):
 
 
 def export(options):
-    """Write the checkpoint options.weights as options.format to options.output (and
-    output.json); ExportOptions (charlstm.config). Returns the path written. UserError for
+    """Write the checkpoint options.weights (None: folder.default_weights of this folder)
+    as options.format to options.output (and output.json; a folder for web); ExportOptions
+    (charlstm.config). Returns the path written. UserError for
     what the backend cannot do or a path it may not or cannot write."""
     output_format = options.format
+    options = dataclasses.replace(options, weights=options.weights
+                                  or default_weights(os.curdir))
+    if output_format == "web":
+        inputs = [("checkpoint", options.weights), ("text file", options.text)]
+        output = check_web_output(options.output, inputs)  # before the checkpoint is read
+        loaded = load_for_generation(options.weights, options.text, options.seq_length)
+        return write_web_folder(output, loaded, options.weights, inputs)
     if output_format == "savedmodel" and keras.backend.backend() != "tensorflow":
         raise UserError("--format savedmodel needs the TensorFlow backend (it is a TensorFlow "
                         f"format; this is {keras.backend.backend()}): run with "

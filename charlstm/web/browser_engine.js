@@ -1,0 +1,238 @@
+// The page's browser engine (export.py --format web): the text is made here, in this page,
+// by decoder.js from the weights that model.js (loaded after this script) sets as
+// window.charlstmModel. It works from disk (file://), where fetch() of a local file is
+// refused, because every file is a <script src>. The contract is at the top of page.js.
+//
+// window.charlstmDecoder is the same decoder for scripts and tests, with no page around it:
+//   charlstmDecoder.probabilities("alice was ")  // the next character's, in vocabulary order
+//   charlstmDecoder.greedy("alice was ", 200)    // generate.py --stateful --temperature 0
+"use strict";
+
+(function () {
+  const WEIGHTS_SCRIPT = "model.js";
+  const SLICE_MS = 25; // compute this long, then let the page draw and Stop be pressed
+  const decoding = window.charlstmDecoding;
+
+  // A <script> that cannot be read fires "error" on its element, which does not bubble:
+  // listen while the page loads, before model.js's tag is reached.
+  let weightsMissing = false;
+  window.addEventListener("error", (event) => {
+    const target = event.target;
+    if (target && target.tagName === "SCRIPT" && target.src.endsWith(WEIGHTS_SCRIPT)) {
+      weightsMissing = true;
+    }
+  }, true);
+
+  let loaded = null;
+
+  // The model of model.js, checked and laid out once: {model, network, vocabulary}.
+  function load() {
+    if (loaded) return loaded;
+    const model = window.charlstmModel;
+    if (model === undefined) {
+      throw new Error(weightsMissing ?
+        `the weights file ${WEIGHTS_SCRIPT} is missing: copy the whole folder that ` +
+          "export.py --format web wrote, or export it again" :
+        `the weights file ${WEIGHTS_SCRIPT} is damaged: it did not run (cut short or ` +
+          "edited?); export the folder again with export.py --format web");
+    }
+    let network;
+    try {
+      network = decoding.readModel(model);
+    } catch (error) {
+      throw new Error(`the weights file ${WEIGHTS_SCRIPT} is damaged: ${error.message}; ` +
+        "export the folder again with export.py --format web");
+    }
+    loaded = { model, network, vocabulary: model.vocabulary };
+    return loaded;
+  }
+
+  // --- the prime: prepared as generate.py prepares one (charlstm.corpus.prepare_text) ----
+
+  function prepare(text, rules) {
+    if (text.startsWith("\ufeff")) text = text.slice(1);
+    text = text.replace(/\r\n/g, "\n").replace(/\r/g, "\n");
+    if (!rules.keep_case) text = text.toLowerCase();
+    if (rules.strip_punctuation) text = text.replace(/\p{Pd}/gu, " ").replace(/\p{P}/gu, "");
+    return text;
+  }
+
+  // A character as Python's repr writes it, so messages read as generate.py's.
+  function pythonRepr(char) {
+    const escapes = { "\n": "\\n", "\t": "\\t", "\r": "\\r", "\\": "\\\\" };
+    if (char in escapes) return `'${escapes[char]}'`;
+    const code = char.codePointAt(0);
+    if (code < 0x20 || code === 0x7f) return `'\\x${code.toString(16).padStart(2, "0")}'`;
+    return char === "'" ? `"'"` : `'${char}'`;
+  }
+
+  // The prime's indices; Error naming the characters the model does not know.
+  function encodePrime(prime, model) {
+    const characters = Array.from(prepare(prime, model.text_rules));
+    if (characters.length === 0) throw new Error("the prime is empty: give at least one character");
+    const lookup = new Map(model.vocabulary.map((char, index) => [char, index]));
+    const unknown = [...new Set(characters.filter((char) => !lookup.has(char)))]
+      .sort((first, second) => first.codePointAt(0) - second.codePointAt(0));
+    if (unknown.length) {
+      const more = unknown.length > 20 ? ` and ${unknown.length - 20} more` : "";
+      throw new Error(`the prime text has ${unknown.length} character(s) the model does not ` +
+        `know: ${unknown.slice(0, 20).map(pythonRepr).join(", ")}${more}`);
+    }
+    return characters.map((char) => lookup.get(char));
+  }
+
+  // The tutorial's start: a random window of seq_length characters of the training text.
+  function randomWindow(model, random) {
+    if (typeof model.seed_text !== "string") {
+      throw new Error("this model carries no text (trained with --no-text-in-checkpoint): " +
+        "give a prime");
+    }
+    const text = Array.from(model.seed_text);
+    const patterns = text.length - model.seq_length;
+    if (patterns <= 0) {
+      throw new Error(`the seed text has ${text.length} characters: it must be longer than ` +
+        `the ${model.seq_length}-character window to give a random seed window`);
+    }
+    const start = Math.floor(random() * patterns);
+    const lookup = new Map(model.vocabulary.map((char, index) => [char, index]));
+    return text.slice(start, start + model.seq_length).map((char) => lookup.get(char));
+  }
+
+  // --- a request's options, checked as generate.py checks its flags -----------------------
+
+  function given(request, name, fallback) {
+    const value = request[name];
+    return value === undefined || value === null ? fallback : value;
+  }
+
+  function wholeNumber(name, value, lowest, highest, requirement) {
+    if (!Number.isInteger(value)) throw new Error(`${name}: ${value} is not a whole number`);
+    if (value < lowest || value > highest) throw new Error(`${name}: ${value} must be ${requirement}`);
+    return value;
+  }
+
+  function checkRequest(request, model) {
+    const number = (name, fallback) => {
+      const value = given(request, name, fallback);
+      if (value !== null && !Number.isFinite(value)) throw new Error(`${name}: ${value} is not a number`);
+      return value;
+    };
+    const options = {
+      prime: given(request, "prime", null),
+      length: wholeNumber("length", number("length", 1000), 1, Infinity, "1 or more"),
+      temperature: number("temperature", 0),
+      top_k: number("top_k", null),
+      top_p: number("top_p", 1),
+      seed: number("seed", null),
+    };
+    if (options.temperature < 0) throw new Error(`temperature: ${options.temperature} must be 0 or more`);
+    if (options.top_k !== null) {
+      wholeNumber("top_k", options.top_k, 1, Infinity, "1 or more");
+      if (options.top_k > model.vocabulary.length) {
+        throw new Error(`--top-k ${options.top_k} is more than the model's ` +
+          `${model.vocabulary.length} characters`);
+      }
+    }
+    if (!(options.top_p > 0 && options.top_p <= 1)) {
+      throw new Error(`top_p: ${options.top_p} must be above 0 and at most 1`);
+    }
+    if (options.seed !== null) wholeNumber("seed", options.seed, 0, 4294967295, "between 0 and 4294967295");
+    const name = given(request, "model", model.name);
+    if (name !== model.name) throw new Error(`no model '${name}' here: this page has '${model.name}'`);
+    return options;
+  }
+
+  function freshSeed() {
+    return crypto.getRandomValues(new Uint32Array(1))[0];
+  }
+
+  // A task of its own, sooner than setTimeout (which waits 4 ms once timers nest).
+  const channel = new MessageChannel();
+  const waiting = [];
+  channel.port1.onmessage = () => waiting.shift()();
+  function nextTask() {
+    return new Promise((resolve) => {
+      waiting.push(resolve);
+      channel.port2.postMessage(null);
+    });
+  }
+
+  // Read the prime a slice at a time, so that a long one leaves the page alive; the
+  // probabilities after it, or null once the signal aborts.
+  async function readPrime(decoder, prime, signal) {
+    const context = prime.slice(-decoding.STATEFUL_PRIME_CONTEXT);
+    decoder.reset();
+    let sliceStart = performance.now();
+    for (let position = 0; position < context.length - 1; position++) {
+      decoder.step(context[position]);
+      if (performance.now() - sliceStart > SLICE_MS) {
+        await nextTask();
+        if (signal.aborted) return null;
+        sliceStart = performance.now();
+      }
+    }
+    return decoder.advance(context[context.length - 1]);
+  }
+
+  async function generate(request, { onText, onSeed, signal }) {
+    const { model, network, vocabulary } = load();
+    const options = checkRequest(request, model);
+    const seed = options.seed === null ? freshSeed() : options.seed;
+    const random = decoding.createRandom(seed);
+    const prime = options.prime === null ? randomWindow(model, random) :
+      encodePrime(options.prime, model);
+    onSeed(seed);
+    const choose = decoding.makeChooser({ temperature: options.temperature,
+      topK: options.top_k, topP: options.top_p, random });
+    const decoder = new decoding.StatefulDecoder(network);
+    let probabilities = await readPrime(decoder, prime, signal);
+    let chunk = "";
+    let sliceStart = performance.now();
+    for (let produced = 0; probabilities !== null && produced < options.length; produced++) {
+      const index = choose(probabilities);
+      chunk += vocabulary[index];
+      if (produced + 1 < options.length) probabilities = decoder.advance(index);
+      if (performance.now() - sliceStart > SLICE_MS) {
+        onText(chunk);
+        chunk = "";
+        await nextTask();
+        if (signal.aborted) return;
+        sliceStart = performance.now();
+      }
+    }
+    if (chunk && !signal.aborted) onText(chunk);
+  }
+
+  function describe(model) {
+    return { name: model.name, vocabulary_size: model.vocabulary.length, loss: model.loss,
+      val_loss: model.val_loss, seq_length: model.seq_length, settings: model.settings };
+  }
+
+  window.charlstmEngine = {
+    name: "browser",
+    async models() {
+      return [describe(load().model)];
+    },
+    generate,
+  };
+
+  // The decoder alone, for scripts and tests: what generate.py --stateful computes.
+  window.charlstmDecoder = {
+    probabilities(prime) {
+      const { model, network } = load();
+      return Array.from(new decoding.StatefulDecoder(network).start(encodePrime(prime, model)));
+    },
+    greedy(prime, length) {
+      const { model, network, vocabulary } = load();
+      const decoder = new decoding.StatefulDecoder(network);
+      let probabilities = decoder.start(encodePrime(prime, model));
+      let text = "";
+      for (let produced = 0; produced < length; produced++) {
+        const index = decoding.greedy(probabilities);
+        text += vocabulary[index];
+        if (produced + 1 < length) probabilities = decoder.advance(index);
+      }
+      return text;
+    },
+  };
+})();
