@@ -114,17 +114,24 @@ def check_identity(driver, weights, primes, length):
     """The page's decoder against charlstm's StatefulDecoder: probabilities after each
     prime within 1e-5, and `length` greedy characters, the same as generate.py --stateful."""
     decoder, vocabulary = python_decoder(weights)
+    assert driver.execute_script("return charlstmDecoder.kernel()") == "webassembly"
     for prime in primes:
         expected = decoder.start(vocabulary.encode(prime)[None])[0]
         got = np.array(driver.execute_script(
             "return charlstmDecoder.probabilities(arguments[0])", prime))
         assert got.shape == expected.shape
         assert np.abs(got - expected).max() <= 1e-5, np.abs(got - expected).max()
+        # The JavaScript loop, where WebAssembly may not run, gives the very same bits.
+        assert got.tolist() == driver.execute_script(
+            "return charlstmDecoder.probabilities(arguments[0], {webassembly: false})", prime)
     prime = primes[0]
     expected = charlstm.generate(weights, prime=prime, length=length, stateful=True, verbose=0)
     got = driver.execute_script("return charlstmDecoder.greedy(arguments[0], arguments[1])",
                                 prime, length)
     assert got == expected, first_difference(weights, prime, expected, got)
+    assert got == driver.execute_script(
+        "return charlstmDecoder.greedy(arguments[0], arguments[1], {webassembly: false})",
+        prime, length)
     return expected
 
 

@@ -6,6 +6,8 @@
 // window.charlstmDecoder is the same decoder for scripts and tests, with no page around it:
 //   charlstmDecoder.probabilities("alice was ")  // the next character's, in vocabulary order
 //   charlstmDecoder.greedy("alice was ", 200)    // generate.py --stateful --temperature 0
+//   charlstmDecoder.kernel()                     // "webassembly", or "javascript" where not
+// Each takes a last argument {webassembly: false} to use the JavaScript loop instead.
 "use strict";
 
 (function () {
@@ -24,6 +26,7 @@
   }, true);
 
   let loaded = null;
+  let javascriptOnly = null; // the network with the JavaScript loop, made when asked for
 
   // The model of model.js, checked and laid out once: {model, network, vocabulary}.
   function load() {
@@ -216,15 +219,25 @@
     generate,
   };
 
+  function networkFor({ webassembly = true } = {}) {
+    const { model, network } = load();
+    if (webassembly) return network;
+    javascriptOnly = javascriptOnly || decoding.readModel(model, { webassembly: false });
+    return javascriptOnly;
+  }
+
   // The decoder alone, for scripts and tests: what generate.py --stateful computes.
   window.charlstmDecoder = {
-    probabilities(prime) {
-      const { model, network } = load();
-      return Array.from(new decoding.StatefulDecoder(network).start(encodePrime(prime, model)));
+    kernel(options) {
+      return networkFor(options).kernel;
     },
-    greedy(prime, length) {
-      const { model, network, vocabulary } = load();
-      const decoder = new decoding.StatefulDecoder(network);
+    probabilities(prime, options) {
+      const decoder = new decoding.StatefulDecoder(networkFor(options));
+      return Array.from(decoder.start(encodePrime(prime, load().model)));
+    },
+    greedy(prime, length, options) {
+      const { model, vocabulary } = load();
+      const decoder = new decoding.StatefulDecoder(networkFor(options));
       let probabilities = decoder.start(encodePrime(prime, model));
       let text = "";
       for (let produced = 0; produced < length; produced++) {
