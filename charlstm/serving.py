@@ -196,22 +196,25 @@ class _Batch:
 
 
 class Engine:
-    """The decoding thread and the models it serves (ServedModel, by name). on_step, if
-    given, is called from that thread after each step with the groups that got characters or
-    ended (the server wakes its event loop with it)."""
+    """The models served (ServedModel, by name) and their batches. step() advances every
+    batch by one character. With thread=True (the default) a thread of its own calls it while
+    there is work; serve.py passes thread=False and calls it from its event loop between
+    sending characters, which on a few cores beats two threads taking Python's lock from each
+    other at every step."""
 
-    def __init__(self, models, max_streams=256, on_step=None):
+    def __init__(self, models, max_streams=256, thread=True):
         self.models = {model.name: model for model in models}
         self.max_streams = max_streams
-        self.on_step = on_step
         self._batches = {name: _Batch(model) for name, model in self.models.items()}
         self._joining = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._closed = False
-        self._thread = threading.Thread(target=self._run, name="charlstm-decoder",
-                                        daemon=True)
-        self._thread.start()
+        self._thread = None
+        if thread:
+            self._thread = threading.Thread(target=self._run, name="charlstm-decoder",
+                                            daemon=True)
+            self._thread.start()
 
     @property
     def streams(self):
@@ -225,14 +228,14 @@ class Engine:
         the first); UserError for what generate.py would refuse, or when the streams are
         all taken (the server answers 429 then)."""
         served = self._model(model)
-        prime = options.prime
         vocabulary = served.checkpoint.vocabulary
         if options.top_k is not None and options.top_k > len(vocabulary):
             raise UserError(f"top_k {options.top_k} is more than the model's "
                             f"{len(vocabulary)} characters")
         seed = choose_seed(options.seed)
-        rng = np.random.default_rng(seed)  # first the seed windows, then sampling: as generate.py
-        primes = choose_primes(options, prime, served.checkpoint, served.seed_text, rng)
+        rng = np.random.default_rng(seed)  # the seed windows, then sampling: as generate.py
+        primes = choose_primes(options, options.prime, served.checkpoint, served.seed_text,
+                               rng)
         primes = np.asarray(primes)[:, -STATEFUL_PRIME_CONTEXT:]
         choose = make_chooser(options.temperature, options.top_k, rng, options.top_p)
         group = Group(served, primes, seed, options.length, choose)
@@ -256,46 +259,50 @@ class Engine:
                             + ", ".join(repr(known) for known in self.models))
         return self.models[name]
 
+    def step(self):
+        """Let waiting groups join, advance every batch by one character and let finished
+        or cancelled groups leave. Returns the groups that got characters or ended, or None
+        when there is nothing to decode."""
+        with self._lock:
+            joining, self._joining = self._joining, []
+        for group in joining:
+            self._batches[group.model.name].join(group)
+        active = [batch for batch in self._batches.values() if batch.groups]
+        if not active:
+            return None
+        touched = []
+        for batch in active:
+            try:
+                touched += batch.step()
+            except Exception as error:  # noqa: BLE001 - a bug: end these groups, not the server
+                for group in batch.groups:
+                    group.error = error
+                    group.cancel()
+                touched += batch.groups
+            batch.leave_finished()
+        return touched
+
     def close(self):
-        """Stop the thread; every group still running ends (cancelled)."""
+        """Stop decoding: every group still running ends (cancelled)."""
         with self._lock:
             self._closed = True
+            joining, self._joining = self._joining, []
         self._wake.set()
-        self._thread.join(timeout=10)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        for batch in self._batches.values():
+            for group in batch.groups + joining:
+                group.cancel()
+            batch.leave_finished()
+        for group in joining:
+            group.chunks.put(None)
+            group.finished.set()
 
     def _run(self):
-        while True:
-            with self._lock:
-                joining, self._joining = self._joining, []
-                closed = self._closed
-            for group in joining:
-                self._batches[group.model.name].join(group)
-            active = [batch for batch in self._batches.values() if batch.groups]
-            if closed:
-                ended = [group for batch in active for group in batch.groups]
-                for group in ended:
-                    group.cancel()
-                for batch in active:
-                    batch.leave_finished()
-                if self.on_step and ended:
-                    self.on_step(ended)
-                return
-            if not active:
+        while not self._closed:
+            if self.step() is None:
                 self._wake.wait()
                 self._wake.clear()
-                continue
-            touched = []
-            for batch in active:
-                try:
-                    touched += batch.step()
-                except Exception as error:  # noqa: BLE001 - a bug: end these groups, not the server
-                    for group in batch.groups:
-                        group.error = error
-                        group.cancel()
-                    touched += batch.groups
-                batch.leave_finished()
-            if self.on_step and touched:
-                self.on_step(touched)
 
 
 class Busy(UserError):
