@@ -37,6 +37,7 @@ import time
 
 import uvicorn
 from fastapi import FastAPI, Request
+from threadpoolctl import threadpool_limits
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException
 
@@ -347,14 +348,19 @@ def listen(host, port):
 
 def run_server(options):
     """Load the models, start the decoding thread and serve until Ctrl-C or SIGTERM."""
+    # One BLAS thread: the server's products are small (rows x 1,024), and a second thread
+    # that spins waiting for them takes the core that the event loop, the clients or other
+    # work need. On the 2-core test machine under load, 32 clients got 2.6 times one client's
+    # rate with one thread and 0.7 times with two (bench/results/serve.txt has the figures).
+    threadpool_limits(1, user_api="blas")
     models = load_models(model_paths(options))
     listener = listen(options.host, options.port)
     engine = Engine(models, options.max_streams, thread=False)
     app = create_app(engine, options)
     host, port = listener.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
-    log(f"decoding on the CPU with NumPy (the stateful decoder, float64), all streams in one "
-        f"batch a model; {os.cpu_count()} CPUs")
+    log(f"decoding on the CPU with NumPy (the stateful decoder, float64, one BLAS thread), all "
+        f"streams in one batch a model; {os.cpu_count()} CPUs")
     log("serving " + ", ".join(f"{model.name} ({model.path})" for model in models))
     if options.host not in LOCAL_HOSTS:
         log(f"--host {options.host}: open to every machine that can reach this one, with no "
