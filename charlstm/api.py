@@ -40,7 +40,7 @@ import inspect
 from typing import NamedTuple
 
 from .backend import start_backend
-from .config import (EVALUATION, EXPORT, GENERATION, SETTINGS, check_value, positive_int,
+from .config import (EVALUATION, EXPORT, GENERATION, SERVE, SETTINGS, check_value, positive_int,
                      resolve, resolve_options)
 from .corpus import Vocabulary
 from .errors import UserError
@@ -180,6 +180,30 @@ def run_export(options, verbose_backend=False):
     return exporting.export(options)
 
 
+def serve(weights=None, verbose=1, **options):
+    """serve.py: serve checkpoints (weights: one path or several; default: the best one in
+    this folder, else the bundled model) over HTTP with the page at /, until Ctrl-C or
+    SIGTERM; options are serve.py's (host=, port=, checkpoint_dir=, max_length= ...). Needs
+    the serve extra (pip install -r requirements-serve.txt). It blocks: in a notebook, run it
+    in a thread, or run serve.py beside the notebook."""
+    with shown_on_stderr(verbose):
+        return run_serve(resolve_options(dict(options, weights=weights), SERVE))
+
+
+def run_serve(options, verbose_backend=False):
+    """serve() for ServeOptions (what serve.py parsed)."""
+    try:
+        import fastapi  # noqa: F401  (the optional extra: say so in one line if missing)
+        import uvicorn  # noqa: F401
+    except ImportError:
+        raise UserError("serving needs FastAPI and uvicorn, an optional extra: pip install -r "
+                        "requirements-serve.txt (or pip install '.[serve]')") from None
+    start_backend(verbose_backend)
+    from . import server
+
+    server.run_server(options)
+
+
 def plot(*histories, output=None):
     """plot.py: draw history.csv files as a loss plot (PNG); returns its path. Needs
     matplotlib. In a notebook: IPython.display.Image(charlstm.plot("runs/history.csv"))."""
@@ -216,6 +240,7 @@ stream.__signature__ = _signature(stream, _SINGLE, leading=("weights",))
 generate.__signature__ = _signature(generate, _SINGLE, leading=("weights",))
 samples.__signature__ = _signature(samples, _SINGLE, leading=("weights", "count"))
 evaluate.__signature__ = _signature(evaluate, EVALUATION, leading=("weights",))
+serve.__signature__ = _signature(serve, SERVE, leading=("weights",))
 train.__signature__ = inspect.Signature(
     [inspect.Parameter("verbose", inspect.Parameter.KEYWORD_ONLY, default=1)]
     + [inspect.Parameter(setting.name, inspect.Parameter.KEYWORD_ONLY, default=setting.default)

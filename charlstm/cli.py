@@ -1,7 +1,7 @@
-"""The five commands: train.py, generate.py, evaluate.py, export.py and plot.py (and the
-console scripts charlstm-train, -generate, -evaluate, -export, -plot). Each parses its flags
-(declared once, in charlstm.config), calls the Python API (charlstm.api), prints what the
-command prints, and turns what it raises into one line and an exit status:
+"""The six commands: train.py, generate.py, evaluate.py, export.py, plot.py and serve.py (and
+the console scripts charlstm-train, -generate, -evaluate, -export, -plot, -serve). Each
+parses its flags (declared once, in charlstm.config), calls the Python API (charlstm.api),
+prints what the command prints, and turns what it raises into one line and an exit status:
 
     0 done · 1 a mistake (UserError) or a diverged run · 2 a flag error (argparse)
     130 Ctrl-C · 143 SIGTERM
@@ -23,8 +23,8 @@ import sys
 
 from . import api
 from .config import (EVALUATE_COMMAND, EVALUATION, EXPORT, EXPORT_COMMAND,
-                     GENERATE_COMMAND, GENERATION, PLOT, SETTINGS, add_arguments, resolve,
-                     resolve_options)
+                     GENERATE_COMMAND, GENERATION, PLOT, SERVE, SERVE_COMMAND, SETTINGS,
+                     add_arguments, resolve, resolve_options)
 from .errors import UserError
 from .logs import log, show_on_stderr
 from .signals import StopRequests, Terminated, exit_status, sigterm_like_ctrl_c
@@ -71,6 +71,19 @@ web writes a folder whose index.html writes text in any browser, from disk or a 
     python export.py --weights FILE --format savedmodel --output alice_savedmodel
     python export.py --weights FILE --format onestep --output alice-onestep.keras
     python export.py --format web --output alice-web      # the bundled model, in a browser
+"""
+
+SERVE_DESCRIPTION = """\
+Serve trained models over HTTP: a page at / to play with them, and a JSON API (POST /generate,
+POST /generate/stream, GET /models, GET /health; /docs describes it). Every client's text is
+decoded in one batch, a character a step. Needs the serve extra: pip install -r
+requirements-serve.txt.
+
+    python serve.py                            # the bundled model (or this folder's best)
+    python serve.py --weights runs/weights-improvement-20-1.2345.hdf5 --port 8080
+    python serve.py --checkpoint-dir runs      # every checkpoint in runs/, picked by name
+    curl -s -X POST localhost:8000/generate -H 'content-type: application/json' \\
+         -d '{"prime": "alice was ", "length": 100}'
 """
 
 PLOT_DESCRIPTION = """\
@@ -152,6 +165,10 @@ def plot_parser(prog=None):
     return _parser(PLOT_DESCRIPTION, PLOT, prog)
 
 
+def serve_parser(prog=None):
+    return _parser(SERVE_DESCRIPTION, SERVE_COMMAND, prog)
+
+
 def parse_generate_args(argv=None, prog=None):
     return generate_parser(prog).parse_args(argv)
 
@@ -215,6 +232,10 @@ The resume column says what `--resume FILE` does with each setting:
 ## plot.py (charlstm-plot)
 
 {_parser_table(plot_parser())}
+
+## serve.py (charlstm-serve)
+
+{_parser_table(serve_parser())}
 """
 
 
@@ -392,5 +413,14 @@ def plot_main(argv=None, prog=None):
 
     def command():
         print(api.plot(*args.history, output=args.output))
+
+    run(command, prog)
+
+
+def serve_main(argv=None, prog=None):
+    args = serve_parser(prog).parse_args(argv)
+
+    def command():
+        api.run_serve(_options(args, SERVE), args.verbose_backend)
 
     run(command, prog)

@@ -456,6 +456,31 @@ EXPORT = (
 )
 EXPORT_COMMAND = EXPORT + (VERBOSE_BACKEND,)
 
+# serve.py: which models to serve, where to listen, and a limit for every size a client sends.
+SERVE = (
+    Option("weights", None, "a checkpoint to serve; give several to serve several, picked by "
+           "a request's \"model\" (default: the best checkpoint in this folder, else the "
+           "bundled model)", "models", metavar="FILE", multiple=True),
+    Option("checkpoint_dir", None, "serve every checkpoint in this folder", "models",
+           metavar="DIR"),
+    Option("host", "127.0.0.1", "the address to listen on: 127.0.0.1 is this machine only; "
+           "0.0.0.0 opens it to the network", "server"),
+    Option("port", 8000, "the port to listen on; 0 takes a free one, which the start-up line "
+           "names", "server", type=non_negative_int, metavar="N"),
+    Option("max_length", 10_000, "the longest text a request may ask for (its length)",
+           "limits", type=positive_int, metavar="N"),
+    Option("max_samples", 8, "the most texts one request may ask for (its num_samples)",
+           "limits", type=positive_int, metavar="N"),
+    Option("max_prime", 4_000, "the longest prime a request may give, in characters (each is "
+           "one step of decoding before the first character)", "limits", type=positive_int,
+           metavar="N"),
+    Option("max_body", 65_536, "the largest request body, in bytes", "limits",
+           type=positive_int, metavar="BYTES"),
+    Option("max_streams", 256, "the most texts decoded at once, all requests together; a "
+           "request beyond it gets 429", "limits", type=positive_int, metavar="N"),
+)
+SERVE_COMMAND = SERVE + (VERBOSE_BACKEND,)
+
 PLOT = (
     Option("history", None, "history.csv files, one line each", None, positional=True),
     Option("output", None, "the PNG to write (default: beside the first file: history.png "
@@ -493,6 +518,9 @@ EvaluationOptions = _frozen_value(
 ExportOptions = _frozen_value(
     "ExportOptions", EXPORT, "One export's options: one field per EXPORT entry, checked.")
 
+ServeOptions = _frozen_value(
+    "ServeOptions", SERVE, "One server's options: one field per SERVE entry, checked.")
+
 
 def _checked_values(given, options, what):
     """{name: checked value} of the given ones; UserError naming an unknown one."""
@@ -518,7 +546,7 @@ def resolve_options(given, options=GENERATION, value_class=None):
             raise UserError(f"give {' or '.join(flags)}, not both")
     if value_class is None:
         value_class = {id(GENERATION): GenerationOptions, id(EVALUATION): EvaluationOptions,
-                       id(EXPORT): ExportOptions}[id(options)]
+                       id(EXPORT): ExportOptions, id(SERVE): ServeOptions}[id(options)]
     return value_class(**checked)
 
 
@@ -654,8 +682,8 @@ def add_arguments(parser, options=SETTINGS, given_only=True):
             arguments.update(action="store_const", const=option.const)
         else:
             arguments.update(type=option.type, choices=option.choices, metavar=option.metavar)
-            if option.multiple:
-                arguments["nargs"] = "+"
+            if option.multiple:  # --text a b, and --text a --text b too
+                arguments.update(nargs="+", action="extend")
         target.add_argument(option.flag_name, **arguments)
     return parser
 

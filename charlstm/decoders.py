@@ -113,21 +113,31 @@ class StatefulDecoder:
 
     def start(self, primes):
         primes = np.asarray(primes)[:, -STATEFUL_PRIME_CONTEXT:]
-        zeros = np.zeros((len(primes), self.units), np.float64)
-        self.states = [(zeros,) * self.state_count for _ in self.layers]
+        self.states = self.zero_states(len(primes))
         for position in range(primes.shape[1] - 1):
-            self._step(primes[:, position])
+            self.step_rows(primes[:, position])
         return self.advance(primes[:, -1])
 
     def advance(self, indices):
-        top = self._step(np.asarray(indices))
+        return self.probabilities(self.step_rows(np.asarray(indices)))
+
+    def zero_states(self, rows):
+        """Each layer's state for `rows` rows that have read nothing yet."""
+        zeros = np.zeros((rows, self.units), np.float64)
+        return [(zeros,) * self.state_count for _ in self.layers]
+
+    def probabilities(self, top):
+        """Next-character probabilities from the top layer's hidden state (the Dense and its
+        softmax)."""
         logits = top @ self.dense_kernel + self.dense_bias
         logits -= logits.max(axis=1, keepdims=True)
         exponentials = np.exp(logits)
         return exponentials / exponentials.sum(axis=1, keepdims=True)
 
-    def _step(self, indices):
-        """The cell, layer by layer; returns the top layer's new hidden state."""
+    def step_rows(self, indices):
+        """The cell, layer by layer, for one character a row (self.states holds the rows'
+        states; serving.py keeps many clients' rows there); returns the top layer's new
+        hidden state."""
         inputs = self.input_table[indices]
         for number, weights in enumerate(self.layers):
             inputs, self.states[number] = self.step(inputs, self.states[number], weights)

@@ -4,11 +4,16 @@ Test modules import helpers from here, never from each other."""
 
 import contextlib
 import csv
+import http.client
 import io
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
+import threading
+import time
 
 import h5py
 import numpy as np
@@ -160,3 +165,87 @@ def tiny_checkpoint(tiny_text_path, tmp_path_factory):
     directory = str(tmp_path_factory.mktemp("checkpoints"))
     train(train_args(text=tiny_text_path, epochs=3, checkpoint_dir=directory))
     return find_best_checkpoint(directory)
+
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory):
+    """A real headless Chromium (Debian's chromium, driven by chromium-driver through
+    selenium). Where it is missing the test skips with the reason, but never under CI
+    (CI=true), where .ci/run installs it: there a missing browser fails."""
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.path.exists(path)]
+    if missing:
+        reason = (f"{' and '.join(missing)} missing: apt-get install chromium "
+                  "chromium-driver")
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    # Without the network flags Chromium keeps trying to reach Google's hosts, which a closed
+    # network refuses many at a time; a fresh profile keeps runs apart.
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync",
+                 "--window-size=1100,900",
+                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_script_timeout(120)
+    yield driver
+    driver.quit()
+
+
+def wait_for_state(driver, *states, seconds=120):
+    """Wait until the page's body data-state is one of states; returns it."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        state = driver.execute_script("return document.body.dataset.state")
+        if state in states:
+            return state
+        time.sleep(0.05)
+    raise AssertionError(f"the page stayed '{state}', not {states}: "
+                         + driver.execute_script("return document.getElementById('message')"
+                                                 ".textContent"))
+
+
+def start_server(*flags, cwd):
+    """serve.py in its own process on a free port of 127.0.0.1: (process, port) once it
+    listens; process.log collects its stderr lines (read on a thread, so that the server
+    never blocks on a full pipe and a silent one cannot hang the test)."""
+    process = subprocess.Popen([sys.executable, os.path.join(ROOT, "serve.py"), "--port", "0",
+                                *flags], cwd=cwd, stderr=subprocess.PIPE, text=True)
+    process.log = []
+    threading.Thread(target=lambda: process.log.extend(process.stderr), daemon=True).start()
+    deadline = time.time() + 120
+    while time.time() < deadline and process.poll() is None:
+        found = re.search(r"listening on http://\S+:(\d+) ", "".join(process.log))
+        if found:
+            return process, int(found.group(1))
+        time.sleep(0.1)
+    process.kill()
+    raise AssertionError("serve.py did not start: " + "".join(process.log))
+
+
+def stop(process, signal_number=signal.SIGTERM):
+    """Signal a server process; its exit status."""
+    process.send_signal(signal_number)
+    return process.wait(timeout=30)
+
+
+def request(port, method, path, body=None, raw=None):
+    """(status, parsed JSON) of one real HTTP request to a server on 127.0.0.1."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    data = raw if raw is not None else (None if body is None else json.dumps(body))
+    connection.request(method, path, body=data, headers={"content-type": "application/json"})
+    response = connection.getresponse()
+    payload = response.read()
+    connection.close()
+    return response.status, json.loads(payload)
+
+

@@ -17,8 +17,8 @@ from conftest import ROOT, run_command, run_main
 # The modules that need Keras, and import it at their top. Everything else, the package, its
 # API and its commands included, starts no backend when imported.
 KERAS_MODULES = {"callbacks", "decoders", "devices", "evaluation", "exporting", "feeding",
-                 "generation", "keras_compat", "loading", "models", "optimizer", "snapshots",
-                 "training"}
+                 "generation", "keras_compat", "loading", "models", "optimizer", "server",
+                 "serving", "snapshots", "training"}
 BACKENDS = "{'tensorflow', 'keras', 'jax', 'torch'}"
 
 

@@ -17,6 +17,7 @@ def test_pyproject_pins_equal_the_requirements_files():
         project = tomllib.load(handle)["project"]
     assert sorted(project["dependencies"]) == pins("requirements.txt")
     assert project["optional-dependencies"]["plot"] == pins("requirements-plot.txt")
+    assert project["optional-dependencies"]["serve"] == pins("requirements-serve.txt")
     for script, target in project["scripts"].items():
         module, function = target.split(":")
         assert callable(getattr(importlib.import_module(module), function)), script

@@ -1,0 +1,78 @@
+"""The page at serve.py's / in a real headless Chromium: type a prime, press Generate, see the
+text arrive, Stop; greedy text is generate.py --stateful's."""
+
+import time
+
+import pytest
+
+from charlstm.folder import BUNDLED_MODEL
+
+from conftest import request, run_main, start_server, stop, wait_for_state
+
+
+@pytest.fixture(scope="module")
+def page(browser, tmp_path_factory):
+    process, port = start_server(cwd=tmp_path_factory.mktemp("page"))
+    browser.get(f"http://127.0.0.1:{port}/")
+    wait_for_state(browser, "idle")
+    yield browser, port
+    assert stop(process) == 143
+
+
+def fill(driver, **values):
+    for name, value in values.items():
+        field = driver.find_element("id", name)
+        field.clear()
+        field.send_keys(str(value))
+
+
+def output(driver):
+    return driver.execute_script("return document.getElementById('output').textContent")
+
+
+def test_generate_writes_generate_py_stateful_greedy_text(page):
+    driver, _ = page
+    assert "on the server" in driver.find_element("id", "engine").text
+    assert "alice (43 characters" in driver.find_element("id", "model").text
+    fill(driver, prime="alice was ", length=300)
+    driver.find_element("id", "generate").click()
+    assert wait_for_state(driver, "done", "error") == "done"
+    command = run_main("generate.py", "--weights", BUNDLED_MODEL, "--stateful", "--prime",
+                       "alice was ", "--length", "300", "--raw")
+    assert output(driver) + "\n" == command.stdout
+    assert driver.find_element("id", "seed-used").text.isdigit()
+
+
+def test_text_appears_as_it_is_made_and_stop_stops_it(page):
+    driver, port = page
+    fill(driver, prime="the queen ", length=10000, temperature=0.8, seed=5)
+    driver.find_element("id", "generate").click()
+    seen = set()
+    deadline = time.time() + 60
+    while time.time() < deadline and len(seen) < 3:
+        seen.add(len(output(driver)))
+        seen.discard(0)
+        time.sleep(0.02)
+    assert len(seen) >= 3, "the text did not grow in steps"  # several partial lengths
+    assert driver.find_element("id", "seed-used").text == "5"
+    driver.find_element("id", "stop").click()
+    assert wait_for_state(driver, "stopped") == "stopped"
+    stopped_at = len(output(driver))
+    assert 0 < stopped_at < 10000
+    time.sleep(0.5)
+    assert len(output(driver)) == stopped_at  # nothing more arrives
+    deadline = time.time() + 10
+    while request(port, "GET", "/health")[1]["streams"] and time.time() < deadline:
+        time.sleep(0.1)
+    assert request(port, "GET", "/health")[1]["streams"] == 0  # its rows left the batch
+
+
+def test_a_refused_request_is_one_message_on_the_page(page):
+    driver, _ = page
+    fill(driver, prime="{curly}", length=10)
+    driver.find_element("id", "generate").click()
+    assert wait_for_state(driver, "error") == "error"
+    assert "the model does not know: '{', '}'" in driver.find_element("id", "message").text
+    fill(driver, prime="alice ", length=5)  # and it recovers
+    driver.find_element("id", "generate").click()
+    assert wait_for_state(driver, "done") == "done" and len(output(driver)) == 5
