@@ -8,11 +8,12 @@ import os
 import shutil
 import time
 
+import h5py
 import numpy as np
 import pytest
 
 import charlstm
-from charlstm.checkpoint import write_checkpoint
+from charlstm.checkpoint import METADATA_ATTRIBUTE, SEED_TEXT_DATASET, write_checkpoint
 from charlstm.corpus import Vocabulary, normalise_text
 from charlstm.decoders import StatefulDecoder
 from charlstm.folder import BUNDLED_MODEL
@@ -23,45 +24,7 @@ from charlstm.snapshots import snapshot
 from charlstm.training import topology_of
 from charlstm.webexport import WEB_FILES, WEIGHTS_SCRIPT
 
-from conftest import run_main, train_args
-
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    """A real headless Chromium (Debian's chromium through chromium-driver and selenium);
-    skipped with the reason where it is missing, failed under CI=true."""
-    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.path.exists(path)]
-    if missing:
-        reason = f"{' and '.join(missing)} missing: apt-get install chromium chromium-driver"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--window-size=1100,900",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_script_timeout(120)
-    yield driver
-    driver.quit()
-
-
-def wait_for_state(driver, *states, seconds=120):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        state = driver.execute_script("return document.body.dataset.state")
-        if state in states:
-            return state
-        time.sleep(0.05)
-    raise AssertionError(f"the page stayed '{state}', not {states}: " + message(driver))
+from conftest import run_main, train_args, wait_for_state
 
 
 def message(driver):
@@ -313,6 +276,19 @@ def test_a_tiny_model_of_each_topology_writes_the_same_greedy_text(browser, tiny
     assert min(probabilities.max() for probabilities in after) >= 3 / len(vocabulary)
     # Far from flat, and moved by the input: a wrong weight would show far above 1e-5.
     assert np.abs(after[0] - after[1]).max() >= 0.02
+
+
+def test_a_legacy_tutorial_file_writes_the_same_greedy_text(browser, tmp_path):
+    """A weights-only file (the tutorial's own script writes these): its vocabulary comes
+    from wonderland.txt, as generate.py takes it."""
+    legacy = str(tmp_path / "legacy.hdf5")
+    shutil.copy(BUNDLED_MODEL, legacy)
+    with h5py.File(legacy, "a") as handle:
+        del handle.attrs[METADATA_ATTRIBUTE], handle[SEED_TEXT_DATASET]
+    folder = charlstm.export(legacy, str(tmp_path / "web"), format="web", verbose=0)
+    assert open_page(browser, folder) == "idle", message(browser)
+    assert "legacy (43 characters)" in browser.find_element("id", "model").text
+    check_identity(browser, legacy, ["alice was "], 300)
 
 
 # --- what cannot be written ---------------------------------------------------------------------
