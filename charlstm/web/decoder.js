@@ -58,7 +58,7 @@
   function readArray(entry) {
     const name = entry && entry.name;
     const shape = entry && entry.shape;
-    if (typeof entry.base64 !== "string" || !Array.isArray(shape)) {
+    if (!entry || typeof entry.base64 !== "string" || !Array.isArray(shape)) {
       throw new Error(`array ${name} has no data or shape`);
     }
     const bytes = decodeBase64(entry.base64, name);
@@ -245,27 +245,35 @@
     checkModel(model);
     const arrays = {};
     for (const entry of model.arrays || []) arrays[entry.name] = readArray(entry);
-    const take = (name) => {
+    // An array of the shape the topology says, so that no wrong size is read past.
+    const take = (name, ...shape) => {
       if (!arrays[name]) throw new Error(`array ${name} is missing`);
+      if (JSON.stringify(arrays[name].shape) !== JSON.stringify(shape)) {
+        throw new Error(`array ${name} has shape ${JSON.stringify(arrays[name].shape)}, ` +
+          `not the ${JSON.stringify(shape)} of the model it describes`);
+      }
       return arrays[name];
     };
-    const { cell, units, vocab_size: vocabSize } = model;
+    const { cell, units, vocab_size: vocabSize, output_size: outputSize } = model;
     const network = { cell, units, vocabSize, encoding: model.input_encoding, layers: [] };
     let inputWidth = { scaled: 1, "one-hot": vocabSize, embedding: model.embedding_size }[
       model.input_encoding];
-    if (model.input_encoding === "embedding") network.embedding = take("embedding").values;
+    if (model.input_encoding === "embedding") {
+      network.embedding = take("embedding", vocabSize, inputWidth).values;
+    }
+    const width = GATES[cell] * units;
+    const biasShape = cell === "gru" ? [2, width] : [width];
     for (let number = 1; number <= model.layers; number++) {
-      const kernel = take(`layer_${number}/kernel`).values;
-      const recurrent = take(`layer_${number}/recurrent_kernel`).values;
-      const bias = take(`layer_${number}/bias`).values;
+      const kernel = take(`layer_${number}/kernel`, inputWidth, width).values;
+      const recurrent = take(`layer_${number}/recurrent_kernel`, units, width).values;
+      const bias = take(`layer_${number}/bias`, ...biasShape).values;
       const lookup = number === 1 && model.input_encoding !== "scaled";
       network.layers.push(layerOf(cell, kernel, recurrent, bias, inputWidth, units, lookup));
       inputWidth = units;
     }
-    const dense = take("dense/kernel");
-    network.outputSize = dense.shape[1];
-    network.dense = interleave(dense.values, units, network.outputSize);
-    network.denseBias = take("dense/bias").values;
+    network.outputSize = outputSize;
+    network.dense = interleave(take("dense/kernel", units, outputSize).values, units, outputSize);
+    network.denseBias = take("dense/bias", outputSize).values;
     const matrices = [network.dense];
     for (const layer of network.layers) {
       matrices.push(...[layer.stacked, layer.recurrent, layer.input].filter(Boolean));
