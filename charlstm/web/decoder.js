@@ -14,7 +14,7 @@
 // feeds 8 independent sums, and a one-hot or embedding input is a row added, not a product.
 // Where the browser allows WebAssembly (with SIMD: every current browser), that one loop
 // runs as a 200-byte WebAssembly function assembled below from its instructions, two
-// float64 lanes at a time, about 3 times as fast. Its arithmetic is the JavaScript loop's
+// float64 lanes at a time, 2.5 to 3 times as fast. Its arithmetic is the JavaScript loop's
 // (the same products, summed in the same order; WebAssembly never fuses a multiply and an
 // add), so the two give the same bits and either gives Python's text.
 "use strict";
