@@ -385,13 +385,13 @@ def test_15_stateful_decoding_reads_a_long_primes_end_only(tiny_checkpoint, monk
     model, checkpoint, seed_text = load_for_generation(tiny_checkpoint)
     decoder = StatefulDecoder(model, checkpoint.topology)
     stepped = []
-    original = StatefulDecoder._step
+    original = StatefulDecoder.step_rows
 
     def counted(self, indices):
         stepped.append(1)
         return original(self, indices)
 
-    monkeypatch.setattr(StatefulDecoder, "_step", counted)
+    monkeypatch.setattr(StatefulDecoder, "step_rows", counted)
     long_prime = np.resize(seed_text, 50 * STATEFUL_PRIME_CONTEXT)[None, :]
     probabilities = decoder.start(long_prime)
     assert len(stepped) == STATEFUL_PRIME_CONTEXT

@@ -113,7 +113,9 @@ def test_resume_refuses_what_would_change_the_run(tiny_text_path, tmp_path, two_
     ]
     before = every_dataset(last)
     for flags, message in cases:
-        argv = ["--text", tiny_text_path, "--resume", last, "--epochs", "3"]
+        # A second --text would add to the first (--text a --text b is --text a b).
+        text = [] if "--text" in flags else ["--text", tiny_text_path]
+        argv = [*text, "--resume", last, "--epochs", "3"]
         with pytest.raises(UserError, match=message):
             train(parse_args(argv + flags))
     # Nothing was trained: no third epoch, no change to the checkpoint.
