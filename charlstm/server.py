@@ -35,6 +35,7 @@ import signal
 import socket
 
 import uvicorn
+from threadpoolctl import threadpool_limits
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException
@@ -143,22 +144,25 @@ def _event(data, name=None):
     return f"{head}data: {json.dumps(data)}\n\n"
 
 
-def _drain(group):
-    """The rows' new characters since the last call, and whether the group has ended."""
-    new = [[] for _ in range(group.rows)]
-    ended = False
-    while not group.chunks.empty():
-        chunk = group.chunks.get_nowait()
-        if chunk is None:
-            ended = True
-            break
-        for row, char in zip(new, chunk):
-            row.append(char)
-    return ["".join(row) for row in new], ended
+def _new_text(group, sent):
+    """Each row's characters since `sent` (one count a row, brought up to date)."""
+    new = []
+    for row, text in enumerate(group.texts):
+        chunk = text[sent[row]:]  # the engine's thread appends as we read: take a copy
+        sent[row] += len(chunk)
+        new.append("".join(chunk))
+    return new
+
+
+# How often a stream sends what has been made since it last sent. Per character would be one
+# event, one write and one wake of the event loop a character a stream; every 25 ms is 40
+# updates a second, smooth to read, and at 128 streams a small share of the CPU.
+STREAM_INTERVAL = 0.025
 
 
 class Waker:
-    """Wakes the event loop's waiting requests from the engine's thread (Engine.on_step)."""
+    """Wakes the event loop's waiting requests from the engine's thread (Engine.on_step: the
+    groups whose first characters came, or which ended), in one call a step."""
 
     def __init__(self):
         self.loop = None
@@ -226,20 +230,22 @@ def create_app(engine, limits, waker):
                                           "X-Accel-Buffering": "no"})
 
     async def _events(group):
+        sent = [0] * group.rows
         try:
             yield _event({"seed": group.seed, "model": group.model.name}, "start")
             while True:
-                texts, ended = _drain(group)
+                ended = group.finished.is_set()  # first: once set, the texts are complete
+                texts = _new_text(group, sent)
                 if any(texts):
                     yield _event({"text": texts[0]} if group.rows == 1 else {"texts": texts})
-                if ended or group.finished.is_set() and group.chunks.empty():
-                    if group.error:
-                        yield _event({"error": "the decoder failed"}, "error")
-                    else:
-                        yield _event({}, "done")
+                if ended:
+                    yield (_event({"error": "the decoder failed"}, "error") if group.error
+                           else _event({}, "done"))
                     return
-                await group.waker.wait()
-                group.waker.clear()
+                if group.produced:
+                    await asyncio.sleep(STREAM_INTERVAL)
+                else:  # the first characters are sent the moment they are made
+                    await group.waker.wait()
         finally:
             group.cancel()  # a client that went away frees its rows at the next step
 
@@ -324,13 +330,17 @@ def run_server(options):
     """Load the models, start the decoding thread and serve until Ctrl-C or SIGTERM."""
     models = load_models(model_paths(options))
     listener = listen(options.host, options.port)
+    # One BLAS thread: the decoder's products are small (a row a stream), and on a few cores
+    # OpenBLAS' helper threads spin against the event loop that serves the streams; with one,
+    # 8 clients got 6 times the characters a second here (docs/decisions.md).
+    threadpool_limits(1, user_api="blas")
     waker = Waker()
     engine = Engine(models, options.max_streams, on_step=waker)
     app = create_app(engine, options, waker)
     host, port = listener.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
-    log(f"decoding on the CPU with NumPy (the stateful decoder, float64), all streams in one "
-        f"batch a model; {os.cpu_count()} CPUs")
+    log(f"decoding on the CPU with NumPy (the stateful decoder, float64, one thread), all "
+        f"streams in one batch a model; {os.cpu_count()} CPUs")
     log("serving " + ", ".join(f"{model.name} ({model.path})" for model in models))
     if options.host not in LOCAL_HOSTS:
         log(f"--host {options.host}: open to every machine that can reach this one, with no "

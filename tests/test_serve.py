@@ -253,5 +253,5 @@ def test_a_taken_port_and_a_missing_extra_are_one_line(tmp_path):
                             capture_output=True, text=True, timeout=120, cwd=tmp_path,
                             env=dict(os.environ, PYTHONPATH=str(hide)))
     assert result.returncode == 1 and result.stderr.strip() == (
-        "serve.py: error: serving needs FastAPI and uvicorn, an optional extra: pip install "
-        "-r requirements-serve.txt (or pip install '.[serve]')")
+        "serve.py: error: serving needs the serve extra (FastAPI, uvicorn, threadpoolctl): pip "
+        "install -r requirements-serve.txt (or pip install '.[serve]')")
