@@ -30,6 +30,7 @@ generate.py has its flag.
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import socket
@@ -45,7 +46,7 @@ from .errors import UserError
 from .folder import checkpoints_in, default_weights
 from .logs import log
 from .pages import PAGE_ASSETS, asset_path, page_html
-from .serving import Busy, Engine, ServedModel
+from .serving import Busy, Engine, ServedModel, ShuttingDown
 from .signals import Terminated
 
 # A request's fields: generation's options that a client may set, and which model. What
@@ -139,6 +140,12 @@ def _reply(group):
     return reply
 
 
+def _failure(error):
+    """What a stream's "error" event says: a UserError's line (the server stopping), else
+    no more than that the decoder failed (the server's log has the rest)."""
+    return str(error) if isinstance(error, UserError) else "the decoder failed"
+
+
 def _event(data, name=None):
     head = f"event: {name}\n" if name else ""
     return f"{head}data: {json.dumps(data)}\n\n"
@@ -193,7 +200,8 @@ def create_app(engine, limits, waker):
 
     @app.exception_handler(UserError)
     async def user_error(request, error):
-        status = 429 if isinstance(error, Busy) else getattr(error, "status", 400)
+        status = (429 if isinstance(error, Busy) else 503 if isinstance(error, ShuttingDown)
+                  else getattr(error, "status", 400))
         return JSONResponse({"error": str(error)}, status_code=status)
 
     async def start(request):
@@ -239,7 +247,7 @@ def create_app(engine, limits, waker):
                 if any(texts):
                     yield _event({"text": texts[0]} if group.rows == 1 else {"texts": texts})
                 if ended:
-                    yield (_event({"error": "the decoder failed"}, "error") if group.error
+                    yield (_event({"error": _failure(group.error)}, "error") if group.error
                            else _event({}, "done"))
                     return
                 if group.produced:
@@ -348,7 +356,8 @@ def run_server(options):
     log(f"listening on http://{shown}:{port} (the page; /docs: the API); Ctrl-C stops it")
     config = uvicorn.Config(app, log_level="warning", access_log=False,
                             timeout_graceful_shutdown=2, lifespan="off")
-    server = _Server(config)
+    logging.getLogger("uvicorn.error").addFilter(_one_line)
+    server = _Server(config, on_exit=engine.stop)
     try:
         server.run(sockets=[listener])
     finally:
@@ -364,10 +373,27 @@ def run_server(options):
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server, remembering the signal that stopped it."""
+    """uvicorn's server, remembering the signal that stopped it. On that signal on_exit
+    (Engine.stop) ends the texts under way at the engine's next step, so that their streams
+    end with an "error" event within one STREAM_INTERVAL and uvicorn's graceful shutdown
+    has nothing to wait for."""
 
-    stopped_by = None
+    def __init__(self, config, on_exit):
+        super().__init__(config)
+        self.on_exit = on_exit
+        self.stopped_by = None
 
     def handle_exit(self, sig, frame):
         self.stopped_by = self.stopped_by or sig
+        self.on_exit()
         super().handle_exit(sig, frame)
+
+
+def _one_line(record):
+    """uvicorn's log records in one line: an exception's type and message, no traceback
+    (a client that never reads, cancelled at shutdown; or a bug, answered 500)."""
+    if record.exc_info:
+        error = record.exc_info[1]
+        record.msg = f"{record.getMessage()}: {type(error).__name__}: {error}".rstrip(": ")
+        record.args, record.exc_info, record.exc_text = (), None, None
+    return True

@@ -42,6 +42,7 @@ from .errors import UserError
 from .folder import parse_checkpoint_name
 from .generation import choose_primes
 from .loading import load_for_generation
+from .logs import log
 from .sampling import choose_rows
 
 
@@ -269,7 +270,7 @@ class Engine:
         group = Group(served, primes, seed, options.length, options, rng)
         with self._lock:
             if self._closed:
-                raise UserError("the server is shutting down")
+                raise ShuttingDown("the server is shutting down: try again later")
             busy = self._busy()
             if busy + group.rows > self.max_streams:
                 raise Busy(f"the server is decoding {busy} streams, and at most "
@@ -286,11 +287,16 @@ class Engine:
                             + ", ".join(repr(known) for known in self.models))
         return self.models[name]
 
-    def close(self):
-        """Stop the thread; every group still running ends (cancelled)."""
+    def stop(self):
+        """Without waiting: end every group at the next step (its error ShuttingDown), refuse
+        new ones, and end the thread."""
         with self._lock:
             self._closed = True
         self._wake.set()
+
+    def close(self):
+        """stop(), and wait for the thread to end."""
+        self.stop()
         self._thread.join(timeout=10)
 
     def _run(self):
@@ -321,9 +327,14 @@ class Engine:
             if not closed:
                 news = batch.step()
         except Exception as error:  # noqa: BLE001 - a bug: end these groups, not the server
+            log(f"the decoder failed on model {batch.model.name}: {type(error).__name__}: "
+                f"{error}; its {len(batch.groups)} request(s) ended")
             for group in batch.groups:
                 group.error = error
         for group in batch.groups:
+            if closed and not group.done:
+                group.error = ShuttingDown("the server is shutting down: the text stopped "
+                                           f"after {group.produced} characters")
             if closed or group.error:
                 group.cancel()
         return news + batch.leave()
@@ -331,4 +342,9 @@ class Engine:
 
 class Busy(UserError):
     """Every stream is taken: the request may be repeated later (HTTP 429)."""
+
+
+class ShuttingDown(UserError):
+    """The server is stopping (Ctrl-C, SIGTERM): requests under way end, new ones are refused
+    (HTTP 503)."""
 
