@@ -321,7 +321,11 @@ def load_models(paths):
 def listen(host, port):
     """A listening socket, so that a taken port is one clear line before anything starts."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP said, not 0: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on
+    # sockets whose proto is IPPROTO_TCP, and accepted sockets inherit it. With Nagle on,
+    # each small write after the first (a response's body, the next stream event) waited
+    # for the client's delayed ACK: 40 ms a reply on a kept-alive connection.
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listener.bind((host, port))
