@@ -194,10 +194,11 @@ def run_serve(options, verbose_backend=False):
     """serve() for ServeOptions (what serve.py parsed)."""
     try:
         import fastapi  # noqa: F401  (the optional extra: say so in one line if missing)
+        import threadpoolctl  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError:
-        raise UserError("serving needs FastAPI and uvicorn, an optional extra: pip install -r "
-                        "requirements-serve.txt (or pip install '.[serve]')") from None
+        raise UserError("serving needs the serve extra (FastAPI, uvicorn, threadpoolctl): pip "
+                        "install -r requirements-serve.txt (or pip install '.[serve]')") from None
     start_backend(verbose_backend)
     from . import server
 

@@ -30,47 +30,71 @@ def make_chooser(temperature=0.0, top_k=None, rng=None, top_p=None):
     """A function from probabilities (N, V) to chosen indices (N,): greedy at temperature 0,
     else a draw from softmax(log p / temperature), among the top_k most likely characters
     and then (nucleus sampling) the fewest most likely ones whose probabilities, after the
-    temperature, add up to top_p. top_p 1 (or None) keeps every character."""
+    temperature, add up to top_p. top_p 1 (or None) keeps every character. One draw of rng
+    a row and a call (choose_rows does the arithmetic)."""
     assert temperature >= 0 and (top_k is None or top_k >= 1)
     assert top_p is None or 0 < top_p <= 1
     if temperature == 0:
         return greedy
-    if top_p is not None and top_p >= 1:
-        top_p = None  # exactly plain sampling: no rounding of a cumulative sum can drop a tail
     rng = rng if rng is not None else np.random.default_rng()
 
     def choose(probabilities):
         probabilities = np.asarray(probabilities, dtype=np.float64)
         rows, size = probabilities.shape
-        allowed = probabilities > 0
-        if top_k is not None and top_k < size:
-            # The k most likely of each row; a stable sort keeps the lower index on ties.
-            ranked = np.argsort(-probabilities, axis=1, kind="stable")[:, :top_k]
-            in_top = np.zeros_like(allowed)
-            in_top[np.arange(rows)[:, None], ranked] = True
-            allowed &= in_top
-        logits = np.full_like(probabilities, -np.inf)
-        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-            # A temperature so small that log(p) / T overflows is the greedy choice.
-            logits[allowed] = np.log(probabilities[allowed]) / temperature
-            top = logits.max(axis=1, keepdims=True)
-            computable = np.isfinite(top[:, 0])
-            logits -= np.where(np.isfinite(top), top, 0.0)
-            weights = np.exp(logits)  # exp(-inf) is exactly 0
-            if top_p is not None:
-                weights, allowed = _nucleus(weights, allowed, top_p)
-            cumulative = np.cumsum(weights / weights.sum(axis=1, keepdims=True), axis=1)
-        draws = rng.random((rows, 1))  # drawn for every row, so seeds give the same stream
-        chosen = (cumulative <= draws).sum(axis=1)
-        # Rounding can leave the last cumulative value just under a draw near 1: take the
-        # last allowed character then, never one that was masked out.
-        last_allowed = size - 1 - np.argmax(allowed[:, ::-1], axis=1)
-        chosen = np.minimum(chosen, last_allowed)
-        if not computable.all():
-            chosen = np.where(computable, chosen, greedy(probabilities))
-        return chosen
+        return choose_rows(probabilities, np.full(rows, float(temperature)),
+                           np.full(rows, min(top_k or size, size)),
+                           np.full(rows, 1.0 if top_p is None else float(top_p)),
+                           rng.random((rows, 1)))  # a draw for every row: seeds repeat
 
     return choose
+
+
+def choose_rows(probabilities, temperatures, top_ks, top_ps, draws):
+    """make_chooser's sampled choice, each row with its own settings: probabilities (N, V),
+    temperatures (N,) above 0, top_ks (N,) whole numbers (V: all), top_ps (N,) in (0, 1]
+    (1: all), draws (N, 1) uniform in [0, 1). Every operation works row by row, so a row's
+    choice does not depend on the rows beside it: serve.py chooses every stream's next
+    character in one call, each with its request's settings and random generator.
+
+    >>> p = np.array([[0.1, 0.7, 0.2], [0.1, 0.7, 0.2]])
+    >>> choose_rows(p, np.array([1.0, 1.0]), np.array([3, 1]), np.array([1.0, 1.0]),
+    ...             np.array([[0.05], [0.05]])).tolist()    # all three, then the top one only
+    [0, 1]
+    """
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    rows, size = probabilities.shape
+    allowed = probabilities > 0
+    ranked_rows = np.flatnonzero(top_ks < size)
+    if len(ranked_rows):
+        # The k most likely of each row; a stable sort keeps the lower index on ties.
+        ranked = np.argsort(-probabilities[ranked_rows], axis=1, kind="stable")
+        ranks = np.empty_like(ranked)
+        np.put_along_axis(ranks, ranked, np.arange(size)[None, :].repeat(len(ranked), 0), 1)
+        allowed[ranked_rows] &= ranks < top_ks[ranked_rows, None]
+    logits = np.full_like(probabilities, -np.inf)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        # A temperature so small that log(p) / T overflows is the greedy choice.
+        per_element = np.broadcast_to(np.asarray(temperatures, np.float64)[:, None],
+                                      probabilities.shape)
+        logits[allowed] = np.log(probabilities[allowed]) / per_element[allowed]
+        top = logits.max(axis=1, keepdims=True)
+        computable = np.isfinite(top[:, 0])
+        logits -= np.where(np.isfinite(top), top, 0.0)
+        weights = np.exp(logits)  # exp(-inf) is exactly 0
+        # top_p 1 is exactly plain sampling: no rounding of a cumulative sum drops a tail.
+        nucleus_rows = np.flatnonzero(top_ps < 1)
+        if len(nucleus_rows):
+            weights[nucleus_rows], allowed[nucleus_rows] = _nucleus(
+                weights[nucleus_rows], allowed[nucleus_rows], top_ps[nucleus_rows, None])
+        cumulative = np.cumsum(weights / weights.sum(axis=1, keepdims=True), axis=1)
+    chosen = (cumulative <= draws).sum(axis=1)
+    # Rounding can leave the last cumulative value just under a draw near 1: take the
+    # last allowed character then, never one that was masked out.
+    last_allowed = size - 1 - np.argmax(allowed[:, ::-1], axis=1)
+    chosen = np.minimum(chosen, last_allowed)
+    if not computable.all():
+        chosen = np.where(computable, chosen, greedy(probabilities))
+    return chosen
 
 
 def _nucleus(weights, allowed, top_p):

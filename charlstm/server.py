@@ -30,14 +30,14 @@ generate.py has its flag.
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import socket
-import time
 
 import uvicorn
-from fastapi import FastAPI, Request
 from threadpoolctl import threadpool_limits
+from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException
 
@@ -46,7 +46,7 @@ from .errors import UserError
 from .folder import checkpoints_in, default_weights
 from .logs import log
 from .pages import PAGE_ASSETS, asset_path, page_html
-from .serving import Busy, Engine, ServedModel
+from .serving import Busy, Engine, ServedModel, ShuttingDown
 from .signals import Terminated
 
 # A request's fields: generation's options that a client may set, and which model. What
@@ -140,64 +140,53 @@ def _reply(group):
     return reply
 
 
+def _failure(error):
+    """What a stream's "error" event says: a UserError's line (the server stopping), else
+    no more than that the decoder failed (the server's log has the rest)."""
+    return str(error) if isinstance(error, UserError) else "the decoder failed"
+
+
 def _event(data, name=None):
     head = f"event: {name}\n" if name else ""
     return f"{head}data: {json.dumps(data)}\n\n"
 
 
-def _drain(group):
-    """The rows' new characters since the last call, and whether the group has ended."""
-    new = [[] for _ in range(group.rows)]
-    ended = False
-    while not group.chunks.empty():
-        chunk = group.chunks.get_nowait()
-        if chunk is None:
-            ended = True
-            break
-        for row, char in zip(new, chunk):
-            row.append(char)
-    return ["".join(row) for row in new], ended
+def _new_text(group, sent):
+    """Each row's characters since `sent` (one count a row, brought up to date)."""
+    new = []
+    for row, text in enumerate(group.texts):
+        chunk = text[sent[row]:]  # the engine's thread appends as we read: take a copy
+        sent[row] += len(chunk)
+        new.append("".join(chunk))
+    return new
 
 
-class DecodingLoop:
-    """Runs engine.step() on the server's event loop, as a task: a step, then the requests
-    that got characters are woken and send them, then the next step. Idle, it waits for the
-    next request (start())."""
-
-    def __init__(self, engine):
-        self.engine = engine
-        self.work = None
-        self.task = None
-
-    def start(self):
-        """Called by each request once its group is submitted (on the event loop)."""
-        if self.task is None:
-            self.work = asyncio.Event()
-            self.task = asyncio.get_running_loop().create_task(self._run())
-        self.work.set()
-
-    async def _run(self):
-        while True:
-            touched = self.engine.step()
-            if touched is None:
-                self.work.clear()
-                await self.work.wait()
-                continue
-            for group in touched:
-                if group.waker is not None:
-                    group.waker.set()
-            await asyncio.sleep(0)  # let the woken requests send before the next step
+# How often a stream sends what has been made since it last sent. Per character would be one
+# event, one write and one wake of the event loop a character a stream; every 25 ms is 40
+# updates a second, smooth to read, and at 128 streams a small share of the CPU.
+STREAM_INTERVAL = 0.025
 
 
-# A stream sends at most this often (its first characters at once): one event of a few
-# characters instead of one a character, so that 128 clients cost the loop 128 sends every
-# 20 ms, not at every step. Text still appears 50 times a second.
-SEND_INTERVAL = 0.02
+class Waker:
+    """Wakes the event loop's waiting requests from the engine's thread (Engine.on_step: the
+    groups whose first characters came, or which ended), in one call a step."""
+
+    def __init__(self):
+        self.loop = None
+
+    def __call__(self, groups):
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(self._set, groups)
+
+    @staticmethod
+    def _set(groups):
+        for group in groups:
+            if group.waker is not None:
+                group.waker.set()
 
 
-def create_app(engine, limits):
+def create_app(engine, limits, waker):
     """The FastAPI app serving `engine` (serving.Engine) within `limits` (ServeOptions)."""
-    decoding = DecodingLoop(engine)
     app = FastAPI(title="charlstm", version="1", summary="Alice, one character at a time: "
                   "text from a character LSTM, all clients decoded together")
     request_schema = {"requestBody": {"required": False, "content": {"application/json": {
@@ -205,20 +194,13 @@ def create_app(engine, limits):
             name: {"type": {WHOLE: "integer", NUMBER: "number", TEXT: "string"}[kind],
                    "description": _field_help(name)} for name, kind in FIELDS.items()}}}}}}
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request, error):
-        return JSONResponse({"error": str(error.detail)}, status_code=error.status_code)
-
-    @app.exception_handler(UserError)
-    async def user_error(request, error):
-        status = 429 if isinstance(error, Busy) else getattr(error, "status", 400)
-        return JSONResponse({"error": str(error)}, status_code=status)
+    _add_error_handlers(app)
 
     async def start(request):
+        waker.loop = asyncio.get_running_loop()
         options, model = parse_request(await read_body(request, limits.max_body), limits)
         group = engine.submit(options, model)
         group.waker = asyncio.Event()
-        decoding.start()
         return group
 
     @app.post("/generate", openapi_extra=request_schema)
@@ -248,27 +230,44 @@ def create_app(engine, limits):
                                           "X-Accel-Buffering": "no"})
 
     async def _events(group):
+        sent = [0] * group.rows
         try:
             yield _event({"seed": group.seed, "model": group.model.name}, "start")
-            sent = None
             while True:
-                await group.waker.wait()
-                group.waker.clear()
-                if sent is not None:
-                    await asyncio.sleep(max(0.0, sent + SEND_INTERVAL - time.perf_counter()))
-                texts, ended = _drain(group)
+                ended = group.finished.is_set()  # first: once set, the texts are complete
+                texts = _new_text(group, sent)
                 if any(texts):
                     yield _event({"text": texts[0]} if group.rows == 1 else {"texts": texts})
-                    sent = time.perf_counter()
-                if ended or group.finished.is_set() and group.chunks.empty():
-                    if group.error:
-                        yield _event({"error": "the decoder failed"}, "error")
-                    else:
-                        yield _event({}, "done")
+                if ended:
+                    yield (_event({"error": _failure(group.error)}, "error") if group.error
+                           else _event({}, "done"))
                     return
+                if group.produced:
+                    await asyncio.sleep(STREAM_INTERVAL)
+                else:  # the first characters are sent the moment they are made
+                    await group.waker.wait()
         finally:
             group.cancel()  # a client that went away frees its rows at the next step
 
+    _add_pages_and_status(app, engine)
+    return app
+
+
+def _add_error_handlers(app):
+    """Every refusal as JSON {"error": ...}: HTTP's own (404, 405) and UserError's."""
+    @app.exception_handler(HTTPException)
+    async def http_error(request, error):
+        return JSONResponse({"error": str(error.detail)}, status_code=error.status_code)
+
+    @app.exception_handler(UserError)
+    async def user_error(request, error):
+        status = (429 if isinstance(error, Busy) else 503 if isinstance(error, ShuttingDown)
+                  else getattr(error, "status", 400))
+        return JSONResponse({"error": str(error)}, status_code=status)
+
+
+def _add_pages_and_status(app, engine):
+    """GET /models, /health, the page and its files."""
     @app.get("/models")
     async def models():
         """Each model: name, vocabulary size, loss, settings."""
@@ -289,8 +288,6 @@ def create_app(engine, limits):
             raise HTTPException(404, f"no file {name!r} here")
         with open(asset_path(name), "rb") as handle:
             return Response(handle.read(), media_type=CONTENT_TYPES[name[name.rindex("."):]])
-
-    return app
 
 
 def _field_help(name):
@@ -333,7 +330,11 @@ def load_models(paths):
 def listen(host, port):
     """A listening socket, so that a taken port is one clear line before anything starts."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP said, not 0: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on
+    # sockets whose proto is IPPROTO_TCP, and accepted sockets inherit it. With Nagle on,
+    # each small write after the first (a response's body, the next stream event) waited
+    # for the client's delayed ACK: 40 ms a reply on a kept-alive connection.
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listener.bind((host, port))
@@ -348,18 +349,18 @@ def listen(host, port):
 
 def run_server(options):
     """Load the models, start the decoding thread and serve until Ctrl-C or SIGTERM."""
-    # One BLAS thread: the server's products are small (rows x 1,024), and a second thread
-    # that spins waiting for them takes the core that the event loop, the clients or other
-    # work need. On the 2-core test machine under load, 32 clients got 2.6 times one client's
-    # rate with one thread and 0.7 times with two (bench/results/serve.txt has the figures).
-    threadpool_limits(1, user_api="blas")
     models = load_models(model_paths(options))
     listener = listen(options.host, options.port)
-    engine = Engine(models, options.max_streams, thread=False)
-    app = create_app(engine, options)
+    # One BLAS thread: the decoder's products are small (a row a stream), and on a few cores
+    # OpenBLAS' helper threads spin against the event loop that serves the streams; with one,
+    # 8 clients got 6 times the characters a second here (docs/decisions.md).
+    threadpool_limits(1, user_api="blas")
+    waker = Waker()
+    engine = Engine(models, options.max_streams, on_step=waker)
+    app = create_app(engine, options, waker)
     host, port = listener.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
-    log(f"decoding on the CPU with NumPy (the stateful decoder, float64, one BLAS thread), all "
+    log(f"decoding on the CPU with NumPy (the stateful decoder, float64, one thread), all "
         f"streams in one batch a model; {os.cpu_count()} CPUs")
     log("serving " + ", ".join(f"{model.name} ({model.path})" for model in models))
     if options.host not in LOCAL_HOSTS:
@@ -368,7 +369,8 @@ def run_server(options):
     log(f"listening on http://{shown}:{port} (the page; /docs: the API); Ctrl-C stops it")
     config = uvicorn.Config(app, log_level="warning", access_log=False,
                             timeout_graceful_shutdown=2, lifespan="off")
-    server = _Server(config)
+    logging.getLogger("uvicorn.error").addFilter(_one_line)
+    server = _Server(config, on_exit=engine.stop)
     try:
         server.run(sockets=[listener])
     finally:
@@ -384,10 +386,27 @@ def run_server(options):
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server, remembering the signal that stopped it."""
+    """uvicorn's server, remembering the signal that stopped it. On that signal on_exit
+    (Engine.stop) ends the texts under way at the engine's next step, so that their streams
+    end with an "error" event within one STREAM_INTERVAL and uvicorn's graceful shutdown
+    has nothing to wait for."""
 
-    stopped_by = None
+    def __init__(self, config, on_exit):
+        super().__init__(config)
+        self.on_exit = on_exit
+        self.stopped_by = None
 
     def handle_exit(self, sig, frame):
         self.stopped_by = self.stopped_by or sig
+        self.on_exit()
         super().handle_exit(sig, frame)
+
+
+def _one_line(record):
+    """uvicorn's log records in one line: an exception's type and message, no traceback
+    (a client that never reads, cancelled at shutdown; or a bug, answered 500)."""
+    if record.exc_info:
+        error = record.exc_info[1]
+        record.msg = f"{record.getMessage()}: {type(error).__name__}: {error}".rstrip(": ")
+        record.args, record.exc_info, record.exc_text = (), None, None
+    return True

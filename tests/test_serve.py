@@ -30,8 +30,9 @@ def server(tmp_path_factory):
     assert stop(process) == 143
 
 
-def stream(port, body, on_first=None):
-    """The SSE events of POST /generate/stream: [(name, data, arrival time)]."""
+def stream(port, body, on_first=None, started=None):
+    """The SSE events of POST /generate/stream: [(name, data, arrival time)]. At the first
+    characters: on_first(connection), if given, and return; started.set(), if given."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     connection.request("POST", "/generate/stream", body=json.dumps(body))
     response = connection.getresponse()
@@ -43,6 +44,8 @@ def stream(port, body, on_first=None):
             name = line[6:].strip()
         elif line.startswith("data:"):
             events.append((name, json.loads(line[5:]), time.perf_counter()))
+            if started and name == "message":
+                started.set()
             if on_first and name == "message" and len(events) == 2:
                 on_first(connection)
                 return events
@@ -83,35 +86,39 @@ def test_sampled_text_and_several_samples_repeat_the_python_api_for_their_seed(s
 
 
 def test_streaming_sends_characters_as_they_are_made(server):
-    body = {"prime": "alice was ", "length": 400}
+    body = {"prime": "alice was ", "length": 1000}
     events = stream(server, body)
     assert events[0][0] == "start" and events[-1][0] == "done"
     chunks = [event for event in events if event[0] == "message"]
-    assert len(chunks) > 10  # many events, not one at the end
+    assert len(chunks) > 4  # several events (one each 25 ms), not one at the end
     assert chunks[-1][2] - chunks[0][2] > 0  # spread over time
     assert streamed_text(events) == request(server, "POST", "/generate", body)[1]["text"]
 
 
 def test_a_request_gives_the_same_text_alone_and_among_31_others(server):
-    reference = {"prime": "the mock turtle ", "length": 300}
-    alone = streamed_text(stream(server, reference))
-    others = [{"prime": prime, "length": 300 + 7 * number, "temperature": 1.0,
+    # A greedy and a sampled request, alone and then among 30 others of other primes,
+    # lengths and settings that join and leave around them.
+    references = {"greedy": {"prime": "the mock turtle ", "length": 300},
+                  "sampled": {"prime": "the mock turtle ", "length": 300, "temperature": 0.9,
+                              "top_k": 20, "top_p": 0.95, "seed": 11}}
+    alone = {key: streamed_text(stream(server, body)) for key, body in references.items()}
+    others = [{"prime": prime, "length": 150 + 11 * number, "temperature": number % 3 * 0.5,
                "seed": number} for number, prime in
-              enumerate(["alice ", "the king ", "she said ", "'oh dear ", "down ", "and "] * 6)]
+              enumerate(["alice ", "the king ", "she said ", "'oh dear ", "down ", "and "] * 5)]
     results = {}
 
     def client(key, body):
         results[key] = streamed_text(stream(server, body))
 
     threads = [threading.Thread(target=client, args=(number, body))
-               for number, body in enumerate(others[:31])]
-    threads.append(threading.Thread(target=client, args=("reference", reference)))
+               for number, body in enumerate(others)]
+    threads += [threading.Thread(target=client, args=item) for item in references.items()]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert results["reference"] == alone
-    assert all(len(results[number]) == others[number]["length"] for number in range(31))
+    assert results["greedy"] == alone["greedy"] and results["sampled"] == alone["sampled"]
+    assert all(len(results[number]) == body["length"] for number, body in enumerate(others))
 
 
 @pytest.mark.parametrize("body, status, message", [
@@ -217,21 +224,36 @@ def test_128_concurrent_streaming_clients_are_all_answered(server):
     assert request(server, "POST", "/generate", {"length": 5})[0] == 200  # still serving
 
 
-def test_several_models_an_open_host_and_ctrl_c(tmp_path):
+def test_several_models_an_open_host_and_ctrl_c_during_streams(tmp_path):
     process, port = start_server("--weights", BUNDLED_MODEL, "--weights", TINY_MODEL,
                                  "--host", "0.0.0.0", cwd=tmp_path)
+    ended = []
     try:
         names = [model["name"] for model in request(port, "GET", "/models")[1]["models"]]
         assert names == ["alice", "weights-improvement-06-2.8997"]
         status, reply = request(port, "POST", "/generate", {"model": names[1], "length": 10,
                                                             "prime": "alice "})
         assert status == 200 and reply["model"] == names[1] and len(reply["text"]) == 10
+        # Ctrl-C while a stream is under way, and while a client never reads its own.
+        silent = socket.create_connection(("127.0.0.1", port))
+        body = json.dumps({"length": 3000}).encode()
+        silent.sendall(b"POST /generate/stream HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                       + str(len(body)).encode() + b"\r\n\r\n" + body)
+        started = threading.Event()
+        reader = threading.Thread(target=lambda: ended.extend(
+            stream(port, {"length": 3000}, started=started)))
+        reader.start()
+        assert started.wait(timeout=60)
     finally:
         status = stop(process, signal.SIGINT)
+    reader.join(timeout=30)
+    silent.close()
     assert status == 130
+    last_name, last_data, _ = ended[-1]
+    assert last_name == "error" and "the server is shutting down" in last_data["error"]
     log = "".join(process.log)
     assert "--host 0.0.0.0: open to every machine that can reach this one" in log
-    assert "serve.py: interrupted" in log
+    assert log.rstrip().endswith("serve.py: interrupted") and "Traceback" not in log
 
 
 def test_a_taken_port_and_a_missing_extra_are_one_line(tmp_path):
@@ -253,5 +275,5 @@ def test_a_taken_port_and_a_missing_extra_are_one_line(tmp_path):
                             capture_output=True, text=True, timeout=120, cwd=tmp_path,
                             env=dict(os.environ, PYTHONPATH=str(hide)))
     assert result.returncode == 1 and result.stderr.strip() == (
-        "serve.py: error: serving needs FastAPI and uvicorn, an optional extra: pip install "
-        "-r requirements-serve.txt (or pip install '.[serve]')")
+        "serve.py: error: serving needs the serve extra (FastAPI, uvicorn, threadpoolctl): pip "
+        "install -r requirements-serve.txt (or pip install '.[serve]')")
