@@ -214,6 +214,19 @@ def wait_for_state(driver, *states, seconds=120):
                                                  ".textContent"))
 
 
+def text_grows_in_steps(driver, seconds=60):
+    """Whether the page's #output, once generation is under way, shows at least three
+    different non-empty lengths: the text appears as it is made, not all at the end."""
+    seen = set()
+    deadline = time.time() + seconds
+    while time.time() < deadline and len(seen) < 3:
+        seen.add(len(driver.execute_script(
+            "return document.getElementById('output').textContent")))
+        seen.discard(0)
+        time.sleep(0.02)
+    return len(seen) >= 3
+
+
 def start_server(*flags, cwd):
     """serve.py in its own process on a free port of 127.0.0.1: (process, port) once it
     listens; process.log collects its stderr lines (read on a thread, so that the server

@@ -7,7 +7,7 @@ import pytest
 
 from charlstm.folder import BUNDLED_MODEL
 
-from conftest import request, run_main, start_server, stop, wait_for_state
+from conftest import request, run_main, start_server, stop, text_grows_in_steps, wait_for_state
 
 
 @pytest.fixture(scope="module")
@@ -47,13 +47,7 @@ def test_text_appears_as_it_is_made_and_stop_stops_it(page):
     driver, port = page
     fill(driver, prime="the queen ", length=10000, temperature=0.8, seed=5)
     driver.find_element("id", "generate").click()
-    seen = set()
-    deadline = time.time() + 60
-    while time.time() < deadline and len(seen) < 3:
-        seen.add(len(output(driver)))
-        seen.discard(0)
-        time.sleep(0.02)
-    assert len(seen) >= 3, "the text did not grow in steps"  # several partial lengths
+    assert text_grows_in_steps(driver), "the text did not grow in steps"
     assert driver.find_element("id", "seed-used").text == "5"
     driver.find_element("id", "stop").click()
     assert wait_for_state(driver, "stopped") == "stopped"

@@ -24,7 +24,7 @@ from charlstm.snapshots import snapshot
 from charlstm.training import topology_of
 from charlstm.webexport import WEB_FILES, WEIGHTS_SCRIPT
 
-from conftest import run_main, train_args, wait_for_state
+from conftest import run_main, text_grows_in_steps, train_args, wait_for_state
 
 
 def message(driver):
@@ -175,13 +175,7 @@ def test_text_appears_as_it_is_made_and_stop_stops_it(alice_page):
     driver = alice_page
     fill(driver, prime="the queen ", length=100000, temperature=0.8, seed=5)
     driver.find_element("id", "generate").click()
-    seen = set()
-    deadline = time.time() + 60
-    while time.time() < deadline and len(seen) < 3:
-        seen.add(len(output(driver)))
-        seen.discard(0)
-        time.sleep(0.02)
-    assert len(seen) >= 3, "the text did not grow in steps"
+    assert text_grows_in_steps(driver), "the text did not grow in steps"
     driver.find_element("id", "stop").click()
     assert wait_for_state(driver, "stopped") == "stopped"
     stopped_at = len(output(driver))
