@@ -227,6 +227,19 @@ def text_grows_in_steps(driver, seconds=60):
     return len(seen) >= 3
 
 
+def stop_on_the_page(driver, length):
+    """Press Stop during a generation of `length` characters: the page says "stopped", part
+    of the text is there, and nothing more arrives. Returns how much there is."""
+    driver.find_element("id", "stop").click()
+    assert wait_for_state(driver, "stopped") == "stopped"
+    output = "return document.getElementById('output').textContent"
+    stopped_at = len(driver.execute_script(output))
+    assert 0 < stopped_at < length
+    time.sleep(0.5)
+    assert len(driver.execute_script(output)) == stopped_at  # nothing more arrives
+    return stopped_at
+
+
 def start_server(*flags, cwd):
     """serve.py in its own process on a free port of 127.0.0.1: (process, port) once it
     listens; process.log collects its stderr lines (read on a thread, so that the server

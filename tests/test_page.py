@@ -7,7 +7,8 @@ import pytest
 
 from charlstm.folder import BUNDLED_MODEL
 
-from conftest import request, run_main, start_server, stop, text_grows_in_steps, wait_for_state
+from conftest import (request, run_main, start_server, stop, stop_on_the_page,
+                      text_grows_in_steps, wait_for_state)
 
 
 @pytest.fixture(scope="module")
@@ -49,12 +50,7 @@ def test_text_appears_as_it_is_made_and_stop_stops_it(page):
     driver.find_element("id", "generate").click()
     assert text_grows_in_steps(driver), "the text did not grow in steps"
     assert driver.find_element("id", "seed-used").text == "5"
-    driver.find_element("id", "stop").click()
-    assert wait_for_state(driver, "stopped") == "stopped"
-    stopped_at = len(output(driver))
-    assert 0 < stopped_at < 10000
-    time.sleep(0.5)
-    assert len(output(driver)) == stopped_at  # nothing more arrives
+    stop_on_the_page(driver, 10000)
     deadline = time.time() + 10
     while request(port, "GET", "/health")[1]["streams"] and time.time() < deadline:
         time.sleep(0.1)
