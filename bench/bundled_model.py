@@ -25,7 +25,7 @@ import common
 
 import h5py  # noqa: E402
 
-from charlstm.folder import BUNDLED_MODEL, find_best_checkpoint  # noqa: E402
+from charlstm.checkpoints.run_folder import BUNDLED_MODEL, find_best_checkpoint  # noqa: E402
 
 SEED = 2026
 HELD_OUT = 0.1

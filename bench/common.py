@@ -42,7 +42,7 @@ def start_server(weights, streams):
     """serve.py in a process of its own on a free port of 127.0.0.1 (the bundled model unless
     weights), allowing `streams` streams at once: (process, port, its stderr lines so far),
     once it listens."""
-    from charlstm.folder import BUNDLED_MODEL
+    from charlstm.checkpoints.run_folder import BUNDLED_MODEL
 
     command = [sys.executable, os.path.join(ROOT, "serve.py"), "--port", "0",
                "--max-streams", str(streams), "--weights", weights or BUNDLED_MODEL]

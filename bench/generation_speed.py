@@ -22,16 +22,16 @@ import time
 
 from common import ROOT, save_table
 
-from charlstm.backend import import_keras  # noqa: E402
+from charlstm.system.backend import import_keras  # noqa: E402
 
 keras = import_keras()
 import numpy as np  # noqa: E402
 
-from charlstm.corpus import load_corpus  # noqa: E402
-from charlstm.decoders import StatefulDecoder, WindowDecoder  # noqa: E402
-from charlstm.loading import load_for_generation  # noqa: E402
-from charlstm.models import Topology, build_model  # noqa: E402
-from charlstm.sampling import generate_indices  # noqa: E402
+from charlstm.text.corpus import load_corpus  # noqa: E402
+from charlstm.generation.decoders import StatefulDecoder, WindowDecoder  # noqa: E402
+from charlstm.checkpoints.loading import load_for_generation  # noqa: E402
+from charlstm.model.models import Topology, build_model  # noqa: E402
+from charlstm.generation.sampling import generate_indices  # noqa: E402
 
 
 def tutorial_loop(model, pattern, n_vocab, length):

@@ -5,7 +5,7 @@ backend sees. bench/gpu_check.sh runs it for JAX and PyTorch on a lent GPU machi
 cross-device agreement check (a GPU-trained checkpoint's greedy text on the GPU and the CPU).
 
 Every model is built and fed exactly as train.py builds and feeds it (train.parse_args and
-charlstm.training.prepare), so the figures are train.py's own.
+charlstm.training.run.prepare), so the figures are train.py's own.
 
     KERAS_BACKEND=jax python bench/gpu_check.py --smoke          # a few steps, on a CPU too
     KERAS_BACKEND=torch python bench/gpu_check.py --output /tmp/gpu_check-torch.txt
@@ -134,8 +134,8 @@ def make_step_timer(keras):
 def time_training(keras, name, flags, mixed, args, recorder, workdir):
     from train import parse_args
 
-    from charlstm.feeding import training_data
-    from charlstm.training import prepare
+    from charlstm.text.feeding import training_data
+    from charlstm.training.run import prepare
 
     argv = ["--text", TEXT, "--seed", "1", "--checkpoint-dir", workdir, *flags]
     if mixed:
@@ -163,10 +163,10 @@ def time_training(keras, name, flags, mixed, args, recorder, workdir):
 def time_generation(keras, args):
     import numpy as np
 
-    from charlstm.corpus import load_corpus
-    from charlstm.decoders import StatefulDecoder, WindowDecoder
-    from charlstm.models import Topology, build_model
-    from charlstm.sampling import generate_indices
+    from charlstm.text.corpus import load_corpus
+    from charlstm.generation.decoders import StatefulDecoder, WindowDecoder
+    from charlstm.model.models import Topology, build_model
+    from charlstm.generation.sampling import generate_indices
 
     corpus = load_corpus(TEXT)
     vocabulary, seed_text = corpus.vocabulary, corpus.indices
@@ -215,7 +215,7 @@ def main():
         args.steps, args.warm_up, args.generate_length, args.batch_length = 3, 2, 20, 5
     assert args.warm_up >= 1 and args.steps >= 1
 
-    from charlstm.backend import import_keras
+    from charlstm.system.backend import import_keras
 
     keras = import_keras()
     recorder = LstmPathRecorder(keras)

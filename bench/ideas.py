@@ -1,6 +1,6 @@
 """The tutorial's improvement ideas, each trained for the same short wall-clock budget.
 
-Each line runs train.py's own preparation (charlstm.training.prepare) with the tutorial's
+Each line runs train.py's own preparation (charlstm.training.run.prepare) with the tutorial's
 defaults plus one idea's flags, the last 10% of wonderland.txt held out, for --budget seconds
 of training time, and then scores the tutorial's objective: the mean cross-entropy of the
 character after a full 100-character window, without dropout, on a fixed random sample of
@@ -22,16 +22,16 @@ import time
 
 from common import ROOT, save_table
 
-from charlstm.backend import import_keras  # noqa: E402
+from charlstm.system.backend import import_keras  # noqa: E402
 
 keras = import_keras()
 import numpy as np  # noqa: E402
 
-from charlstm.feeding import training_data  # noqa: E402
-from charlstm.models import compiled_forward  # noqa: E402
-from charlstm.evaluation import window_losses  # noqa: E402
-from charlstm.models import build_model  # noqa: E402
-from charlstm.training import prepare  # noqa: E402
+from charlstm.text.feeding import training_data  # noqa: E402
+from charlstm.model.models import compiled_forward  # noqa: E402
+from charlstm.generation.evaluation import window_losses  # noqa: E402
+from charlstm.model.models import build_model  # noqa: E402
+from charlstm.training.run import prepare  # noqa: E402
 
 from train import parse_args  # noqa: E402
 

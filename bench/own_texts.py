@@ -30,8 +30,8 @@ import common  # noqa: F401  (the project on the import path)
 import numpy as np  # noqa: E402
 
 import charlstm  # noqa: E402
-from charlstm.corpus import TextRules  # noqa: E402
-from charlstm.sources import load_sources, split  # noqa: E402
+from charlstm.text.corpus import TextRules  # noqa: E402
+from charlstm.text.sources import load_sources, split  # noqa: E402
 
 ROOT = common.ROOT
 HELD_OUT = 0.1
@@ -80,9 +80,9 @@ def texts(folder):
 
 def held_out_loss(weights, text):
     """Mean cross-entropy (nats) of every stride-1 held-out window, and their number."""
-    from charlstm.evaluation import window_losses
-    from charlstm.models import compiled_forward
-    from charlstm.windows import input_table, pattern_count
+    from charlstm.generation.evaluation import window_losses
+    from charlstm.model.models import compiled_forward
+    from charlstm.text.windows import input_table, pattern_count
 
     loaded = charlstm.load(weights)
     checkpoint = loaded.checkpoint

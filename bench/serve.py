@@ -88,14 +88,14 @@ def decoder_rates(weights, sizes, steps=200):
     thread (set after the backend starts: TensorFlow's import resets it)."""
     from threadpoolctl import threadpool_limits
 
-    from charlstm.backend import start_backend
+    from charlstm.system.backend import start_backend
 
     start_backend()
     import numpy as np
 
-    from charlstm.decoders import StatefulDecoder
-    from charlstm.folder import BUNDLED_MODEL
-    from charlstm.loading import load_for_generation
+    from charlstm.generation.decoders import StatefulDecoder
+    from charlstm.checkpoints.run_folder import BUNDLED_MODEL
+    from charlstm.checkpoints.loading import load_for_generation
 
     model, checkpoint, _ = load_for_generation(weights or BUNDLED_MODEL)
     decoder = StatefulDecoder(model, checkpoint.topology)

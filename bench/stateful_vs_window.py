@@ -18,16 +18,16 @@ import re
 
 from common import ROOT, save_table
 
-from charlstm.backend import import_keras  # noqa: E402
+from charlstm.system.backend import import_keras  # noqa: E402
 
 keras = import_keras()
 import numpy as np  # noqa: E402
 
-from charlstm.folder import find_best_checkpoint  # noqa: E402
-from charlstm.decoders import StatefulDecoder, WindowDecoder  # noqa: E402
-from charlstm.loading import load_for_generation  # noqa: E402
-from charlstm.generation import random_primes  # noqa: E402
-from charlstm.sampling import generate_indices  # noqa: E402
+from charlstm.checkpoints.run_folder import find_best_checkpoint  # noqa: E402
+from charlstm.generation.decoders import StatefulDecoder, WindowDecoder  # noqa: E402
+from charlstm.checkpoints.loading import load_for_generation  # noqa: E402
+from charlstm.generation.generate import random_primes  # noqa: E402
+from charlstm.generation.sampling import generate_indices  # noqa: E402
 
 WORD = re.compile(r"[a-z]+")
 

@@ -49,21 +49,21 @@ import time
 
 from common import ROOT, cpu_name, save_table
 
-from charlstm.backend import import_keras  # noqa: E402
+from charlstm.system.backend import import_keras  # noqa: E402
 
 keras = import_keras()
 import numpy as np  # noqa: E402
 
-from charlstm.models import compiled_forward  # noqa: E402
+from charlstm.model.models import compiled_forward  # noqa: E402
 from charlstm.config import resolve  # noqa: E402
-from charlstm.corpus import load_corpus, split_held_out  # noqa: E402
-from charlstm.evaluation import window_losses  # noqa: E402
-from charlstm.models import build_model  # noqa: E402
-from charlstm.keras_compat import moving_averages  # noqa: E402
-from charlstm.sampling import make_chooser  # noqa: E402
-from charlstm.training import prepare, set_random_seed  # noqa: E402
-from charlstm.feeding import training_data  # noqa: E402
-from charlstm.windows import encode_inputs, pattern_count  # noqa: E402
+from charlstm.text.corpus import load_corpus, split_held_out  # noqa: E402
+from charlstm.generation.evaluation import window_losses  # noqa: E402
+from charlstm.model.models import build_model  # noqa: E402
+from charlstm.model.keras_compat import moving_averages  # noqa: E402
+from charlstm.generation.sampling import make_chooser  # noqa: E402
+from charlstm.training.run import prepare, set_random_seed  # noqa: E402
+from charlstm.text.feeding import training_data  # noqa: E402
+from charlstm.text.windows import encode_inputs, pattern_count  # noqa: E402
 
 SEQ_LENGTH = 100
 HELD_OUT = 0.1
@@ -114,7 +114,7 @@ def recipe_settings(recipe):
 
 
 class CharlstmRun:
-    """A charlstm recipe, set up by the training code itself (charlstm.training.prepare):
+    """A charlstm recipe, set up by the training code itself (charlstm.training.run.prepare):
     the same model, optimizer, schedule and batches as train.py."""
 
     def __init__(self, values, seed, budget_steps, folder):

@@ -4,7 +4,7 @@ each attempt to make it faster, measured in one run, interleaved.
 "tutorial fit" is the tutorial's script ported to Keras 3 (TensorFlow): its X of shape
 (patterns, 100, 1) scaled by the vocabulary size and its one-hot y, both in memory, the same
 Sequential model, categorical cross-entropy, Adam, model.fit(X, y, batch_size=128).
-"train.py" is train.py's own preparation (charlstm.training.prepare): the same model and batch,
+"train.py" is train.py's own preparation (charlstm.training.run.prepare): the same model and batch,
 windows gathered on the fly, sparse targets. The attempts keep the model numerically the same
 (the same equations and weights; only rounding may differ): XLA (jit_compile=True), an
 unrolled LSTM (unroll=True: 100 copies of the step instead of a loop), both together, and the
@@ -49,8 +49,8 @@ MODELS = {"small": [], "bigger": ["--bigger"]}
 def child(args):
     """Time one variant in this process; print {"ms_per_step": ...} as the last line."""
     sys.path.insert(0, ROOT)
-    from charlstm.backend import import_keras
-    from charlstm.training import set_random_seed
+    from charlstm.system.backend import import_keras
+    from charlstm.training.run import set_random_seed
 
     keras = import_keras()
     import numpy as np
@@ -70,7 +70,7 @@ def child(args):
 
     timer = Timer()
     if args.how == "tutorial":
-        from charlstm.corpus import load_corpus
+        from charlstm.text.corpus import load_corpus
 
         corpus = load_corpus(os.path.join(ROOT, "wonderland.txt"))
         indices, n_vocab = corpus.indices, len(corpus.vocabulary)
@@ -90,9 +90,9 @@ def child(args):
                   callbacks=[timer])
     else:
         from charlstm.config import resolve
-        from charlstm.models import build_model, compile_model
-        from charlstm.training import prepare
-        from charlstm.feeding import training_data
+        from charlstm.model.models import build_model, compile_model
+        from charlstm.training.run import prepare
+        from charlstm.text.feeding import training_data
 
         settings = resolve({"seed": 1, "dry_run": True, "bigger": args.model == "bigger"})
         run = prepare(settings, verbose=0)

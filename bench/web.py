@@ -23,21 +23,21 @@ import time
 
 from common import ROOT, cpu_name, save_table
 
-from charlstm.backend import import_keras  # noqa: E402
+from charlstm.system.backend import import_keras  # noqa: E402
 
 keras = import_keras()
 import numpy as np  # noqa: E402
 
 import charlstm  # noqa: E402
-from charlstm.checkpoint import load_checkpoint, write_checkpoint  # noqa: E402
+from charlstm.checkpoints.format import load_checkpoint, write_checkpoint  # noqa: E402
 from charlstm.config import resolve  # noqa: E402
-from charlstm.decoders import StatefulDecoder  # noqa: E402
-from charlstm.folder import BUNDLED_MODEL  # noqa: E402
-from charlstm.loading import load_for_generation  # noqa: E402
-from charlstm.metadata import Metadata  # noqa: E402
-from charlstm.models import build_model  # noqa: E402
-from charlstm.snapshots import snapshot  # noqa: E402
-from charlstm.training import topology_of  # noqa: E402
+from charlstm.generation.decoders import StatefulDecoder  # noqa: E402
+from charlstm.checkpoints.run_folder import BUNDLED_MODEL  # noqa: E402
+from charlstm.checkpoints.loading import load_for_generation  # noqa: E402
+from charlstm.checkpoints.metadata import Metadata  # noqa: E402
+from charlstm.model.models import build_model  # noqa: E402
+from charlstm.checkpoints.snapshots import snapshot  # noqa: E402
+from charlstm.training.run import topology_of  # noqa: E402
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 PRIME = "alice was beginning to get very tired of sitting by her sister on the bank, "

@@ -8,7 +8,7 @@ stdout.
 
 This module is where charlstm meets Keras: importing it imports no backend. Each call first
 starts the backend as it was asked to (quietly unless verbose_backend; a multi-machine
-strategy before the first tensor: charlstm.backend.start_backend), and only then imports the
+strategy before the first tensor: charlstm.system.backend.start_backend), and only then imports the
 modules that need Keras, which import it at their top.
 
 generate, stream and samples take generation's options (charlstm.config.GENERATION, with the
@@ -39,10 +39,10 @@ train.py's settings.
 import inspect
 from typing import NamedTuple
 
-from .backend import start_backend
+from .system.backend import start_backend
 from .config import (EVALUATION, EXPORT, GENERATION, SERVE, SETTINGS, check_value, positive_int,
                      resolve, resolve_options)
-from .corpus import Vocabulary
+from .text.corpus import Vocabulary
 from .errors import UserError
 from .logs import log, shown_on_stderr
 
@@ -59,7 +59,7 @@ def train(verbose=1, **settings):
 def run_training(settings, verbose=1):
     """train() for resolved Settings (what train.py parsed)."""
     start_backend(settings.verbose_backend, settings.distribute)
-    from . import training
+    from .training import run as training
 
     return training.train(settings, verbose)
 
@@ -67,7 +67,7 @@ def run_training(settings, verbose=1):
 def start_generation(options, verbose_backend=False):
     """A generation.Generation for GenerationOptions (what generate.py parsed)."""
     start_backend(verbose_backend)
-    from . import generation
+    from .generation import generate as generation
 
     return generation.start(options)
 
@@ -126,7 +126,7 @@ def evaluate(weights=None, verbose=1, **options):
 def run_evaluation(options, verbose=1, verbose_backend=False):
     """evaluate() for EvaluationOptions (what evaluate.py parsed)."""
     start_backend(verbose_backend)
-    from . import evaluation
+    from .generation import evaluation
 
     return evaluation.evaluate(options, verbose=verbose)
 
@@ -150,7 +150,7 @@ def load(weights, text=None, seq_length=None):
     options = resolve_options(dict(weights=weights, text=text, seq_length=seq_length),
                               EVALUATION)
     start_backend()
-    from .loading import load_for_generation
+    from .checkpoints.loading import load_for_generation
 
     model, checkpoint, _ = load_for_generation(options.weights, options.text,
                                                options.seq_length)
@@ -175,7 +175,7 @@ def export(weights, output, format="keras", text=None, seq_length=None, verbose=
 def run_export(options, verbose_backend=False):
     """export() for ExportOptions (what export.py parsed)."""
     start_backend(verbose_backend)
-    from . import exporting
+    from .exporting import formats as exporting
 
     return exporting.export(options)
 
@@ -200,7 +200,7 @@ def run_serve(options, verbose_backend=False):
         raise UserError("serving needs the serve extra (FastAPI, uvicorn, threadpoolctl): pip "
                         "install -r requirements-serve.txt (or pip install '.[serve]')") from None
     start_backend(verbose_backend)
-    from . import server
+    from .serving import server
 
     server.run_server(options)
 
@@ -208,7 +208,7 @@ def run_serve(options, verbose_backend=False):
 def plot(*histories, output=None):
     """plot.py: draw history.csv files as a loss plot (PNG); returns its path. Needs
     matplotlib. In a notebook: IPython.display.Image(charlstm.plot("runs/history.csv"))."""
-    from .plotting import plot_histories  # matplotlib, an optional extra, is imported there
+    from .training.plotting import plot_histories  # matplotlib, an optional extra, is imported there
 
     return plot_histories(list(histories), output)
 
@@ -217,7 +217,7 @@ def device():
     """The text of the device: line every command prints: where training and generation run
     (a GPU and cuDNN, or the CPU), and the backend."""
     start_backend()
-    from .devices import describe_device
+    from .system.devices import describe_device
 
     line, warning = describe_device()
     if warning:

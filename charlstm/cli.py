@@ -27,7 +27,7 @@ from .config import (EVALUATE_COMMAND, EVALUATION, EXPORT, EXPORT_COMMAND,
                      add_arguments, resolve, resolve_options)
 from .errors import UserError
 from .logs import log, show_on_stderr
-from .signals import StopRequests, Terminated, exit_status, sigterm_like_ctrl_c
+from .system.signals import StopRequests, Terminated, exit_status, sigterm_like_ctrl_c
 
 TRAIN_DESCRIPTION = """\
 Train the tutorial's character-level LSTM on a text and write best-only .hdf5 checkpoints.

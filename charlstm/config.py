@@ -273,7 +273,7 @@ SETTINGS = (
            "if given, else no limit", "training", ADJUSTABLE, type=positive_int,
            metavar="N", bigger=50),
     # A budget, not a count: see budget_epochs() for how it combines with --epochs, and
-    # charlstm.callbacks.TimeBudget for the plan the cosine follows.
+    # charlstm.training.callbacks.TimeBudget for the plan the cosine follows.
     Option("minutes", None, "train for M minutes of wall-clock time (from the end of the "
            "first step, which compiles) instead of a number of epochs; the last epoch, cut "
            "short, is checkpointed if it improved; with --lr-schedule cosine the cosine "

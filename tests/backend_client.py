@@ -16,7 +16,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from charlstm.folder import find_best_checkpoint  # noqa: E402
+from charlstm.checkpoints.run_folder import find_best_checkpoint  # noqa: E402
 from charlstm.cli import evaluate_main, generate_main, train_main  # noqa: E402
 
 

@@ -22,12 +22,12 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from charlstm.backend import import_keras  # noqa: E402
-from charlstm.checkpoint import METADATA_ATTRIBUTE  # noqa: E402
+from charlstm.system.backend import import_keras  # noqa: E402
+from charlstm.checkpoints.format import METADATA_ATTRIBUTE  # noqa: E402
 from charlstm.cli import (evaluate_main, export_main, generate_main, plot_main,  # noqa: E402
                           train_main)
 from charlstm.config import resolve  # noqa: E402
-from charlstm.folder import parse_checkpoint_name  # noqa: E402
+from charlstm.checkpoints.run_folder import parse_checkpoint_name  # noqa: E402
 from charlstm.logs import show_on_stderr  # noqa: E402
 
 import_keras()
@@ -54,7 +54,7 @@ def interrupt_after_epoch(monkeypatch, number):
     """Press Ctrl-C (a real SIGINT to this process) once epoch `number`'s checkpoint step has
     run, as a user would between epochs; the run then stops in the next epoch. Returns a
     function that stops the interrupting (for a resume in the same test)."""
-    from charlstm.callbacks import BestOnlyCheckpoint
+    from charlstm.training.callbacks import BestOnlyCheckpoint
 
     original = BestOnlyCheckpoint.on_epoch_end
 
@@ -70,7 +70,7 @@ def interrupt_after_epoch(monkeypatch, number):
 @pytest.fixture(autouse=True)
 def log_lines_on_stderr():
     """Every test starts with log lines shown: an API call with verbose=0 lowers the level
-    until the next call, and tests that call charlstm.training.train directly set none."""
+    until the next call, and tests that call charlstm.training.run.train directly set none."""
     show_on_stderr(True)
 
 
@@ -159,8 +159,8 @@ def tiny_text_path(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tiny_text_path, tmp_path_factory):
     """A checkpoint from a 3-epoch run of a tiny model on the tiny text."""
-    from charlstm.folder import find_best_checkpoint
-    from charlstm.training import train
+    from charlstm.checkpoints.run_folder import find_best_checkpoint
+    from charlstm.training.run import train
 
     directory = str(tmp_path_factory.mktemp("checkpoints"))
     train(train_args(text=tiny_text_path, epochs=3, checkpoint_dir=directory))

@@ -10,15 +10,17 @@ import sys
 import pytest
 
 import charlstm
-from charlstm.checkpoint import load_checkpoint
+from charlstm.checkpoints.format import load_checkpoint
 from conftest import ROOT, run_command, run_main
 
 
 # The modules that need Keras, and import it at their top. Everything else, the package, its
 # API and its commands included, starts no backend when imported.
-KERAS_MODULES = {"callbacks", "decoders", "devices", "evaluation", "exporting", "feeding",
-                 "generation", "keras_compat", "loading", "models", "optimizer", "server",
-                 "serving", "snapshots", "training"}
+KERAS_MODULES = {"checkpoints.loading", "checkpoints.snapshots", "exporting.formats",
+                 "generation.decoders", "generation.evaluation", "generation.generate",
+                 "model.keras_compat", "model.models", "model.optimizer", "serving.engine",
+                 "serving.server", "system.devices", "text.feeding", "training.callbacks",
+                 "training.run"}
 BACKENDS = "{'tensorflow', 'keras', 'jax', 'torch'}"
 
 
@@ -35,20 +37,30 @@ def test_importing_the_package_its_api_and_its_commands_starts_no_backend():
                                  "import train, generate, evaluate, export, plot")
 
 
+def imported_module(name, node):
+    """The module a relative `from ...x import y` in charlstm.<name> reads, relative to
+    charlstm: from .decoders in generation.generate is generation.decoders."""
+    package = name.split(".")[:-1]
+    base = package[:len(package) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
 def test_the_keras_line_is_where_the_package_says():
-    names = {module.name for module in pkgutil.iter_modules(charlstm.__path__)}
+    names = {module.name.removeprefix("charlstm.")
+             for module in pkgutil.walk_packages(charlstm.__path__, "charlstm.")}
     assert KERAS_MODULES <= names
     light = sorted(names - KERAS_MODULES)
     assert not started_a_backend(f"import importlib\nfor name in {light!r}:\n"
                                  "    importlib.import_module('charlstm.' + name)")
     # Each Keras module imports it at its top: keras = import_keras(), or a Keras module.
     for name in KERAS_MODULES:
-        tree = ast.parse(open(os.path.join(ROOT, "charlstm", f"{name}.py")).read())
+        path = os.path.join(ROOT, "charlstm", *name.split(".")) + ".py"
+        tree = ast.parse(open(path).read())
         starts = [node for node in tree.body
                   if isinstance(node, ast.Assign) and ast.unparse(node) == "keras = import_keras()"
-                  or isinstance(node, ast.ImportFrom) and node.level == 1
-                  and node.module in KERAS_MODULES]
-        assert starts, f"charlstm/{name}.py does not import Keras at its top"
+                  or isinstance(node, ast.ImportFrom) and node.level
+                  and imported_module(name, node) in KERAS_MODULES]
+        assert starts, f"{path} does not import Keras at its top"
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,10 @@ import zipfile
 import h5py
 
 import charlstm
-from charlstm.folder import BUNDLED_MODEL
+from charlstm.checkpoints.run_folder import BUNDLED_MODEL
 
 from conftest import ROOT, run_main, train_args
-from charlstm.training import train
+from charlstm.training.run import train
 
 
 def test_the_bundled_model_is_small_made_by_the_fast_preset_and_carries_no_training_state():

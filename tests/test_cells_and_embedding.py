@@ -11,15 +11,15 @@ import pytest
 
 import charlstm
 from charlstm import cli
-from charlstm.checks import LARGE_VOCABULARY, encoding_advice, weight_count
-from charlstm.checkpoint import load_checkpoint
+from charlstm.training.checks import LARGE_VOCABULARY, encoding_advice, weight_count
+from charlstm.checkpoints.format import load_checkpoint
 from charlstm.config import resolve
-from charlstm.decoders import StatefulDecoder, WindowDecoder
+from charlstm.generation.decoders import StatefulDecoder, WindowDecoder
 from charlstm.errors import UserError
-from charlstm.loading import load_for_generation
-from charlstm.models import Topology, build_model, compiled_forward
-from charlstm.training import train
-from charlstm.windows import encode_inputs, input_table
+from charlstm.checkpoints.loading import load_for_generation
+from charlstm.model.models import Topology, build_model, compiled_forward
+from charlstm.training.run import train
+from charlstm.text.windows import encode_inputs, input_table
 from conftest import checkpoints, every_dataset, history, rewrite_metadata, run_main
 from train import parse_args
 

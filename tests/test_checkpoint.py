@@ -4,12 +4,12 @@ import h5py
 import numpy as np
 import pytest
 
-from charlstm.checkpoint import load_checkpoint, write_checkpoint
+from charlstm.checkpoints.format import load_checkpoint, write_checkpoint
 from charlstm.errors import UserError
-from charlstm.folder import checkpoint_name, find_best_checkpoint, parse_checkpoint_name
-from charlstm.loading import load_for_generation
-from charlstm.models import build_model
-from charlstm.snapshots import snapshot
+from charlstm.checkpoints.run_folder import checkpoint_name, find_best_checkpoint, parse_checkpoint_name
+from charlstm.checkpoints.loading import load_for_generation
+from charlstm.model.models import build_model
+from charlstm.checkpoints.snapshots import snapshot
 from conftest import ROOT, run_command, run_main
 
 KERAS2_CLIENT = os.path.join(ROOT, "tests", "keras2_client.py")
@@ -68,7 +68,7 @@ def test_round_trip_gives_the_same_predictions(tiny_checkpoint):
 
 
 def test_checkpoint_carries_what_generation_needs(tiny_checkpoint, tiny_text_path):
-    from charlstm.corpus import Vocabulary, fingerprint, read_text
+    from charlstm.text.corpus import Vocabulary, fingerprint, read_text
 
     text = read_text(tiny_text_path)
     checkpoint = load_checkpoint(tiny_checkpoint)

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from charlstm.checkpoint import load_checkpoint
-from charlstm.folder import parse_checkpoint_name
+from charlstm.checkpoints.format import load_checkpoint
+from charlstm.checkpoints.run_folder import parse_checkpoint_name
 from conftest import ROOT, run_command, run_main
 
 
@@ -253,7 +253,7 @@ def test_a_preset_sets_its_flags_and_explicit_flags_win():
 
 
 def test_learning_rate_and_clipnorm_reach_the_optimizer(tiny_text_path, tmp_path):
-    from charlstm.training import train
+    from charlstm.training.run import train
     from conftest import train_args
 
     import keras

@@ -9,8 +9,8 @@ import os
 import shutil
 
 import charlstm
-from charlstm.checkpoint import load_checkpoint
-from charlstm.folder import parse_checkpoint_name
+from charlstm.checkpoints.format import load_checkpoint
+from charlstm.checkpoints.run_folder import parse_checkpoint_name
 from conftest import ROOT
 
 FIXTURE = os.path.join(ROOT, "tests", "data", "format2", "weights-improvement-06-2.8997.hdf5")

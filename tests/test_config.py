@@ -7,7 +7,7 @@ import pytest
 
 from charlstm import cli, config
 from charlstm.errors import UserError
-from charlstm.metadata import Metadata
+from charlstm.checkpoints.metadata import Metadata
 from charlstm.presets import PRESETS
 from conftest import ROOT
 

@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from charlstm.corpus import Vocabulary, normalise_text, read_text
+from charlstm.text.corpus import Vocabulary, normalise_text, read_text
 from charlstm.errors import UserError
 from conftest import ROOT
 

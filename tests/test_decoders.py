@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from charlstm.decoders import StatefulDecoder, WindowDecoder
-from charlstm.loading import load_for_generation
-from charlstm.models import Topology, build_model
-from charlstm.sampling import generate_indices
+from charlstm.generation.decoders import StatefulDecoder, WindowDecoder
+from charlstm.checkpoints.loading import load_for_generation
+from charlstm.model.models import Topology, build_model
+from charlstm.generation.sampling import generate_indices
 
 
 def tutorial_loop(model, pattern, n_vocab, length):

@@ -9,11 +9,11 @@ import pytest
 
 import charlstm
 
-MODULES = sorted(module.name for module in pkgutil.iter_modules(charlstm.__path__))
+MODULES = sorted(module.name for module in pkgutil.walk_packages(charlstm.__path__, "charlstm."))
 
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples_run(name):
-    module = importlib.import_module(f"charlstm.{name}")
+    module = importlib.import_module(name)
     failed, _ = doctest.testmod(module, optionflags=doctest.ELLIPSIS, verbose=False)
     assert failed == 0

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 import charlstm
-from charlstm.backend import import_keras
-from charlstm.loading import load_for_generation
-from charlstm.models import compiled_forward
-from charlstm.windows import encode_inputs, input_table
+from charlstm.system.backend import import_keras
+from charlstm.checkpoints.loading import load_for_generation
+from charlstm.model.models import compiled_forward
+from charlstm.text.windows import encode_inputs, input_table
 from conftest import run_main
 
 # Runs in a fresh interpreter, from a folder where charlstm cannot be imported.

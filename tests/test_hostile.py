@@ -20,10 +20,10 @@ import numpy as np
 import pytest
 
 import charlstm
-from charlstm.checkpoint import TRAINING_STATE_GROUP, load_checkpoint
-from charlstm.decoders import StatefulDecoder
-from charlstm.folder import LOCK_NAME, run_lock
-from charlstm.loading import load_for_generation
+from charlstm.checkpoints.format import TRAINING_STATE_GROUP, load_checkpoint
+from charlstm.generation.decoders import StatefulDecoder
+from charlstm.checkpoints.run_folder import LOCK_NAME, run_lock
+from charlstm.checkpoints.loading import load_for_generation
 from conftest import ROOT, TINY_TEXT, checkpoints, rewrite_metadata, run_command, run_main
 
 TINY = ["--seq-length", "10", "--units", "8", "--batch-size", "32", "--seed", "1"]
@@ -311,7 +311,7 @@ def test_11_losses_matplotlib_cannot_draw_are_one_line(tmp_path):
 
 def test_11_a_failing_plot_never_fails_a_finished_run(tiny_text_path, tmp_path, monkeypatch,
                                                       capsys):
-    from charlstm import plotting
+    from charlstm.training.run import plotting
 
     def broken(*args, **kwargs):
         raise RuntimeError("the renderer broke")
@@ -380,7 +380,7 @@ def test_14_an_endless_prime_file_is_refused_at_its_limit(tiny_checkpoint):
 
 
 def test_15_stateful_decoding_reads_a_long_primes_end_only(tiny_checkpoint, monkeypatch):
-    from charlstm.decoders import STATEFUL_PRIME_CONTEXT
+    from charlstm.generation.decoders import STATEFUL_PRIME_CONTEXT
 
     model, checkpoint, seed_text = load_for_generation(tiny_checkpoint)
     decoder = StatefulDecoder(model, checkpoint.topology)
@@ -428,13 +428,13 @@ def test_17_an_api_call_leaves_the_logger_as_it_found_it(tiny_checkpoint):
 
 def test_an_unforeseen_exception_is_one_line_with_its_traceback_in_a_file(
         tiny_text_path, monkeypatch):
-    from charlstm import corpus
+    from charlstm.text import corpus
 
     def broken(*args, **kwargs):
         raise RuntimeError("nobody saw this coming")
 
     monkeypatch.setattr(corpus, "load_corpus", broken)
-    monkeypatch.setattr("charlstm.sources.load_corpus", broken)
+    monkeypatch.setattr("charlstm.text.sources.load_corpus", broken)
     monkeypatch.delenv("CHARLSTM_DEBUG", raising=False)
     last = one_line(run_main("train.py", "--text", tiny_text_path, "--dry-run"))
     assert "unexpected RuntimeError: nobody saw this coming; the full traceback is in " in last
@@ -448,7 +448,7 @@ def test_an_unforeseen_exception_is_one_line_with_its_traceback_in_a_file(
 
 
 def test_history_rows_keep_their_text(tmp_path):
-    from charlstm.history import read_rows
+    from charlstm.checkpoints.history import read_rows
 
     path = history_file(tmp_path, "epoch,loss,val_loss,device\n1,2.500000,,CPU (2 cores)\n")
     assert read_rows(path) == [{"epoch": "1", "loss": "2.500000", "val_loss": "",

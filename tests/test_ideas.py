@@ -6,13 +6,13 @@ import re
 import numpy as np
 import pytest
 
-from charlstm.checkpoint import load_checkpoint, shapes_from_weights
-from charlstm.folder import find_best_checkpoint
-from charlstm.corpus import Vocabulary, strip_punctuation
-from charlstm.loading import load_for_generation
-from charlstm.models import Topology, build_model, compile_model
-from charlstm.sequences import PADDING_TARGET, SentenceBatches, StreamBatches, sentence_spans
-from charlstm.training import train
+from charlstm.checkpoints.format import load_checkpoint, shapes_from_weights
+from charlstm.checkpoints.run_folder import find_best_checkpoint
+from charlstm.text.corpus import Vocabulary, strip_punctuation
+from charlstm.checkpoints.loading import load_for_generation
+from charlstm.model.models import Topology, build_model, compile_model
+from charlstm.text.sequences import PADDING_TARGET, SentenceBatches, StreamBatches, sentence_spans
+from charlstm.training.run import train
 from conftest import ROOT, TINY_TEXT, run_main, train_args
 
 

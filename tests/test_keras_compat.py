@@ -1,4 +1,4 @@
-"""The private Keras APIs charlstm relies on (charlstm.keras_compat) are still there, and a
+"""The private Keras APIs charlstm relies on (charlstm.model.keras_compat) are still there, and a
 Keras other than the one they were written for names the shims at risk."""
 
 import os
@@ -6,7 +6,7 @@ import os
 import keras
 import pytest
 
-from charlstm import keras_compat
+from charlstm.model import keras_compat
 from conftest import ROOT
 
 
@@ -25,7 +25,7 @@ def test_every_private_api_a_shim_relies_on_is_there():
 
 def test_the_shims_were_written_for_the_pinned_keras():
     assert keras_compat.WRITTEN_FOR == pinned_keras(), (
-        "requirements.txt pins another Keras: check every shim in charlstm/keras_compat.py "
+        "requirements.txt pins another Keras: check every shim in charlstm/model/keras_compat.py "
         "against it, then set WRITTEN_FOR")
 
 
@@ -36,7 +36,7 @@ def describe(shim):
 
 def test_another_keras_names_the_shims_at_risk():
     if keras.__version__ != keras_compat.WRITTEN_FOR:
-        pytest.fail(f"Keras {keras.__version__} is installed, but charlstm/keras_compat.py was "
+        pytest.fail(f"Keras {keras.__version__} is installed, but charlstm/model/keras_compat.py was "
                     f"written for {keras_compat.WRITTEN_FOR}; at risk: "
                     + "; ".join(describe(shim) for shim in keras_compat.SHIMS))
     assert "keras-team/keras#20585" in describe(keras_compat.SHIMS[1])

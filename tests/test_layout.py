@@ -12,9 +12,9 @@ LONGEST_FUNCTION = 80  # lines, docstring and comments included
 
 
 def package_trees():
-    for path in sorted(glob.glob(os.path.join(ROOT, "charlstm", "*.py"))):
+    for path in sorted(glob.glob(os.path.join(ROOT, "charlstm", "**", "*.py"), recursive=True)):
         with open(path, encoding="utf-8") as handle:
-            yield os.path.basename(path), ast.parse(handle.read())
+            yield os.path.relpath(path, ROOT), ast.parse(handle.read())
 
 
 def functions(tree):

@@ -1,4 +1,4 @@
-from charlstm.models import Topology, build_model
+from charlstm.model.models import Topology, build_model
 
 
 def test_small_topology_matches_the_tutorial():

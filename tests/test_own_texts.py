@@ -11,11 +11,11 @@ import h5py
 import pytest
 
 import charlstm
-from charlstm.checkpoint import METADATA_ATTRIBUTE
-from charlstm.corpus import TextRules, load_corpus, prepare_text
-from charlstm.folder import find_best_checkpoint
-from charlstm.sources import DOCUMENT_SEPARATOR, held_out_documents, load_sources, split
-from charlstm.training import train
+from charlstm.checkpoints.format import METADATA_ATTRIBUTE
+from charlstm.text.corpus import TextRules, load_corpus, prepare_text
+from charlstm.checkpoints.run_folder import find_best_checkpoint
+from charlstm.text.sources import DOCUMENT_SEPARATOR, held_out_documents, load_sources, split
+from charlstm.training.run import train
 from conftest import ROOT, TINY_TEXT, run_main, train_args
 
 CODE = {

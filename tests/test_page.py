@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from charlstm.folder import BUNDLED_MODEL
+from charlstm.checkpoints.run_folder import BUNDLED_MODEL
 
 from conftest import (request, run_main, start_server, stop, stop_on_the_page,
                       text_grows_in_steps, wait_for_state)

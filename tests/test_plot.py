@@ -7,8 +7,8 @@ import pytest
 
 import charlstm
 from charlstm.errors import UserError
-from charlstm.plotting import read_history
-from charlstm.training import train
+from charlstm.training.plotting import read_history
+from charlstm.training.run import train
 from conftest import run_main, train_args
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -11,11 +11,11 @@ import h5py
 import numpy as np
 import pytest
 
-from charlstm.callbacks import DivergenceStop, HistoryLog
-from charlstm.checkpoint import TRAINING_STATE_GROUP
+from charlstm.training.callbacks import DivergenceStop, HistoryLog
+from charlstm.checkpoints.format import TRAINING_STATE_GROUP
 from charlstm.errors import UserError
-from charlstm.folder import parse_checkpoint_name
-from charlstm.training import train
+from charlstm.checkpoints.run_folder import parse_checkpoint_name
+from charlstm.training.run import train
 from conftest import ROOT, TINY_TEXT, checkpoints, every_dataset, history
 from train import parse_args
 

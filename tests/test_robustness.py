@@ -18,13 +18,13 @@ import numpy as np
 import pytest
 
 import charlstm
-from charlstm import files as files_module
-from charlstm.checkpoint import METADATA_ATTRIBUTE, SEED_TEXT_DATASET, load_checkpoint
-from charlstm.folder import find_best_checkpoint
-from charlstm.corpus import load_corpus
-from charlstm.folder import LOCK_NAME
+from charlstm.system import files as files_module
+from charlstm.checkpoints.format import METADATA_ATTRIBUTE, SEED_TEXT_DATASET, load_checkpoint
+from charlstm.checkpoints.run_folder import find_best_checkpoint
+from charlstm.text.corpus import load_corpus
+from charlstm.checkpoints.run_folder import LOCK_NAME
 from charlstm.logs import show_on_stderr
-from charlstm.sampling import make_chooser
+from charlstm.generation.sampling import make_chooser
 from conftest import ROOT, TINY_TEXT, checkpoints, rewrite_metadata, run_main
 
 TINY = dict(epochs=3, units=8, seq_length=10, batch_size=32, seed=1, verbose=0)
@@ -280,13 +280,13 @@ def test_a_fifo_is_read_once(tmp_path):
 
 
 def load_corpus_text(text):
-    from charlstm.corpus import prepare_text
+    from charlstm.text.corpus import prepare_text
 
     return prepare_text(text)
 
 
 def test_a_text_that_changes_while_read_is_a_user_error(tmp_path, monkeypatch):
-    from charlstm import corpus as corpus_module
+    from charlstm.text import corpus as corpus_module
 
     path = tmp_path / "growing.txt"
     path.write_text(TINY_TEXT)

@@ -3,7 +3,7 @@ import warnings
 import numpy as np
 import pytest
 
-from charlstm.sampling import generate_indices, greedy, make_chooser
+from charlstm.generation.sampling import generate_indices, greedy, make_chooser
 
 
 def random_probabilities(rows=50, size=12, seed=0, zeros=True):

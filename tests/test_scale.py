@@ -8,19 +8,19 @@ import os
 import numpy as np
 import pytest
 
-from charlstm import corpus as corpus_module
-from charlstm.backend import import_keras
-from charlstm.checkpoint import load_checkpoint
-from charlstm.checks import precision_policy
-from charlstm.corpus import (TextRules, Vocabulary, load_corpus, normalise_text,
+from charlstm.text import corpus as corpus_module
+from charlstm.system.backend import import_keras
+from charlstm.checkpoints.format import load_checkpoint
+from charlstm.training.checks import precision_policy
+from charlstm.text.corpus import (TextRules, Vocabulary, load_corpus, normalise_text,
                              strip_punctuation)
-from charlstm.devices import _visible_gpus, is_chief, machine
-from charlstm.feeding import training_data
-from charlstm.folder import find_best_checkpoint, parse_checkpoint_name
+from charlstm.system.devices import _visible_gpus, is_chief, machine
+from charlstm.text.feeding import training_data
+from charlstm.checkpoints.run_folder import find_best_checkpoint, parse_checkpoint_name
 from charlstm.errors import UserError
-from charlstm.models import Topology, build_model
-from charlstm.training import train
-from charlstm.windows import GlobalSteps, WindowBatches, input_table
+from charlstm.model.models import Topology, build_model
+from charlstm.training.run import train
+from charlstm.text.windows import GlobalSteps, WindowBatches, input_table
 from conftest import TINY_TEXT, run_command, train_args
 
 keras = import_keras()
@@ -245,7 +245,7 @@ def test_mixed_precision_off_leaves_results_unchanged(tiny_text_path, tmp_path):
 def test_an_unused_nvidia_gpu_is_reported_with_the_fix(tmp_path, monkeypatch):
     """A machine whose nvidia-smi lists a GPU that the backend does not see (plain
     `pip install tensorflow` on Linux) gets a warning naming requirements-gpu.txt."""
-    from charlstm import devices
+    from charlstm.system import devices
 
     fake = tmp_path / "nvidia-smi"
     fake.write_text("#!/bin/sh\necho 'GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-0)'\n")

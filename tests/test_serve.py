@@ -14,7 +14,7 @@ import time
 import pytest
 
 import charlstm
-from charlstm.folder import BUNDLED_MODEL
+from charlstm.checkpoints.run_folder import BUNDLED_MODEL
 
 from conftest import ROOT, request, run_main, start_server, stop
 

@@ -5,17 +5,17 @@ import os
 import numpy as np
 import pytest
 
-from charlstm.checkpoint import load_checkpoint
-from charlstm.folder import find_best_checkpoint
-from charlstm.corpus import Vocabulary, normalise_text
-from charlstm.decoders import StatefulDecoder, WindowDecoder
-from charlstm.evaluation import tutorial_loss
-from charlstm.loading import load_for_generation
-from charlstm.models import Topology, build_model
-from charlstm.sampling import generate_indices
-from charlstm.corpus import split_held_out
-from charlstm.training import train
-from charlstm.windows import WindowBatches, input_table
+from charlstm.checkpoints.format import load_checkpoint
+from charlstm.checkpoints.run_folder import find_best_checkpoint
+from charlstm.text.corpus import Vocabulary, normalise_text
+from charlstm.generation.decoders import StatefulDecoder, WindowDecoder
+from charlstm.generation.evaluation import tutorial_loss
+from charlstm.checkpoints.loading import load_for_generation
+from charlstm.model.models import Topology, build_model
+from charlstm.generation.sampling import generate_indices
+from charlstm.text.corpus import split_held_out
+from charlstm.training.run import train
+from charlstm.text.windows import WindowBatches, input_table
 from conftest import TINY_TEXT, run_main, train_args
 
 

@@ -10,11 +10,11 @@ import h5py
 import numpy as np
 import pytest
 
-from charlstm.callbacks import TimeBudget
-from charlstm.checkpoint import TRAINING_STATE_GROUP, load_checkpoint
+from charlstm.training.callbacks import TimeBudget
+from charlstm.checkpoints.format import TRAINING_STATE_GROUP, load_checkpoint
 from charlstm.config import UNBOUNDED_EPOCHS, resolve
 from charlstm.errors import UserError
-from charlstm.training import train
+from charlstm.training.run import train
 from conftest import (checkpoints, every_dataset, history, interrupt_after_epoch,
                       rewrite_metadata, run_main)
 from train import parse_args

@@ -3,14 +3,14 @@ import os
 import numpy as np
 import pytest
 
-from charlstm.callbacks import BestOnlyCheckpoint
-from charlstm.checkpoint import load_checkpoint
+from charlstm.training.callbacks import BestOnlyCheckpoint
+from charlstm.checkpoints.format import load_checkpoint
 from charlstm.errors import UserError
-from charlstm.folder import parse_checkpoint_name
-from charlstm.metadata import Metadata
-from charlstm.models import Topology, build_model
-from charlstm.training import train
-from charlstm.corpus import normalise_text
+from charlstm.checkpoints.run_folder import parse_checkpoint_name
+from charlstm.checkpoints.metadata import Metadata
+from charlstm.model.models import Topology, build_model
+from charlstm.training.run import train
+from charlstm.text.corpus import normalise_text
 from conftest import TINY_TEXT, train_args
 
 

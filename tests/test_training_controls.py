@@ -8,14 +8,14 @@ import h5py
 import numpy as np
 import pytest
 
-from charlstm.backend import import_keras
-from charlstm.checkpoint import TRAINING_STATE_GROUP, load_checkpoint
+from charlstm.system.backend import import_keras
+from charlstm.checkpoints.format import TRAINING_STATE_GROUP, load_checkpoint
 from charlstm.config import resolve
 from charlstm.errors import UserError
-from charlstm.folder import parse_checkpoint_name
-from charlstm.metadata import Metadata
-from charlstm.optimizer import learning_rates
-from charlstm.training import prepare, train
+from charlstm.checkpoints.run_folder import parse_checkpoint_name
+from charlstm.checkpoints.metadata import Metadata
+from charlstm.model.optimizer import learning_rates
+from charlstm.training.run import prepare, train
 from conftest import (TINY_TEXT, checkpoints, every_dataset, history, interrupt_after_epoch,
                       run_main, train_args)
 from train import parse_args

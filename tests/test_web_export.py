@@ -12,16 +12,16 @@ import numpy as np
 import pytest
 
 import charlstm
-from charlstm.checkpoint import METADATA_ATTRIBUTE, SEED_TEXT_DATASET, write_checkpoint
-from charlstm.corpus import Vocabulary, normalise_text
-from charlstm.decoders import StatefulDecoder
-from charlstm.folder import BUNDLED_MODEL
-from charlstm.loading import load_for_generation
-from charlstm.metadata import Metadata
-from charlstm.models import build_model
-from charlstm.snapshots import snapshot
-from charlstm.training import topology_of
-from charlstm.webexport import WEB_FILES, WEIGHTS_SCRIPT
+from charlstm.checkpoints.format import METADATA_ATTRIBUTE, SEED_TEXT_DATASET, write_checkpoint
+from charlstm.text.corpus import Vocabulary, normalise_text
+from charlstm.generation.decoders import StatefulDecoder
+from charlstm.checkpoints.run_folder import BUNDLED_MODEL
+from charlstm.checkpoints.loading import load_for_generation
+from charlstm.checkpoints.metadata import Metadata
+from charlstm.model.models import build_model
+from charlstm.checkpoints.snapshots import snapshot
+from charlstm.training.run import topology_of
+from charlstm.exporting.web import WEB_FILES, WEIGHTS_SCRIPT
 
 from conftest import run_main, stop_on_the_page, text_grows_in_steps, train_args, wait_for_state
 

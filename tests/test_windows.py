@@ -1,8 +1,8 @@
 import numpy as np
 
-from charlstm.feeding import training_data
-from charlstm.corpus import Vocabulary
-from charlstm.windows import (GlobalSteps, WindowBatches, gather_patterns, input_table,
+from charlstm.text.feeding import training_data
+from charlstm.text.corpus import Vocabulary
+from charlstm.text.windows import (GlobalSteps, WindowBatches, gather_patterns, input_table,
                               pattern_count)
 
 

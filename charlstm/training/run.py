@@ -1,0 +1,653 @@
+"""Training: the tutorial's fit on pattern windows, with best-only .hdf5 checkpoints, and
+--resume, which carries on from a checkpoint exactly as if the run had never stopped.
+
+train() takes resolved Settings (charlstm.config) and returns a TrainResult; charlstm.train()
+and train.py are its two callers. It reads as the run goes: prepare() does everything before
+fit (the text, the checks, the device, the batches, the model, the checkpoint resumed), then
+train() fits with the callbacks of charlstm.training.callbacks and reports.
+
+    >>> import os, tempfile
+    >>> from charlstm.config import resolve
+    >>> folder = tempfile.mkdtemp()
+    >>> text = os.path.join(folder, "tiny.txt")
+    >>> with open(text, "w") as handle:
+    ...     _ = handle.write("alice was beginning to get very tired of sitting by her sister. ")
+    >>> settings = resolve({"text": text, "epochs": 1, "units": 8, "seq_length": 10,
+    ...                     "checkpoint_dir": folder, "seed": 1})
+    >>> result = train(settings, verbose=0)
+    >>> os.path.basename(result.best_checkpoint)[:23], len(result.history)
+    ('weights-improvement-01-', 1)
+"""
+
+import contextlib
+import dataclasses
+import os
+import tempfile
+import time
+
+from ..system.backend import choose_seed, import_keras
+from .callbacks import epoch_label, run_callbacks
+from ..checkpoints.format import SEED_TEXT_LIMIT, Checkpoint, load_checkpoint
+from .checks import TextLengths, encoding_advice, precision_policy, validate, weight_count
+from ..config import BY_NAME, Settings, resumed, unbounded
+from ..text.corpus import Corpus, TextRules, Vocabulary, resolve_text_path
+from ..system.devices import (distribution_strategy, is_chief, machine, report_device, scope,
+                      set_precision_policy)
+from ..errors import UserError
+from ..text.feeding import training_data
+from ..system.files import check_output, kind_of
+from ..checkpoints.run_folder import claim, run_lock
+from ..checkpoints.history import default_path
+from ..model.keras_compat import fit_multi_worker
+from ..logs import log
+from ..checkpoints.metadata import Metadata
+from ..model.models import Topology, build_model, compile_model
+from ..model.optimizer import COSINE_END, describe_optimizer, make_optimizer
+from .plotting import default_output
+from ..text.sequences import SentenceBatches, StreamBatches
+from ..checkpoints.snapshots import restore_training_state
+from ..text.sources import (describe_held_out, describe_reading, describe_sources, list_documents,
+                      load_sources, source_list, split)
+from ..text.windows import EpochBatches, WindowBatches, input_table, pattern_count
+
+keras = import_keras()  # quietly, once: see charlstm.system.backend
+
+# warn_if_small: more weights than this many per character of training text.
+SMALL_TEXT_RATIO = 10
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What a run leaves: its best checkpoint (None if no epoch improved or was written), the
+    monitored value there, one dict per completed epoch (the history.csv rows, as text), the
+    settings it ran with, the device line, and whether a signal stopped it (interrupted;
+    signal is the signal's number: 2 for Ctrl-C, 15 for SIGTERM), and whether
+    --early-stopping ended it."""
+
+    best_checkpoint: str
+    best_value: float
+    monitor: str
+    history: list
+    settings: Settings
+    device: str
+    interrupted: bool = False
+    signal: int = None
+    stopped_early: bool = False  # --early-stopping ended it
+
+
+@dataclasses.dataclass(frozen=True)
+class StartPoint:
+    """Where a run starts: after `epoch` epochs (0, or the resumed checkpoint's), with the
+    best monitored value so far and its file, the seconds trained so far, and the time plan
+    it continues (planned_steps, steps_per_second: None where the run plans afresh)."""
+
+    epoch: int = 0
+    best_value: float = float("inf")
+    best_path: str = None
+    elapsed_seconds: float = 0.0
+    planned_steps: int = None
+    steps_per_second: float = None
+
+
+@dataclasses.dataclass
+class PreparedRun:
+    """Everything a run needs before fit, made by prepare(). settings is what the run uses,
+    final: the resumed checkpoint's settings taken in, the random seed chosen, the text's
+    full path."""
+
+    settings: Settings
+    corpus: Corpus
+    vocabulary: Vocabulary
+    indices: object  # the whole text as indices
+    training_indices: object
+    held_out_indices: object
+    topology: Topology
+    table: object  # windows.input_table: row i is the model input for character i
+    batches: EpochBatches
+    held_out: EpochBatches  # None without --validation-split
+    model: object  # the compiled keras model, with the resumed weights and training state
+    checkpoint: Checkpoint  # the one resumed, else None
+    device: str  # the device: line's text
+    metadata: Metadata  # what every checkpoint of the run records
+    start: StartPoint
+
+    history_path: str  # history.csv, or --history
+    step_limit: int = None  # the --epochs limit in steps (epochs x steps an epoch); None: none
+
+    @property
+    def inputs(self):
+        """What the run reads, which none of its outputs may overwrite: (what, path) pairs."""
+        return run_inputs(self.settings, self.checkpoint, self.corpus.documents)
+
+
+def set_random_seed(seed):
+    """Seed Python, NumPy and the backend so that one seed gives one run on one machine."""
+    keras.utils.set_random_seed(seed)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        # Without this, some TensorFlow CPU kernels reduce in a thread-dependent order.
+        tf.config.experimental.enable_op_determinism()
+
+
+def prepare_checkpoint_dir(directory):
+    """Create the folder if needed and prove it is writable before an hour of training."""
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as error:
+        raise UserError(f"checkpoint directory '{directory}' is not writable: "
+                        f"{error.strerror}") from None
+
+
+def resume_from(settings):
+    """(checkpoint, settings) for --resume: settings.resume's checkpoint, and settings with its
+    recorded settings taken in by each setting's resume rule (config.resumed); UserError if
+    it cannot be resumed or an explicit value contradicts a fixed setting."""
+    path = settings.resume
+    checkpoint = load_checkpoint(path)
+    if not checkpoint.has_training_state:
+        raise UserError(
+            f"'{path}' has no optimizer state, so it cannot be resumed (a legacy file, "
+            "or one written before --resume existed)"
+        )
+    try:
+        recorded = checkpoint.metadata.settings()
+    except KeyError as error:
+        raise UserError(f"'{path}' does not record its setting {error}") from None
+    # The values were checked when the file was read; resuming also needs where it stopped.
+    loss_key = "val_loss" if recorded["monitor"] == "val_loss" else "loss"
+    for key in ("epoch", loss_key, "text_sha256", "text_name", "text_length"):
+        if checkpoint.metadata.get(key) is None:
+            raise UserError(f"weights file '{path}' is damaged: its metadata has no {key}")
+    settings = resumed(settings, recorded, path, checkpoint.metadata.get("text_path"))
+    done = checkpoint.metadata["epoch"]
+    if settings.epochs <= done:
+        raise UserError(f"'{path}' has already trained {done} epochs: "
+                        f"give --epochs more than {done} to train further")
+    check_budget_left(settings, checkpoint.metadata, path)
+    return checkpoint, settings
+
+
+def initialise_from(settings):
+    """(checkpoint, settings) for --init-from: its checkpoint, and settings with what shapes
+    the model and its vocabulary (the options marked init in charlstm.config) taken from it;
+    UserError for an explicit value that contradicts it, or a file that cannot start a run."""
+    path = settings.init_from
+    if settings.resume:
+        raise UserError("give --init-from or --resume, not both: --resume continues a run, "
+                        "--init-from starts a new one from a checkpoint's weights")
+    checkpoint = load_checkpoint(path)
+    if checkpoint.is_legacy:
+        raise UserError(f"--init-from '{path}' has no charlstm metadata, so its vocabulary is "
+                        "unknown: start from a checkpoint that train.py wrote")
+    try:
+        recorded = checkpoint.metadata.settings()
+    except KeyError as error:
+        raise UserError(f"'{path}' does not record its setting {error}") from None
+    changes = {}
+    for option in (option for option in BY_NAME.values() if option.init):
+        value, given = recorded[option.name], getattr(settings, option.name)
+        if option.name in settings.explicit and given != value:
+            if option.const is not None:
+                trained = "with" if value == option.const else "without"
+                raise UserError(f"--init-from '{path}' was trained {trained} "
+                                f"{option.flag_name}, which it fixes: leave it out")
+            raise UserError(f"--init-from '{path}' was trained with {option.flag_name} "
+                            f"{value}, which it fixes: leave out {option.flag_name} {given}")
+        changes[option.name] = value
+    return checkpoint, dataclasses.replace(settings, **changes)
+
+
+def warn_if_small(settings, vocab_size, training_length):
+    """One line when the model has many more weights than the text has characters (char-rnn's
+    rule of thumb is about as many): it will learn the text by heart. Nothing is refused."""
+    weights = weight_count(settings, vocab_size)
+    if weights > SMALL_TEXT_RATIO * training_length:
+        log(f"the model has {weights:,} weights for {training_length:,} characters of "
+            f"training text ({weights / max(training_length, 1):.0f} a character; char-rnn's "
+            "rule of thumb is about one): it will likely learn the text by heart. Watch "
+            "val_loss with --validation-split 0.1, and try fewer --units")
+
+
+def continues_plan(settings, metadata):
+    """Whether a resumed --minutes cosine run keeps its checkpoint's time plan: it has one,
+    and the budget is the same (a new --minutes plans the rest afresh)."""
+    return bool(settings.minutes and settings.lr_schedule == "cosine"
+                and metadata.get("planned_steps") and metadata.get("minutes") == settings.minutes)
+
+
+def check_budget_left(settings, metadata, path):
+    """UserError where a resumed run has no time left to train (or no limit at all)."""
+    if not settings.minutes:
+        if unbounded(settings.epochs):
+            raise UserError(f"'{path}' was trained for a time, not a number of epochs: give "
+                            "--minutes or --epochs to train further")
+        return
+    elapsed = metadata.get("elapsed_seconds") or 0.0  # older files: counted from now
+    if continues_plan(settings, metadata):
+        planned = metadata["planned_steps"]
+        if (metadata.get("steps") or 0) >= planned:
+            raise UserError(f"'{path}' has already trained the {planned} steps its "
+                            f"{settings.minutes:g}-minute budget planned: give a larger "
+                            "--minutes to train further")
+    elif elapsed >= settings.minutes * 60:
+        raise UserError(f"'{path}' has already trained {elapsed / 60:.2f} minutes: give "
+                        f"--minutes more than that to train further")
+
+
+def start_point(settings, checkpoint):
+    """Where the run starts: from scratch, or after the resumed checkpoint's epoch."""
+    if checkpoint is None:
+        return StartPoint()
+    metadata = checkpoint.metadata
+    plan = continues_plan(settings, metadata)
+    return StartPoint(metadata["epoch"],
+                      metadata["val_loss" if settings.monitor == "val_loss" else "loss"],
+                      checkpoint.path, metadata.get("elapsed_seconds") or 0.0,
+                      metadata["planned_steps"] if plan else None,
+                      metadata.get("steps_per_second") if plan else None)
+
+
+def cosine_end(settings, start, step_limit):
+    """The step at which the cosine ends as the run starts: the --epochs limit; with
+    --minutes, the plan the run continues, else the --epochs limit if there is one, else 0
+    (not planned yet: the time plan sets it in the run's first steps)."""
+    if not settings.minutes:
+        return step_limit
+    return start.planned_steps or step_limit or 0
+
+
+def restored_names(settings, checkpoint, start):
+    """(skip, absent) for restore_training_state: the optimizer variables a resumed run sets
+    itself (a new --learning-rate; the cosine's end unless the run continues its plan), and
+    those older files do not have."""
+    # A new --learning-rate takes effect on resume; otherwise plateau's lowered rate is the
+    # checkpoint's (the recorded setting is only where it started).
+    keep_rate = settings.lr_schedule == "plateau" and "learning_rate" not in settings.explicit
+    skip = () if keep_rate else ("learning_rate",)
+    if not start.planned_steps:
+        skip += (COSINE_END,)
+    absent = (COSINE_END,) if checkpoint.metadata.format_version < 5 else ()
+    return skip, absent
+
+
+def check_same_text(checkpoint, corpus, text):
+    """Refuse to resume on another text: name the characters, files or length that differ."""
+    metadata = checkpoint.metadata
+    vocabulary = corpus.vocabulary
+    shown = describe_sources(text)
+    if vocabulary != checkpoint.vocabulary:
+        added = "".join(sorted(set(vocabulary.chars) - set(checkpoint.vocabulary.chars)))
+        missing = "".join(sorted(set(checkpoint.vocabulary.chars) - set(vocabulary.chars)))
+        raise UserError(
+            f"cannot resume on {shown}: its vocabulary differs from the checkpoint's "
+            f"(new characters {added!r}, missing {missing!r})"
+        )
+    if corpus.sha256 != metadata["text_sha256"]:
+        raise UserError(
+            f"cannot resume on {shown} ({len(corpus)} characters): '{checkpoint.path}' "
+            f"was trained on another text, {metadata['text_name']} "
+            f"({metadata['text_length']} characters){_documents_changed(checkpoint, corpus)}"
+        )
+
+
+def _documents_changed(checkpoint, corpus):
+    """'; files added: ..., removed: ..., changed: ...' when both record their documents."""
+    recorded = {name: (size, length) for name, size, length
+                in checkpoint.metadata.get("documents") or []}
+    if not recorded:
+        return ""
+    now = {document.name: (document.size, document.length) for document in corpus.documents}
+    changes = [(what, sorted(names)) for what, names in (
+        ("added", set(now) - set(recorded)), ("removed", set(recorded) - set(now)),
+        ("changed", {name for name in set(now) & set(recorded) if now[name] != recorded[name]}))
+        if names]
+    return "".join(f"; files {what}: {', '.join(names[:10])}" for what, names in changes)
+
+
+def training_batches(settings, indices, vocabulary, table, seed, shuffle=True):
+    """The EpochBatches for this run's layout: windows (the tutorial's, or --targets every),
+    --sentences or --stateful."""
+    if settings.sentences:
+        # Only this layout needs the text as a string, to find where sentences end.
+        return SentenceBatches(indices, vocabulary.decode_all(indices), settings.seq_length,
+                               settings.batch_size, table, seed, shuffle=shuffle)
+    if settings.stateful:
+        return StreamBatches(indices, settings.seq_length, settings.batch_size, table, seed,
+                             shuffle=shuffle)
+    return WindowBatches(indices, settings.seq_length, settings.batch_size, table, seed,
+                         targets=settings.targets, shuffle=shuffle)
+
+
+def held_out_batches(settings, indices, vocabulary, table, seed):
+    """The held-out part's batches, in one fixed order; None without --validation-split."""
+    if not settings.validation_split:
+        return None
+    return training_batches(settings, indices, vocabulary, table, seed, shuffle=False)
+
+
+def check_sentences(settings, parts):
+    """Only sentence rows can come out empty: a part with no sentence of two characters."""
+    for name, part in parts:
+        if part is not None and part.steps == 0:
+            raise UserError(f"the {name} part of '{settings.text}' has no sentence of two "
+                            "characters or more")
+
+
+def read_text(settings, checkpoint, init=None):
+    """(corpus, training part, held-out part, log lines): the text read by the settings'
+    rules, checked against the resumed checkpoint's (or put in the vocabulary of --init-from's
+    checkpoint), and split: the last fraction, or whole files when there are several."""
+    started = time.perf_counter()
+    corpus = load_sources(settings.text, TextRules.of(settings))
+    shown = describe_sources(settings.text)
+    lines = [f"read {shown} in {time.perf_counter() - started:.2f}s"]
+    lines += describe_reading(corpus)
+    if settings.dry_run:
+        lines += ["documents read:"] + list_documents(corpus)
+        lines.append(f"vocabulary ({len(corpus.vocabulary)} characters): "
+                     f"{corpus.vocabulary.chars!r}")
+    if checkpoint:
+        check_same_text(checkpoint, corpus, settings.text)
+    if init:
+        corpus = in_vocabulary(corpus, init, shown)
+    training, held_out, held = split(corpus, settings.validation_split)
+    if held:
+        lines.append(describe_held_out(held, len(held_out), len(corpus)))
+    return corpus, training, held_out, lines
+
+
+def in_vocabulary(corpus, init, shown):
+    """The corpus's indices in --init-from's vocabulary; UserError naming the characters the
+    checkpoint does not know. They are not dropped or mapped: leaving letters out of a
+    training text changes what the model learns from it, and a mapping is the user's to
+    choose (clean the text, or train from scratch on it)."""
+    vocabulary = init.vocabulary
+    unknown = vocabulary.unknown_characters(corpus.vocabulary.chars)
+    if unknown:
+        listed = " ".join(repr(char) for char in unknown[:30])
+        more = f" and {len(unknown) - 30} more" if len(unknown) > 30 else ""
+        cased = any(char.lower() in vocabulary.char_to_index for char in unknown
+                    if char != char.lower())
+        hint = (" (the checkpoint was trained lower-cased: leave out --keep-case)" if cased
+                else "")
+        raise UserError(
+            f"--init-from '{init.path}' does not know {len(unknown)} character(s) of "
+            f"{shown}: {listed}{more}{hint}; remove or replace them in the text, or train "
+            "a new model on it without --init-from")
+    mapping = vocabulary.encode_known(corpus.vocabulary.chars)
+    return dataclasses.replace(corpus, vocabulary=vocabulary,
+                               indices=mapping[corpus.indices].astype(vocabulary.dtype))
+
+
+def print_figures(settings, corpus):
+    """The tutorial's three figures, on stdout."""
+    print(f"Total Characters: {len(corpus)}")
+    print(f"Total Vocab: {len(corpus.vocabulary)}")
+    print(f"Total Patterns: {pattern_count(len(corpus), settings.seq_length)}", flush=True)
+
+
+def set_up_devices(settings, this_machine):
+    """The device: line, the dtype policy and the distribution strategy (or None)."""
+    device = report_device()
+    set_precision_policy(precision_policy(settings.mixed_precision, this_machine))
+    return device, distribution_strategy(settings.distribute)
+
+
+def out_of_memory(error):
+    """Whether a backend's error says memory ran out (TensorFlow's ResourceExhaustedError,
+    XLA's RESOURCE_EXHAUSTED, a MemoryError)."""
+    return (isinstance(error, MemoryError) or type(error).__name__ == "ResourceExhaustedError"
+            or "RESOURCE_EXHAUSTED" in str(error))
+
+
+def build_compiled_model(settings, topology, total_steps, checkpoint, strategy,
+                         start=StartPoint(), init=None):
+    """The run's compiled model, under the strategy's scope; a resumed checkpoint's weights
+    and training state, or --init-from's weights, are put in it. total_steps: where the
+    cosine ends (cosine_end). UserError when memory runs out."""
+    try:
+        return _build_compiled_model(settings, topology, total_steps, checkpoint, strategy,
+                                     start, init)
+    except Exception as error:
+        if not out_of_memory(error):
+            raise
+        raise UserError(f"not enough memory for the model (--units {settings.units}, "
+                        f"--layers {settings.layers}): lower them") from None
+
+
+def _build_compiled_model(settings, topology, total_steps, checkpoint, strategy, start,
+                          init=None):
+    with scope(strategy):
+        model = build_model(topology, settings.seq_length,
+                            every_position=settings.targets == "every",
+                            stateful_batch_size=settings.batch_size if settings.stateful else None)
+        compile_model(model, padded_targets=settings.sentences,
+                      optimizer=make_optimizer(settings, total_steps))
+        if checkpoint and not settings.dry_run:
+            model.set_weights(checkpoint.weights)
+            skip, absent = restored_names(settings, checkpoint, start)
+            restore_training_state(checkpoint.path, model, skip=skip, absent=absent)
+        if init and not settings.dry_run:
+            model.set_weights(init.weights)  # the topology is the file's: shapes match
+    if strategy is not None:
+        fit_multi_worker(model, strategy)
+    return model
+
+
+def topology_of(settings, vocab_size):
+    """The model a run's settings describe, for a text of vocab_size characters."""
+    embedding = settings.input_encoding == "embedding"
+    return Topology(vocab_size=vocab_size, output_size=vocab_size, layers=settings.layers,
+                    units=settings.units, dropout=settings.dropout,
+                    input_encoding=settings.input_encoding,
+                    input_dropout=settings.input_dropout, cell=settings.cell,
+                    embedding_size=settings.embedding_size if embedding else None)
+
+
+def prepare(settings, verbose=1):
+    """Everything a run needs before fit, as a PreparedRun: the text, vocabulary, batches,
+    compiled model and (with resume) the checkpoint it continues, with the checkpoint's
+    weights and training state in the model. Every mistake is found before the device is
+    set up. Benchmarks call it too. verbose prints the tutorial's three figures (stdout)."""
+    checkpoint = init = None
+    if settings.init_from:
+        init, settings = initialise_from(settings)
+    if settings.resume:
+        checkpoint, settings = resume_from(settings)
+    corpus, training_indices, held_out_indices, read_lines = read_text(settings, checkpoint,
+                                                                       init)
+    this_machine = machine(settings.distribute, settings.mixed_precision)
+    validate(settings, TextLengths(len(corpus), len(training_indices), len(held_out_indices),
+                                   len(corpus.vocabulary)), this_machine)
+    if verbose:
+        print_figures(settings, corpus)
+    history_path = settings.history or default_path(settings.checkpoint_dir, settings.bigger)
+    if not settings.dry_run:
+        check_outputs(settings, checkpoint, history_path, corpus.documents)
+        prepare_checkpoint_dir(settings.checkpoint_dir)
+    # Where it runs, once the text and the folder are known to be good (so that a mistake
+    # there stays a one-line error).
+    device, strategy = set_up_devices(settings, this_machine)
+    for line in read_lines:
+        log(line)
+    if init:
+        log(f"starting from the weights of '{init.path}' (--init-from): its topology and "
+            "vocabulary, a fresh optimizer, epochs from 1")
+    advice = encoding_advice(settings, len(corpus.vocabulary))
+    if advice:
+        log(advice)
+    settings = dataclasses.replace(settings, seed=choose_seed(settings.seed))
+    log(f"random seed: {settings.seed} (pass --seed {settings.seed} to repeat this run)")
+    set_random_seed(settings.seed)
+
+    vocabulary = corpus.vocabulary
+    topology = topology_of(settings, len(vocabulary))
+    table = input_table(topology.vocab_size, topology.input_encoding)
+    batches = training_batches(settings, training_indices, vocabulary, table, settings.seed)
+    held_out = held_out_batches(settings, held_out_indices, vocabulary, table, settings.seed)
+    check_sentences(settings, (("training", batches), ("held-out", held_out)))
+    warn_if_small(settings, len(vocabulary), len(training_indices))
+    # The cosine schedule's length: every step of every epoch of the run, resumed or not
+    # (--minutes: see cosine_end).
+    step_limit = None
+    if not unbounded(settings.epochs):
+        step_limit = settings.epochs * (settings.steps_per_epoch or batches.steps)
+    start = start_point(settings, checkpoint)
+    total_steps = cosine_end(settings, start, step_limit)
+    model = build_compiled_model(settings, topology, total_steps, checkpoint, strategy, start,
+                                 init)
+    describe_layout(settings, batches, training_indices, held_out_indices)
+    log("optimizer: " + describe_optimizer(settings, total_steps))
+    # The text's full paths, so that --resume finds it from any folder.
+    paths = tuple(os.path.abspath(resolve_text_path(path)) for path in source_list(settings.text))
+    settings = dataclasses.replace(settings, text=paths[0] if len(paths) == 1 else paths)
+    metadata = Metadata.for_run(settings, vocabulary.chars, len(corpus), corpus.sha256,
+                                [document.record() for document in corpus.documents],
+                                init and os.path.abspath(init.path))
+    return PreparedRun(settings, corpus, vocabulary, corpus.indices, training_indices,
+                       held_out_indices, topology, table, batches, held_out, model, checkpoint,
+                       device, metadata, start, history_path, step_limit)
+
+
+def train(settings, verbose=1):
+    """Run training as train.py does; returns a TrainResult. UserError for a mistake or a
+    diverged run (naming the last good checkpoint). A signal (Ctrl-C, SIGTERM) stops it after
+    the current batch: the result then says interrupted, and every checkpoint is kept."""
+    run = prepare(settings, verbose)
+    settings = run.settings
+    if settings.dry_run:
+        if verbose:
+            run.model.summary()
+        return TrainResult(None, None, settings.monitor, [], settings, run.device)
+    if run.checkpoint:
+        log(f"resuming {run.checkpoint.path} at "
+            f"{epoch_label(run.start.epoch + 1, settings.epochs)}, best {settings.monitor} so "
+            f"far {run.start.best_value:.4f}")
+    # Only one process of a multi-machine run writes files (the others hold the same model).
+    writes_files = is_chief()
+    history_path = run.history_path
+    callbacks = run_callbacks(run, history_path, writes_files, verbose)
+    fit(run, callbacks, history_path, writes_files, verbose)
+    return report(run, callbacks, history_path, writes_files)
+
+
+def run_inputs(settings, checkpoint, documents=()):
+    """What a run reads, which none of its outputs may overwrite: (what, path) pairs, the
+    files read from folders and patterns included."""
+    return [("text file", resolve_text_path(path)) for path in source_list(settings.text)] + [
+        ("text file", document.path) for document in documents] + [
+        ("checkpoint resumed", checkpoint.path if checkpoint else None),
+        ("checkpoint --init-from", settings.init_from)]
+
+
+def check_outputs(settings, checkpoint, history_path, documents=()):
+    """Before anything is written: the folders are folders, the history file and the loss
+    plot beside it may be written (files.check_output), and neither overwrites an input or
+    the other."""
+    for flag, folder in (("--checkpoint-dir", settings.checkpoint_dir),
+                         ("--tensorboard", settings.tensorboard)):
+        if folder and os.path.lexists(folder) and not os.path.isdir(folder):
+            raise UserError(f"{flag} '{folder}' is {kind_of(folder) or 'a file'}, not a "
+                            "folder: name a folder")
+    inputs = run_inputs(settings, checkpoint, documents)
+    check_output(history_path, "history file", inputs)
+    check_output(default_output([history_path]), "loss plot",
+                 inputs + [("history file", history_path)])
+
+
+def fit(run, callbacks, history_path, writes_files, verbose):
+    """Model.fit from the run's start to its last epoch, holding the folder's lock."""
+    settings = run.settings
+    data, steps_per_epoch = training_data(run.batches, settings.epochs, run.start.epoch,
+                                          settings.steps_per_epoch)
+    validation = None
+    if run.held_out is not None:
+        # One pass, re-read from the start at every epoch's end (no validation_steps).
+        validation, _ = training_data(run.held_out, 1)
+    with contextlib.ExitStack() as cleanup:
+        if writes_files:
+            cleanup.enter_context(run_lock(settings.checkpoint_dir))
+            claim(settings.checkpoint_dir, run.metadata,
+                  run.checkpoint.path if run.checkpoint else None, settings.overwrite,
+                  history_path)
+            log(describe_text_in_checkpoints(settings, len(run.indices)))
+        # An exception out of fit (a full disk, say) skips on_train_end: put the signal
+        # handlers back here too.
+        cleanup.callback(callbacks.interrupt.on_train_end)
+        run.model.fit(data, epochs=settings.epochs, initial_epoch=run.start.epoch,
+                      steps_per_epoch=steps_per_epoch, shuffle=False,
+                      validation_data=validation, callbacks=callbacks.ordered,
+                      verbose=1 if verbose else 0)
+
+
+def report(run, callbacks, history_path, writes_files):
+    """The run's TrainResult, its last log line and loss plot; UserError if it diverged."""
+    settings, checkpointer = run.settings, callbacks.checkpointer
+    best = f"{checkpointer.best_path} ({settings.monitor} {checkpointer.best_value:.4f})"
+    if not checkpointer.best_path:
+        best = "none yet"
+    if callbacks.divergence.reason:
+        raise UserError(f"training stopped: {callbacks.divergence.reason}; last good "
+                        f"checkpoint: {best}. Try a lower --learning-rate or a --clipnorm")
+    history, interrupt, early_stop = callbacks.history, callbacks.interrupt, callbacks.early_stop
+    if writes_files and history and history.rows:
+        draw_history(history_path)
+    result = TrainResult(checkpointer.best_path,
+                         checkpointer.best_value if checkpointer.best_path else None,
+                         settings.monitor, history.rows if history else [], settings,
+                         run.device, interrupt.requested, interrupt.signal,
+                         stopped_early=bool(early_stop and early_stop.stopped))
+    if interrupt.requested:
+        log(f"interrupted: best checkpoint {best}")
+    elif not writes_files:
+        log(f"done: best {settings.monitor} {checkpointer.best_value:.4f} "
+            "(the chief wrote the files)")
+    else:
+        text = "the text" if settings.text_in_checkpoint else "no text"
+        log(f"done: best checkpoint {best}; history in {history_path}; checkpoints carry {text}")
+    return result
+
+
+def draw_history(history_path):
+    """history.png beside history.csv; where matplotlib is missing (an optional extra), a log
+    line saying how to get it. Never fails the run: the CSV has everything."""
+    from .plotting import plot_histories  # matplotlib, an optional extra, is imported there
+
+    try:
+        log(f"loss plot: {plot_histories([history_path], default_output([history_path]))}")
+    except UserError as error:
+        log(f"no loss plot: {error}")
+    except Exception as error:  # noqa: BLE001 - the run is done and saved: never fail it now
+        log(f"no loss plot: drawing it failed ({type(error).__name__}: {error})")
+
+
+def describe_text_in_checkpoints(settings, text_length):
+    """The privacy line: what of the text each checkpoint carries."""
+    if not settings.text_in_checkpoint:
+        return ("checkpoints carry no text (--no-text-in-checkpoint): generate.py needs --text "
+                "or --prime")
+    carried = min(text_length, SEED_TEXT_LIMIT)
+    held_out = " (held-out part included)" if settings.validation_split else ""
+    return (f"checkpoints carry the text's first {carried} characters{held_out} as "
+            "generation's seed pool; --no-text-in-checkpoint leaves it out")
+
+
+def describe_layout(settings, batches, training_indices, held_out_indices):
+    """One log line on what an epoch reads, for every layout but the tutorial's."""
+    held_out = f"; {len(held_out_indices)} held out" if settings.validation_split else ""
+    if settings.sentences:
+        what = (f"{batches.count} sentence rows ({batches.predictions} predictions, "
+                f"padding skipped)")
+    elif settings.stateful:
+        what = (f"{settings.batch_size} contiguous streams of {batches.stream_length} "
+                f"characters, {batches.steps} stateful steps")
+    elif settings.targets == "every":
+        what = f"{batches.count} non-overlapping windows"
+    elif settings.validation_split:
+        what = f"{batches.count} patterns"
+    else:
+        return
+    log(f"training on {len(training_indices)} characters: {what} an epoch{held_out}")
