@@ -2,6 +2,7 @@
 use when no --weights is given and the checkpoint folder holds none, so that a new user reads
 Alice before any training; it ships inside the package."""
 
+import glob
 import json
 import os
 import shutil
@@ -69,9 +70,10 @@ def test_a_checkpoint_in_the_folder_wins_over_the_bundled_model(tmp_path, capsys
     assert "bundled" not in result.stderr and "weights-improvement-01" in result.stderr
 
 
-def test_the_wheel_carries_the_bundled_model_and_the_page(tmp_path):
-    """pip install . gets them too: they are package data in the wheel it builds (built from
-    a copy, since pip builds a local project in place and would leave build/ behind)."""
+def test_the_wheel_carries_every_module_the_bundled_model_and_the_page(tmp_path):
+    """pip install . gets them too: every subpackage, and the package data, are in the wheel
+    it builds (built from a copy, since pip builds a local project in place and would leave
+    build/ behind), and every module imports from the wheel alone."""
     source = tmp_path / "source"
     shutil.copytree(os.path.join(ROOT, "charlstm"), source / "charlstm",
                     ignore=shutil.ignore_patterns("__pycache__"))
@@ -83,3 +85,18 @@ def test_the_wheel_carries_the_bundled_model_and_the_page(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "charlstm/bundled/alice.hdf5" in names
     assert {"charlstm/web/index.html", "charlstm/web/page.js"} <= set(names)
+    in_repository = {os.path.relpath(path, ROOT).replace(os.sep, "/") for path in
+                     glob.glob(os.path.join(ROOT, "charlstm", "**", "*.py"), recursive=True)}
+    assert in_repository <= set(names)
+    # Imported from the unpacked wheel, in a folder without the repository on the path.
+    unpacked = tmp_path / "unpacked"
+    zipfile.ZipFile(wheel).extractall(unpacked)
+    modules = sorted(name[:-3].replace("/", ".").removesuffix(".__init__")
+                     for name in names if name.endswith(".py"))
+    imported = subprocess.run(
+        [sys.executable, "-c", "import importlib\n"
+         f"for name in {modules!r}:\n"
+         f"    assert importlib.import_module(name).__file__.startswith({str(unpacked)!r})\n"],
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(unpacked)}, capture_output=True,
+        text=True, timeout=300)
+    assert imported.returncode == 0, imported.stderr[-2000:]

@@ -311,7 +311,7 @@ def test_11_losses_matplotlib_cannot_draw_are_one_line(tmp_path):
 
 def test_11_a_failing_plot_never_fails_a_finished_run(tiny_text_path, tmp_path, monkeypatch,
                                                       capsys):
-    from charlstm.training.run import plotting
+    from charlstm.training import plotting
 
     def broken(*args, **kwargs):
         raise RuntimeError("the renderer broke")

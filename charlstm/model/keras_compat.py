@@ -16,7 +16,6 @@ import importlib
 from typing import NamedTuple
 
 from ..system.backend import import_keras
-from ..config import unbounded
 
 keras = import_keras()  # quietly, once: see charlstm.system.backend
 
@@ -89,10 +88,19 @@ class EpochProgress(keras.callbacks.ProgbarLogger):
     its bar at the step it reached instead of repainting it as complete.
 
     Private: overrides ProgbarLogger._finalize_progbar (Keras 3.15.1), the one place where
-    the bar is completed."""
+    the bar is completed.
+
+    Args:
+        epoch_limit: whether the run has a last epoch to name ("Epoch 3/20"); a --minutes run
+            without --epochs has none (the caller knows: config.unbounded).
+    """
+
+    def __init__(self, epoch_limit=True):
+        super().__init__()
+        self.epoch_limit = epoch_limit
 
     def on_epoch_begin(self, epoch, logs=None):
-        if not unbounded(self.epochs):
+        if self.epoch_limit:
             return super().on_epoch_begin(epoch, logs)
         # A --minutes run without --epochs has no last epoch to name: "Epoch 3", not
         # "Epoch 3/1000000" (the bar itself is Keras').

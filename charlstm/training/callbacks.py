@@ -544,7 +544,7 @@ def run_callbacks(run, history_path, writes_files, verbose):
     interrupt, divergence = GracefulInterrupt(), DivergenceStop(len(run.vocabulary))
     # The progress bar first, so that it finishes its line before the summary line; the
     # state reset next, before any batch.
-    ordered = [EpochProgress()] if verbose else []
+    ordered = [EpochProgress(not unbounded(settings.epochs))] if verbose else []
     if settings.stateful:
         ordered.append(StateReset())
     # The clock before the checkpoints, which record it.
