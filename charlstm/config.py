@@ -34,6 +34,7 @@ import glob
 import os
 
 from .errors import UserError
+from .model.cells import CELLS
 from .presets import PRESETS
 
 # --- checked values: one parser per kind, shared by flags and keyword arguments -------------
@@ -249,7 +250,7 @@ SETTINGS = (
             "batch 64, checkpoint names ending in -bigger.hdf5", "model", FIXED),
     Option("cell", "lstm", "the recurrent layers: lstm (the tutorial's) or gru (3 gates "
            "instead of 4: a quarter fewer weights a unit; the TensorFlow text-generation "
-           "tutorial's)", "model", FIXED, choices=("lstm", "gru"), since=5, init=True),
+           "tutorial's)", "model", FIXED, choices=tuple(CELLS), since=5, init=True),
     Option("units", 256, "memory units per LSTM (or GRU) layer", "model", FIXED,
            type=positive_int, metavar="N", init=True),
     Option("layers", 1, "LSTM (or GRU) layers", "model", FIXED, type=positive_int,

@@ -12,11 +12,13 @@ import pytest
 import charlstm
 from charlstm import cli
 from charlstm.training.checks import LARGE_VOCABULARY, encoding_advice, weight_count
-from charlstm.checkpoints.format import load_checkpoint
-from charlstm.config import resolve
+from charlstm.checkpoints.format import load_checkpoint, shapes_from_weights
+from charlstm.config import BY_NAME, resolve
+from charlstm.exporting.formats import state_names
 from charlstm.generation.decoders import StatefulDecoder, WindowDecoder
 from charlstm.errors import UserError
 from charlstm.checkpoints.loading import load_for_generation
+from charlstm.model.cells import CELLS
 from charlstm.model.models import Topology, build_model, compiled_forward
 from charlstm.training.run import train
 from charlstm.text.windows import encode_inputs, input_table
@@ -72,6 +74,34 @@ def test_the_gru_topologies_have_the_lstms_places_and_cudnn_defaults():
     assert [w.shape for w in gru.get_weights()] == [(1, 768), (256, 768), (2, 768)]
     settings = resolve({"cell": "gru", "bigger": True})
     assert bigger.count_params() == weight_count(settings, 43)
+
+
+@pytest.mark.parametrize("name", sorted(CELLS))
+def test_every_cell_declares_what_its_readers_need(name):
+    """charlstm.model.cells.CELLS is the one declaration of a cell: --cell offers it, and its
+    Keras layer, weight shapes, weight count and states are what Keras builds."""
+    cell = CELLS[name]
+    assert cell.name == name and name in BY_NAME["cell"].choices and callable(cell.step)
+    topology = Topology(vocab_size=7, output_size=7, layers=2, units=3, cell=name,
+                        input_encoding="one-hot")
+    model = build_model(topology)
+    layer = model.get_layer(f"{name}_1")
+    assert type(layer) is cell.keras_layer()
+    assert [tuple(weight.shape) for weight in layer.get_weights()] == [
+        (7, cell.width(3)), (3, cell.width(3)), cell.bias_shape(3)]
+    assert layer.count_params() == cell.weight_count(inputs=7, units=3)
+    settings = resolve({"cell": name, "layers": 2, "units": 3, "input_encoding": "one-hot"})
+    assert model.count_params() == weight_count(settings, 7)
+    # Keras returns one state array per name in cell.states; the decoder and exports carry as many.
+    _, *states = cell.keras_layer()(3, return_state=True)(np.zeros((1, 2, 7), np.float32))
+    assert len(states) == cell.state_count == len(cell.states) >= 1
+    assert state_names(topology) == [f"{kind}_{number}" for number in (1, 2)
+                                     for kind in cell.states]
+    assert [len(state) for state in StatefulDecoder(model, topology).zero_states(1)] == [
+        cell.state_count] * 2
+    weights = [(layer.name, layer.get_weights()) for layer in model.layers if layer.weights]
+    assert shapes_from_weights(weights, name) == {
+        "layers": 2, "units": 3, "output_size": 7, "input_width": 7, "embedding_rows": None}
 
 
 def test_an_embedding_reads_indices_and_is_counted():

@@ -51,7 +51,8 @@ from ..text.corpus import TextRules, Vocabulary
 from ..errors import UserError
 from ..system.files import write_atomically
 from .metadata import Metadata
-from ..model.topology import GATES, Topology
+from ..model.cells import CELLS
+from ..model.topology import Topology
 
 METADATA_ATTRIBUTE = "charlstm"
 SEED_TEXT_DATASET = "charlstm_seed_text"
@@ -206,15 +207,15 @@ def _legacy_seq_length(handle):
 
 def _recurrent_units(number, layer, cell):
     """A recurrent layer's units, read off its weight shapes (kernel, recurrent kernel,
-    bias); ValueError unless they are a Keras LSTM's (bias 4u) or GRU's (bias (2, 3u))."""
+    bias); ValueError unless they are the cell's (charlstm.model.cells: an LSTM's bias is
+    4u, a GRU's (2, 3u))."""
     name = cell.upper()
     if len(layer) != 3 or len(layer[1]) != 2:
         raise ValueError(f"layer {number} is not an {name} (weight shapes {layer})")
     kernel, recurrent, bias = layer
     units = recurrent[0]
-    width = GATES[cell] * units
-    expected_bias = (2, width) if cell == "gru" else (width,)  # GRU: reset_after's two rows
-    if recurrent != (units, width) or bias != expected_bias:
+    width = CELLS[cell].width(units)
+    if recurrent != (units, width) or bias != CELLS[cell].bias_shape(units):
         raise ValueError(f"layer {number} is not an {name} (weight shapes {layer})")
     if len(kernel) != 2 or kernel[1] != width:
         raise ValueError(f"layer {number} does not fit the layer before it")
@@ -224,7 +225,7 @@ def _recurrent_units(number, layer, cell):
 def shapes_from_weights(layers, cell="lstm", embedding=False):
     """Read a char-LSTM's sizes off its weight shapes (arrays, or datasets not yet read):
     dict(layers, units, output_size, input_width, embedding_rows); ValueError naming what
-    does not fit. cell ("lstm" or "gru") and embedding (a first Embedding layer) are what
+    does not fit. cell (a name in CELLS) and embedding (a first Embedding layer) are what
     our files' metadata says; legacy tutorial files are LSTMs on encoded input."""
     shapes = [[tuple(array.shape) for array in arrays] for _, arrays in layers]
     embedding_rows = None

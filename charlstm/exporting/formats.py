@@ -41,6 +41,7 @@ from ..system.files import check_output
 from ..checkpoints.run_folder import default_weights
 from ..checkpoints.loading import load_for_generation
 from ..logs import log
+from ..model.cells import CELLS
 from .web import check_web_output, write_web_folder
 from ..text.windows import input_table
 
@@ -79,14 +80,14 @@ def _copy_weights(exported, source, encoding, table):
 
 def _recurrent(topology, number, **arguments):
     """Layer number of the checkpoint's cell, named as in its file (lstm_1, gru_2)."""
-    layer = keras.layers.GRU if topology.cell == "gru" else keras.layers.LSTM
+    layer = CELLS[topology.cell].keras_layer()
     return layer(topology.units, name=f"{topology.cell}_{number}", **arguments)
 
 
 def state_names(topology):
-    """The one-step model's state inputs (and outputs), in order: h and c per LSTM layer,
-    h per GRU layer."""
-    kinds = ("h",) if topology.cell == "gru" else ("h", "c")
+    """The one-step model's state inputs (and outputs), in order: the cell's states per
+    layer (h and c per LSTM layer, h per GRU layer)."""
+    kinds = CELLS[topology.cell].states
     return [f"{kind}_{number}" for number in range(1, topology.layers + 1) for kind in kinds]
 
 

@@ -9,8 +9,9 @@ Both decoders take a batch of N prime texts as an (N, t) index array and answer 
 WindowDecoder re-reads the last seq_length characters every step from a fresh LSTM state,
 exactly what the model saw in training with --targets last (the tutorial). StatefulDecoder
 feeds one character a step and carries the LSTM state, O(1) per character; it is computed in
-NumPy straight from the model's weights (Keras' LSTM and GRU equations, below), which on a
-CPU is far faster per step than any framework call. An Embedding layer is a row lookup.
+NumPy straight from the model's weights (Keras' LSTM and GRU equations, each cell's step in
+charlstm.model.cells), which on a CPU is far faster per step than any framework call. An
+Embedding layer is a row lookup.
 
 StatefulDecoder computes in float64 (the float32 weights, exactly widened). In float32 a
 matrix product's rows depend on the batch around them: BLAS picks other kernels and
@@ -22,6 +23,7 @@ decodes every stream in one batch) and in a browser (JavaScript's numbers are fl
 
 import numpy as np
 
+from ..model.cells import CELLS
 from ..model.models import build_model, compiled_forward
 from ..text.windows import encode_inputs, input_table
 
@@ -56,43 +58,10 @@ class WindowDecoder:
         return self.forward_any_length(inputs)
 
 
-def _sigmoid(values):
-    # The tanh form cannot overflow, unlike 1 / (1 + exp(-x)) for large negative x.
-    return 0.5 * (1.0 + np.tanh(0.5 * values))
-
-
 # How much of a prime stateful decoding reads: its last characters only. An LSTM's state
 # has forgotten far less distant characters, and stepping a million-character prime one
 # character at a time would take minutes.
 STATEFUL_PRIME_CONTEXT = 10_000
-
-
-def lstm_step(inputs, state, weights):
-    """Keras' LSTM cell (gates i, f, c, o; tanh and sigmoid): (new hidden, (hidden, cell))."""
-    kernel, recurrent_kernel, bias = weights
-    hidden, cell = state
-    gates = inputs @ kernel + hidden @ recurrent_kernel + bias
-    input_gate, forget_gate, candidate, output_gate = np.split(gates, 4, axis=1)
-    cell = _sigmoid(forget_gate) * cell + _sigmoid(input_gate) * np.tanh(candidate)
-    hidden = _sigmoid(output_gate) * np.tanh(cell)
-    return hidden, (hidden, cell)
-
-
-def gru_step(inputs, state, weights):
-    """Keras 3's GRU cell with its defaults (reset_after=True, gates z, r then the candidate
-    h, bias (2, 3 units): the input's row, then the recurrent one): (new hidden, (hidden,))."""
-    kernel, recurrent_kernel, bias = weights
-    (hidden,) = state
-    x_z, x_r, x_h = np.split(inputs @ kernel + bias[0], 3, axis=1)
-    h_z, h_r, h_h = np.split(hidden @ recurrent_kernel + bias[1], 3, axis=1)
-    update, reset = _sigmoid(x_z + h_z), _sigmoid(x_r + h_r)
-    candidate = np.tanh(x_h + reset * h_h)
-    hidden = update * hidden + (1.0 - update) * candidate
-    return hidden, (hidden,)
-
-
-# --cell: the step and the number of state arrays (h, c for an LSTM; h for a GRU).
-CELL_STEPS = {"lstm": (lstm_step, 2), "gru": (gru_step, 1)}
 
 
 class StatefulDecoder:
@@ -108,7 +77,8 @@ class StatefulDecoder:
         self.layers = [tuple(weights[3 * n : 3 * n + 3]) for n in range(topology.layers)]
         self.dense_kernel, self.dense_bias = weights[3 * topology.layers :]
         self.units = topology.units
-        self.step, self.state_count = CELL_STEPS[topology.cell]
+        cell = CELLS[topology.cell]
+        self.step, self.state_count = cell.step, cell.state_count
         self.states = None
 
     def start(self, primes):

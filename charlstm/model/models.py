@@ -24,14 +24,12 @@ Embedding (embedding_1) that reads (batch, time) int32 indices.
 
 from ..system.backend import import_keras
 from ..text.sequences import PADDING_TARGET
+from .cells import CELLS
 from .topology import Topology
 
 keras = import_keras()  # quietly, once: see charlstm.system.backend
 
 __all__ = ["Topology", "build_model", "compile_model", "compiled_forward"]
-
-# --cell: the layer class, with Keras' defaults (what cuDNN needs on a GPU).
-RECURRENT_LAYERS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 
 
 def build_model(topology, seq_length=None, unroll=False, every_position=False,
@@ -68,7 +66,7 @@ def build_model(topology, seq_length=None, unroll=False, every_position=False,
                                             name="embedding_1"))
     if topology.input_dropout:
         stack.append(keras.layers.Dropout(topology.input_dropout, name="input_dropout"))
-    recurrent = RECURRENT_LAYERS[topology.cell]
+    recurrent = CELLS[topology.cell].keras_layer()  # with Keras' defaults, as cuDNN needs
     for number in range(1, topology.layers + 1):
         stack.append(
             recurrent(

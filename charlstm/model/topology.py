@@ -3,15 +3,11 @@
     >>> Topology(vocab_size=43, output_size=43, input_encoding="one-hot").input_width
     43
     >>> Topology(vocab_size=3000, output_size=3000, input_encoding="embedding",
-    ...          embedding_size=64, cell="gru").input_width
+    ...          embedding_size=64).input_width
     64
 """
 
 from dataclasses import dataclass
-
-# Weight matrices a recurrent cell has per unit: the LSTM's input, forget, candidate and
-# output gates; the GRU's update and reset gates and its candidate.
-GATES = {"lstm": 4, "gru": 3}
 
 
 @dataclass(frozen=True)
@@ -25,7 +21,7 @@ class Topology:
     # which an Embedding layer (the model's first) turns into embedding_size features
     input_encoding: str = "scaled"
     input_dropout: float = 0.0  # dropout on the visible input (idea 6); a layer without weights
-    cell: str = "lstm"  # the recurrent layers: "lstm" or "gru"
+    cell: str = "lstm"  # the recurrent layers: a name in charlstm.model.cells.CELLS
     embedding_size: int = None  # with input_encoding "embedding" only
 
     @property

@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 from ..checkpoints.format import MAX_WEIGHT_BYTES
 from ..errors import UserError
+from ..model.cells import CELLS
 from ..text.sequences import StreamBatches
 from ..text.sources import describe_sources
 
@@ -76,21 +77,21 @@ def check_text(settings, lengths):
 
 
 def weight_count(settings, vocab_size):
-    """The model's weights: an Embedding's vocabulary x --embedding-size, each LSTM layer
-    4 x units x (inputs + units + 1) (a GRU 3 x units x (inputs + units + 2): two bias
-    rows), then the Dense layer.
+    """The model's weights: an Embedding's vocabulary x --embedding-size, each recurrent
+    layer its cell's weight count (charlstm.model.cells: an LSTM's 4 x units x (inputs +
+    units + 1)), then the Dense layer.
 
     >>> from charlstm.config import resolve
-    >>> weight_count(resolve({"cell": "gru", "input_encoding": "embedding",
-    ...                       "embedding_size": 4, "units": 2}), vocab_size=5)
-    83
+    >>> weight_count(resolve({"input_encoding": "embedding", "embedding_size": 4,
+    ...                       "units": 2}), vocab_size=5)
+    91
     """
     count, inputs = 0, {"one-hot": vocab_size, "scaled": 1}.get(settings.input_encoding)
     if settings.input_encoding == "embedding":
         count, inputs = vocab_size * settings.embedding_size, settings.embedding_size
-    gates, biases = (3, 2) if settings.cell == "gru" else (4, 1)
+    cell = CELLS[settings.cell]
     for _ in range(settings.layers):
-        count += gates * settings.units * (inputs + settings.units + biases)
+        count += cell.weight_count(inputs, settings.units)
         inputs = settings.units
     return count + settings.units * vocab_size + vocab_size
 

@@ -222,7 +222,63 @@
     };
   }
 
-  const GATES = { lstm: 4, gru: 3 };
+  // --- the cells (charlstm.model.cells): one step function each, chosen by the model's cell ----
+
+  // The tanh form of the logistic function, as charlstm.model.cells._sigmoid.
+  function sigmoid(value) {
+    return 0.5 * (1.0 + Math.tanh(0.5 * value));
+  }
+
+  // Keras' LSTM cell: gates i, f, c, o from [input; hidden] (or an input row plus hidden),
+  // as charlstm.model.cells.lstm_step. A step reads the layer's vector [input; hidden] and
+  // writes its new hidden state into the vector's hidden part.
+  function lstmStep(layer, inputRow, units, multiplyAdd) {
+    const { gates, vector, cell, bias } = layer;
+    gates.set(bias, 0);
+    if (inputRow) {
+      for (let column = 0; column < 4 * units; column++) gates[column] += inputRow[column];
+      multiplyAdd(layer.recurrent, vector.subarray(layer.inputWidth), gates);
+    } else {
+      multiplyAdd(layer.stacked, vector, gates);
+    }
+    const hidden = layer.inputWidth;
+    for (let unit = 0; unit < units; unit++) {
+      const input = sigmoid(gates[unit]);
+      const forget = sigmoid(gates[units + unit]);
+      const candidate = Math.tanh(gates[2 * units + unit]);
+      const output = sigmoid(gates[3 * units + unit]);
+      cell[unit] = forget * cell[unit] + input * candidate;
+      vector[hidden + unit] = output * Math.tanh(cell[unit]);
+    }
+  }
+
+  // Keras 3's GRU cell (reset_after): z, r, h from the input's part (with the bias' first
+  // row) and the recurrent part (with its second row), as charlstm.model.cells.gru_step.
+  function gruStep(layer, inputRow, units, multiplyAdd) {
+    const { gates, recurrentGates: recurrent, vector, bias } = layer;
+    const width = 3 * units;
+    gates.set(bias.subarray(0, width), 0);
+    if (inputRow) for (let column = 0; column < width; column++) gates[column] += inputRow[column];
+    else multiplyAdd(layer.input, vector, gates);
+    recurrent.set(bias.subarray(width, 2 * width), 0);
+    const hidden = layer.inputWidth;
+    multiplyAdd(layer.recurrent, vector.subarray(hidden), recurrent);
+    for (let unit = 0; unit < units; unit++) {
+      const update = sigmoid(gates[unit] + recurrent[unit]);
+      const reset = sigmoid(gates[units + unit] + recurrent[units + unit]);
+      const candidate = Math.tanh(gates[2 * units + unit] + reset * recurrent[2 * units + unit]);
+      vector[hidden + unit] = update * vector[hidden + unit] + (1.0 - update) * candidate;
+    }
+  }
+
+  // model.js's cell name -> its gates and bias rows (charlstm.model.cells.Cell's), whether
+  // its input and recurrent kernels make one stacked matrix for [input; hidden] (an LSTM's;
+  // a GRU's reset gate multiplies the recurrent part alone), and its step. A new cell is one
+  // step function and its line here.
+  const CELLS = {
+    lstm: { gates: 4, biasRows: 1, stacked: true, step: lstmStep },
+    gru: { gates: 3, biasRows: 2, stacked: false, step: gruStep },
+  };
 
   function checkModel(model) {
     if (!model || model.format !== "charlstm-web") {
@@ -231,7 +287,9 @@
     if (model.version !== 1) {
       throw new Error(`it is version ${model.version} of the format; this page reads version 1`);
     }
-    if (!(model.cell in GATES)) throw new Error(`its cell '${model.cell}' is unknown`);
+    if (!Object.prototype.hasOwnProperty.call(CELLS, model.cell)) {
+      throw new Error(`its cell '${model.cell}' is unknown`);
+    }
     const encodings = ["scaled", "one-hot", "embedding"];
     if (!encodings.includes(model.input_encoding)) {
       throw new Error(`its input encoding '${model.input_encoding}' is unknown`);
@@ -261,8 +319,8 @@
     if (model.input_encoding === "embedding") {
       network.embedding = take("embedding", vocabSize, inputWidth).values;
     }
-    const width = GATES[cell] * units;
-    const biasShape = cell === "gru" ? [2, width] : [width];
+    const width = CELLS[cell].gates * units;
+    const biasShape = CELLS[cell].biasRows === 1 ? [width] : [CELLS[cell].biasRows, width];
     for (let number = 1; number <= model.layers; number++) {
       const kernel = take(`layer_${number}/kernel`, inputWidth, width).values;
       const recurrent = take(`layer_${number}/recurrent_kernel`, units, width).values;
@@ -287,9 +345,9 @@
   // input and recurrent kernels are one stacked matrix for [input; hidden]; a GRU keeps
   // them apart, because its reset gate multiplies the recurrent part of the candidate only.
   function layerOf(cell, kernel, recurrent, bias, inputWidth, units, lookup) {
-    const width = GATES[cell] * units;
+    const width = CELLS[cell].gates * units;
     const layer = { inputWidth, lookup, kernel, bias };
-    if (cell === "lstm" && !lookup) {
+    if (CELLS[cell].stacked && !lookup) {
       layer.stacked = interleave(stack(kernel, inputWidth, recurrent, units, width),
         inputWidth + units, width);
     } else {
@@ -301,17 +359,13 @@
 
   // --- stepping --------------------------------------------------------------------------------
 
-  // The tanh form of the logistic function, as charlstm.decoders._sigmoid.
-  function sigmoid(value) {
-    return 0.5 * (1.0 + Math.tanh(0.5 * value));
-  }
-
   class StatefulDecoder {
     constructor(network) {
       this.network = network;
       this.multiplyAdd = network.multiplyAdd;
       const { units, cell } = network;
-      const width = GATES[cell] * units;
+      this.cell = CELLS[cell];
+      const width = this.cell.gates * units;
       const blocks = Math.ceil(width / BLOCK) * BLOCK; // the interleaved padding's room
       this.layers = network.layers.map((layer) => ({
         ...layer,
@@ -355,8 +409,7 @@
         if (number === 0 && !layer.lookup) layer.vector[0] = Math.fround(index / this.network.vocabSize);
         else if (number > 0) layer.vector.set(below, 0);
         const inputRow = layer.lookup ? this.inputRow(layer, index) : null;
-        if (this.network.cell === "lstm") this.lstm(layer, inputRow, units);
-        else this.gru(layer, inputRow, units);
+        this.cell.step(layer, inputRow, units, this.multiplyAdd);
         below = layer.vector.subarray(layer.inputWidth);
       }
       return below;
@@ -365,7 +418,7 @@
     // Layer 1's input contribution for a one-hot (kernel row `index`) or an embedding input
     // (the embedding's row times the kernel, computed once per character and kept).
     inputRow(layer, index) {
-      const width = layer.bias.length / (this.network.cell === "gru" ? 2 : 1);
+      const width = this.cell.gates * this.network.units;
       if (this.network.encoding === "one-hot") return layer.kernel.subarray(index * width, (index + 1) * width);
       let row = this.embeddingRows.get(index);
       if (row === undefined) {
@@ -380,46 +433,6 @@
         this.embeddingRows.set(index, row);
       }
       return row;
-    }
-
-    // Keras' LSTM cell: gates i, f, c, o from [input; hidden] (or an input row plus hidden).
-    lstm(layer, inputRow, units) {
-      const { gates, vector, cell, bias } = layer;
-      gates.set(bias, 0);
-      if (inputRow) {
-        for (let column = 0; column < 4 * units; column++) gates[column] += inputRow[column];
-        this.multiplyAdd(layer.recurrent, vector.subarray(layer.inputWidth), gates);
-      } else {
-        this.multiplyAdd(layer.stacked, vector, gates);
-      }
-      const hidden = layer.inputWidth;
-      for (let unit = 0; unit < units; unit++) {
-        const input = sigmoid(gates[unit]);
-        const forget = sigmoid(gates[units + unit]);
-        const candidate = Math.tanh(gates[2 * units + unit]);
-        const output = sigmoid(gates[3 * units + unit]);
-        cell[unit] = forget * cell[unit] + input * candidate;
-        vector[hidden + unit] = output * Math.tanh(cell[unit]);
-      }
-    }
-
-    // Keras 3's GRU cell (reset_after): z, r, h from the input's part (with the bias' first
-    // row) and the recurrent part (with its second row), as charlstm.decoders.gru_step.
-    gru(layer, inputRow, units) {
-      const { gates, recurrentGates: recurrent, vector, bias } = layer;
-      const width = 3 * units;
-      gates.set(bias.subarray(0, width), 0);
-      if (inputRow) for (let column = 0; column < width; column++) gates[column] += inputRow[column];
-      else this.multiplyAdd(layer.input, vector, gates);
-      recurrent.set(bias.subarray(width, 2 * width), 0);
-      const hidden = layer.inputWidth;
-      this.multiplyAdd(layer.recurrent, vector.subarray(hidden), recurrent);
-      for (let unit = 0; unit < units; unit++) {
-        const update = sigmoid(gates[unit] + recurrent[unit]);
-        const reset = sigmoid(gates[units + unit] + recurrent[units + unit]);
-        const candidate = Math.tanh(gates[2 * units + unit] + reset * recurrent[2 * units + unit]);
-        vector[hidden + unit] = update * vector[hidden + unit] + (1.0 - update) * candidate;
-      }
     }
 
     // The Dense layer and its softmax, as StatefulDecoder.advance: logits less their
