@@ -30,7 +30,9 @@ from .callbacks import epoch_label, run_callbacks
 from ..checkpoints.format import SEED_TEXT_LIMIT, Checkpoint
 from .checks import TextLengths, encoding_advice, precision_policy, validate, weight_count
 from ..config import Settings, unbounded
-from ..text.corpus import Corpus, TextRules, Vocabulary, resolve_text_path
+from ..text.corpus import Corpus, resolve_text_path
+from ..text.rules import TextRules
+from ..text.vocabulary import Vocabulary
 from ..system.devices import (distribution_strategy, is_chief, machine, report_device, scope,
                       set_precision_policy)
 from ..errors import UserError
