@@ -41,6 +41,7 @@ BUNDLED_NAME = "wonderland.txt"
 def bundled_text():
     """The wonderland.txt that comes with charlstm: the repository root in a checkout (beside
     the package), or sys.prefix/share/charlstm after `pip install .`; None if neither."""
+    # Three folders up: charlstm/text/corpus.py -> charlstm/text -> charlstm -> its parent.
     package_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     for candidate in (os.path.join(package_parent, BUNDLED_NAME),
                       os.path.join(sys.prefix, "share", "charlstm", BUNDLED_NAME)):

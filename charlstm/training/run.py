@@ -3,8 +3,9 @@
 
 train() takes resolved Settings (charlstm.config) and returns a TrainResult; charlstm.train()
 and train.py are its two callers. It reads as the run goes: prepare() does everything before
-fit (the text, the checks, the device, the batches, the model, the checkpoint resumed), then
-train() fits with the callbacks of charlstm.training.callbacks and reports.
+fit (the text, the checks, the device, the batches, the model, the checkpoint resumed, by
+the --resume and --init-from rules of charlstm.training.resume), then train() fits with the
+callbacks of charlstm.training.callbacks and reports.
 
     >>> import os, tempfile
     >>> from charlstm.config import resolve
