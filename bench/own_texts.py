@@ -30,7 +30,7 @@ import common  # noqa: F401  (the project on the import path)
 import numpy as np  # noqa: E402
 
 import charlstm  # noqa: E402
-from charlstm.text.corpus import TextRules  # noqa: E402
+from charlstm.text.rules import TextRules  # noqa: E402
 from charlstm.text.sources import load_sources, split  # noqa: E402
 
 ROOT = common.ROOT

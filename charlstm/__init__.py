@@ -9,7 +9,7 @@ fast): each API call starts Keras, quietly, then reaches the modules that need i
     result = charlstm.train(text="wonderland.txt", preset="fast", checkpoint_dir="runs")
     print(charlstm.generate(result.best_checkpoint, length=300, prime="alice "))
 
-    >>> from charlstm.text.corpus import Vocabulary
+    >>> from charlstm.text.vocabulary import Vocabulary
     >>> Vocabulary.from_text("hello").chars
     'ehlo'
 """

@@ -42,7 +42,7 @@ from typing import NamedTuple
 from .system.backend import start_backend
 from .config import (EVALUATION, EXPORT, GENERATION, SERVE, SETTINGS, check_value, positive_int,
                      resolve, resolve_options)
-from .text.corpus import Vocabulary
+from .text.vocabulary import Vocabulary
 from .errors import UserError
 from .logs import log, shown_on_stderr
 

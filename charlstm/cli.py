@@ -24,7 +24,8 @@ import sys
 from . import api
 from .config import (EVALUATE_COMMAND, EVALUATION, EXPORT, EXPORT_COMMAND,
                      GENERATE_COMMAND, GENERATION, PLOT, SERVE, SERVE_COMMAND, SETTINGS,
-                     add_arguments, resolve, resolve_options)
+                     RESUME_RULES, add_arguments, describe_default, resolve,
+                     resolve_options)
 from .errors import UserError
 from .logs import log, show_on_stderr
 from .system.signals import StopRequests, Terminated, exit_status, sigterm_like_ctrl_c
@@ -195,13 +196,27 @@ def _parser_table(parser):
     return "\n".join(lines)
 
 
+def _train_table():
+    """docs/flags.md's table of train.py's flags, with each setting's resume rule."""
+    lines = ["| flag | default | resume | what it does |", "|---|---|---|---|"]
+    for setting in SETTINGS:
+        flag = setting.flag_name
+        if setting.metavar:
+            flag += f" {setting.metavar}" + (" ..." if setting.multiple else "")
+        elif setting.choices and setting.const is None:
+            flag += " " + "\\|".join(setting.choices)
+        elif setting.choice_flag:
+            flag = f"{setting.choice_flag} " + "\\|".join(setting.choices) + f"`, `{flag}"
+        default = describe_default(setting) or ("off" if setting.const is not None else "none")
+        lines.append(f"| `{flag}` | {default} | {setting.resume} | {setting.help} |")
+    return "\n".join(lines)
+
+
 def flag_reference():
     """docs/flags.md, derived from the declarations (charlstm.config) through the parsers;
     a test keeps the file equal to it. Regenerate with
     python -c "from charlstm.cli import flag_reference; print(flag_reference())" > docs/flags.md
     """
-    from .config import RESUME_RULES, flag_reference as train_table
-
     rules = "\n".join(f"- **{rule}**: {meaning}" for rule, meaning in RESUME_RULES.items())
     return f"""# Flags
 
@@ -211,7 +226,7 @@ dashes (`--seq-length 50` is `seq_length=50`; `--one-hot` is `input_encoding="on
 
 ## train.py (charlstm-train)
 
-{train_table()}
+{_train_table()}
 
 The resume column says what `--resume FILE` does with each setting:
 

@@ -30,7 +30,6 @@ a change makes a new value with dataclasses.replace, so what a run used is one v
 import argparse
 import codecs
 import dataclasses
-import glob
 import os
 
 from .errors import UserError
@@ -102,6 +101,7 @@ def check_value(name, parse, value):
 
 
 # --- resume rules ------------------------------------------------------------------------------
+# Declared here, with each Option; charlstm.training.resume applies them.
 
 FIXED = "fixed"  # shapes the model, the data or the file names: taken from the checkpoint, and
 #                 an explicit other value is refused
@@ -599,43 +599,6 @@ def defaults():
     return resolve({})
 
 
-def resumed(settings, recorded, checkpoint_path, recorded_text=None):
-    """settings with what a checkpoint recorded taken in, by each setting's resume rule:
-    recorded ({name: value}, FIXED and ADJUSTABLE settings) fills what was not given, and an
-    explicit value that contradicts a fixed one is a UserError. The text is the recorded
-    file when it still exists and none was given (CONTENT: the caller compares what it
-    holds), and the checkpoint folder is the checkpoint's own unless given."""
-    changes = {}
-    for name, value in recorded.items():
-        setting = BY_NAME[name]
-        given = getattr(settings, name)
-        if name in settings.explicit and setting.resume == FIXED and given != value:
-            if setting.const is not None and given == setting.const:
-                raise UserError(f"cannot resume with {setting.flag_name}: "
-                                f"'{checkpoint_path}' was trained without it")
-            raise UserError(f"cannot resume with {setting.flag_for(given)}: "
-                            f"'{checkpoint_path}' was trained with {value}")
-        if name == "epochs" and "minutes" in settings.explicit and settings.minutes:
-            continue  # a new budget: --epochs bounds it only if given now (resolve's rule)
-        if name not in settings.explicit:
-            changes[name] = value
-    assert BY_NAME["text"].resume == CONTENT
-    paths = (recorded_text,) if isinstance(recorded_text, str) else recorded_text or ()
-    # A pattern need not exist as a path: it is matched again.
-    there = [path for path in paths if os.path.lexists(path) or glob.has_magic(path)]
-    if "text" not in settings.explicit and paths and len(there) == len(paths):
-        for path in paths:
-            if os.path.lexists(path) and not (os.path.isfile(path) or os.path.isdir(path)):
-                # A FIFO gave its text once; opening it again would wait for a writer for ever.
-                raise UserError(f"'{checkpoint_path}' was trained on '{path}', which is not "
-                                "a regular file and cannot be read again: give --text with "
-                                "the same text")
-        changes["text"] = recorded_text
-    if "checkpoint_dir" not in settings.explicit:
-        changes["checkpoint_dir"] = os.path.dirname(checkpoint_path) or "."
-    return with_derived(dataclasses.replace(settings, **changes))
-
-
 # --- command-line flags -------------------------------------------------------------------------
 
 
@@ -687,19 +650,3 @@ def add_arguments(parser, options=SETTINGS, given_only=True):
                 arguments.update(nargs="+", action="extend")
         target.add_argument(option.flag_name, **arguments)
     return parser
-
-
-def flag_reference():
-    """docs/flags.md's table of train.py's flags (tests check that the file matches)."""
-    lines = ["| flag | default | resume | what it does |", "|---|---|---|---|"]
-    for setting in SETTINGS:
-        flag = setting.flag_name
-        if setting.metavar:
-            flag += f" {setting.metavar}" + (" ..." if setting.multiple else "")
-        elif setting.choices and setting.const is None:
-            flag += " " + "\\|".join(setting.choices)
-        elif setting.choice_flag:
-            flag = f"{setting.choice_flag} " + "\\|".join(setting.choices) + f"`, `{flag}"
-        default = describe_default(setting) or ("off" if setting.const is not None else "none")
-        lines.append(f"| `{flag}` | {default} | {setting.resume} | {setting.help} |")
-    return "\n".join(lines)

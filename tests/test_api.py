@@ -20,7 +20,7 @@ KERAS_MODULES = {"checkpoints.loading", "checkpoints.snapshots", "exporting.form
                  "generation.decoders", "generation.evaluation", "generation.generate",
                  "model.keras_compat", "model.models", "model.optimizer", "serving.engine",
                  "serving.server", "system.devices", "text.feeding", "training.callbacks",
-                 "training.run"}
+                 "training.resume", "training.run"}
 BACKENDS = "{'tensorflow', 'keras', 'jax', 'torch'}"
 
 

@@ -68,7 +68,8 @@ def test_round_trip_gives_the_same_predictions(tiny_checkpoint):
 
 
 def test_checkpoint_carries_what_generation_needs(tiny_checkpoint, tiny_text_path):
-    from charlstm.text.corpus import Vocabulary, fingerprint, read_text
+    from charlstm.text.corpus import read_text
+    from charlstm.text.vocabulary import Vocabulary, fingerprint
 
     text = read_text(tiny_text_path)
     checkpoint = load_checkpoint(tiny_checkpoint)

@@ -3,7 +3,9 @@ import os
 
 import pytest
 
-from charlstm.text.corpus import Vocabulary, normalise_text, read_text
+from charlstm.text.corpus import read_text
+from charlstm.text.rules import normalise_text
+from charlstm.text.vocabulary import Vocabulary
 from charlstm.errors import UserError
 from conftest import ROOT
 

@@ -8,7 +8,8 @@ import pytest
 
 from charlstm.checkpoints.format import load_checkpoint, shapes_from_weights
 from charlstm.checkpoints.run_folder import find_best_checkpoint
-from charlstm.text.corpus import Vocabulary, strip_punctuation
+from charlstm.text.rules import strip_punctuation
+from charlstm.text.vocabulary import Vocabulary
 from charlstm.checkpoints.loading import load_for_generation
 from charlstm.model.models import Topology, build_model, compile_model
 from charlstm.text.sequences import PADDING_TARGET, SentenceBatches, StreamBatches, sentence_spans

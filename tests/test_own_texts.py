@@ -12,7 +12,8 @@ import pytest
 
 import charlstm
 from charlstm.checkpoints.format import METADATA_ATTRIBUTE
-from charlstm.text.corpus import TextRules, load_corpus, prepare_text
+from charlstm.text.corpus import load_corpus
+from charlstm.text.rules import TextRules, prepare_text
 from charlstm.checkpoints.run_folder import find_best_checkpoint
 from charlstm.text.sources import DOCUMENT_SEPARATOR, held_out_documents, load_sources, split
 from charlstm.training.run import train

@@ -280,7 +280,7 @@ def test_a_fifo_is_read_once(tmp_path):
 
 
 def load_corpus_text(text):
-    from charlstm.text.corpus import prepare_text
+    from charlstm.text.rules import prepare_text
 
     return prepare_text(text)
 

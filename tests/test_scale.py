@@ -12,8 +12,9 @@ from charlstm.text import corpus as corpus_module
 from charlstm.system.backend import import_keras
 from charlstm.checkpoints.format import load_checkpoint
 from charlstm.training.checks import precision_policy
-from charlstm.text.corpus import (TextRules, Vocabulary, load_corpus, normalise_text,
-                             strip_punctuation)
+from charlstm.text.corpus import load_corpus
+from charlstm.text.rules import TextRules, normalise_text, strip_punctuation
+from charlstm.text.vocabulary import Vocabulary, fingerprint
 from charlstm.system.devices import _visible_gpus, is_chief, machine
 from charlstm.text.feeding import training_data
 from charlstm.checkpoints.run_folder import find_best_checkpoint, parse_checkpoint_name
@@ -70,7 +71,7 @@ def test_a_large_text_is_cached_beside_it_and_the_cache_follows_the_text(tmp_pat
     assert os.path.exists(path + ".charlstm.npy") and os.path.exists(path + ".charlstm.json")
     with open(path) as handle:
         text = handle.read()
-    assert len(first) == len(text) and first.sha256 == corpus_module.fingerprint(text)
+    assert len(first) == len(text) and first.sha256 == fingerprint(text)
     again = load_corpus(path)
     assert isinstance(again.indices, np.memmap)  # read from the cache, not the text
     assert np.array_equal(again.indices, first.indices) and again.sha256 == first.sha256

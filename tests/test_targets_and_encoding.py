@@ -7,7 +7,8 @@ import pytest
 
 from charlstm.checkpoints.format import load_checkpoint
 from charlstm.checkpoints.run_folder import find_best_checkpoint
-from charlstm.text.corpus import Vocabulary, normalise_text
+from charlstm.text.rules import normalise_text
+from charlstm.text.vocabulary import Vocabulary
 from charlstm.generation.decoders import StatefulDecoder, WindowDecoder
 from charlstm.generation.evaluation import tutorial_loss
 from charlstm.checkpoints.loading import load_for_generation

@@ -10,7 +10,7 @@ from charlstm.checkpoints.run_folder import parse_checkpoint_name
 from charlstm.checkpoints.metadata import Metadata
 from charlstm.model.models import Topology, build_model
 from charlstm.training.run import train
-from charlstm.text.corpus import normalise_text
+from charlstm.text.rules import normalise_text
 from conftest import TINY_TEXT, train_args
 
 

@@ -13,7 +13,8 @@ import pytest
 
 import charlstm
 from charlstm.checkpoints.format import METADATA_ATTRIBUTE, SEED_TEXT_DATASET, write_checkpoint
-from charlstm.text.corpus import Vocabulary, normalise_text
+from charlstm.text.rules import normalise_text
+from charlstm.text.vocabulary import Vocabulary
 from charlstm.generation.decoders import StatefulDecoder
 from charlstm.checkpoints.run_folder import BUNDLED_MODEL
 from charlstm.checkpoints.loading import load_for_generation

@@ -1,7 +1,7 @@
 import numpy as np
 
 from charlstm.text.feeding import training_data
-from charlstm.text.corpus import Vocabulary
+from charlstm.text.vocabulary import Vocabulary
 from charlstm.text.windows import (GlobalSteps, WindowBatches, gather_patterns, input_table,
                               pattern_count)
 

@@ -5,7 +5,7 @@ run folder that holds a run's files, and its history.csv.
   format      write_checkpoint() and load_checkpoint(): the file, written atomically
   metadata    the JSON metadata: vocabulary, topology, the run's settings
   snapshots   weights, optimizer and averaged weights as one Snapshot
-  loading     load_for_generation(): a file (ours or the tutorial's) to a model
+  loading     load_for_generation(): a file (ours or the tutorial's) to a LoadedModel
   run_folder  names, the best checkpoint, the folder's lock, the run's identity
   history     history.csv, read and appended
 

@@ -47,7 +47,8 @@ import h5py
 import numpy as np
 
 from ..config import BY_NAME
-from ..text.corpus import TextRules, Vocabulary
+from ..text.rules import TextRules
+from ..text.vocabulary import Vocabulary
 from ..errors import UserError
 from ..system.files import write_atomically
 from .metadata import Metadata

@@ -28,7 +28,9 @@ LEGACY_DEFAULT_TEXT = BUNDLED_NAME
 LEGACY_DEFAULT_SEQ_LENGTH = 100
 
 
-class Loaded(NamedTuple):
+class LoadedModel(NamedTuple):
+    """A checkpoint's model, ready to generate or score (charlstm.Loaded is the API's)."""
+
     model: object  # a keras.Sequential that reads windows of any length
     checkpoint: Checkpoint
     seed_text: np.ndarray  # indices in the model's vocabulary; None if the file keeps none
@@ -72,7 +74,7 @@ def text_for_model(text_path, checkpoint):
 
 
 def load_for_generation(weights, text_path=None, seq_length=None):
-    """Loaded(model, checkpoint, seed text) for a weights file, ours or a legacy one."""
+    """LoadedModel(model, checkpoint, seed text) for a weights file, ours or a legacy one."""
     checkpoint = load_checkpoint(weights)
     if checkpoint.is_legacy:
         text_path = text_path or LEGACY_DEFAULT_TEXT
@@ -96,4 +98,4 @@ def load_for_generation(weights, text_path=None, seq_length=None):
     except ValueError as error:
         raise UserError(f"weights file '{weights}' does not fit its own topology: "
                         f"{error}") from None
-    return Loaded(model, checkpoint, seed_text)
+    return LoadedModel(model, checkpoint, seed_text)

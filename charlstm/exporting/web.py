@@ -136,7 +136,7 @@ def folder_files(loaded, name):
 
 
 def write_web_folder(output, loaded, weights, inputs=()):
-    """Write the web folder for a loaded checkpoint (loading.Loaded) to output; returns the
+    """Write the web folder for a loaded checkpoint (loading.LoadedModel) to output; returns the
     folder's path."""
     output = check_web_output(output, inputs)
     name = os.path.splitext(os.path.basename(weights))[0]

@@ -21,7 +21,7 @@ import dataclasses
 import numpy as np
 
 from ..system.backend import choose_seed
-from ..text.corpus import prepare_text
+from ..text.rules import prepare_text
 from .decoders import StatefulDecoder, WindowDecoder
 from ..system.devices import report_device
 from ..errors import UserError

@@ -1,189 +1,38 @@
-"""Reading a corpus and its character vocabulary.
+"""Reading a corpus file: a piece at a time, into one compact index array, with a cache.
 
-The tutorial ran under Python 2 and counted bytes: the file's UTF-8 byte-order mark and every
-carriage return were "characters". Here the file is read as text, as a user would expect:
-UTF-8 (or --encoding), the byte-order mark dropped, CRLF and CR folded to LF, a Project
-Gutenberg header and footer removed (--keep-boilerplate keeps them), then lower-cased as the
-tutorial does (--keep-case keeps capitals). TextRules says which of these a text goes
-through. The vocabulary is sorted(set(text)), so a character's index is its rank.
+A text is read as text: UTF-8 (or --encoding), by its TextRules (charlstm.text.rules),
+its Project Gutenberg header and footer removed (charlstm.text.boilerplate), into indices
+in its Vocabulary (charlstm.text.vocabulary). A corpus file of any size is read with
+load_corpus, a piece at a time, into one compact index array (one byte a character for
+vocabularies up to 256): the text itself is never held whole. Texts of CACHE_MIN_BYTES or
+more keep that array in a cache beside them (TEXT.charlstm.npy and .json), reused while the
+text's size and modification time match. The name wonderland.txt finds the bundled text.
 
-    >>> text = normalise_text("\\ufeffCHAPTER I.\\r\\nDown")
-    >>> text
-    'chapter i.\\ndown'
-    >>> vocabulary = Vocabulary.from_text(text)
-    >>> vocabulary.encode("down").tolist()
-    [5, 10, 14, 9]
-
-A corpus file of any size is read with load_corpus, a piece at a time, into one compact
-index array (one byte a character for vocabularies up to 256): the text itself is never
-held whole. Texts of CACHE_MIN_BYTES or more keep that array in a cache beside them
-(TEXT.charlstm.npy and .json), reused while the text's size and modification time match.
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "tiny.txt")
+    >>> with open(path, "w", encoding="utf-8", newline="") as handle:
+    ...     _ = handle.write("\\ufeffCHAPTER I.\\r\\nDown")
+    >>> corpus = load_corpus(path)
+    >>> corpus.text(), corpus.vocabulary.chars, len(corpus)
+    ('chapter i.\\ndown', '\\n .acdehinoprtw', 15)
 """
 
 import codecs
-import collections.abc
 import dataclasses
 import hashlib
 import json
 import os
 import re
 import sys
-import unicodedata
-from typing import NamedTuple
 
 import numpy as np
 
 from ..errors import UserError
 from ..system.files import atomic_output
 from ..logs import log
-
-
-class TextRules(NamedTuple):
-    """How a text file becomes the characters a model learns: the settings of that name
-    (charlstm.config), which checkpoints record, so that generation, primes and evaluation
-    treat a text as training did."""
-
-    strip_punctuation: bool = False
-    keep_case: bool = False
-    encoding: str = "utf-8"
-    keep_boilerplate: bool = False
-
-    @classmethod
-    def of(cls, values):
-        """The rules of Settings, or of {name: value} (a checkpoint's recorded settings);
-        what is missing takes its default."""
-        if isinstance(values, collections.abc.Mapping):
-            return cls(**{name: values[name] for name in cls._fields if name in values})
-        return cls(**{name: getattr(values, name) for name in cls._fields})
-
-
-def normalise_text(text, keep_case=False):
-    """Drop a byte-order mark, fold CRLF and CR to LF, lower-case (unless keep_case)."""
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    return _case(_fold(text), keep_case)
-
-
-def _fold(text):
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _case(text, keep_case):
-    return text if keep_case else text.lower()
-
-
-# Every Unicode punctuation character (categories Pc Pd Pe Pf Pi Po Ps), in wonderland.txt
-# ! " ' ( ) * , - . : ; ? [ ] _. Letters, digits, whitespace and symbols stay.
-_PUNCTUATION = None
-
-
-def strip_punctuation(text):
-    """Remove punctuation (the tutorial's improvement idea 2): "don't," becomes "dont". Dashes
-    become a space instead, because they separate words ("well--alice", "rabbit-hole")."""
-    global _PUNCTUATION
-    if _PUNCTUATION is None:
-        _PUNCTUATION = {}
-        for code in range(sys.maxunicode + 1):
-            category = unicodedata.category(chr(code))
-            if category.startswith("P"):
-                _PUNCTUATION[code] = " " if category == "Pd" else None
-    return text.translate(_PUNCTUATION)
-
-
-def prepare_text(text, rules=TextRules()):
-    """normalise_text, then strip_punctuation when the rules say so: what a corpus goes
-    through (a piece at a time, in read_prepared_pieces) and what generation does to a prime
-    text."""
-    text = normalise_text(text, rules.keep_case)
-    return strip_punctuation(text) if rules.strip_punctuation else text
-
-
-# --- Project Gutenberg's header and footer -------------------------------------------------
-
-# "*** START OF THE PROJECT GUTENBERG EBOOK ALICE'S ADVENTURES IN WONDERLAND ***" (today's
-# form; "THIS" in files from before 2020), and the matching END line. They are looked for in
-# the text's first and last MARKER_WINDOW characters only: the licence footer is about 18 KB.
-GUTENBERG_START = re.compile(r"^\*{3}\s*START OF (?:THE|THIS) PROJECT GUTENBERG E-?BOOK\b.*$",
-                             re.IGNORECASE | re.MULTILINE)
-GUTENBERG_END = re.compile(r"^\*{3}\s*END OF (?:THE|THIS) PROJECT GUTENBERG E-?BOOK\b.*$",
-                           re.IGNORECASE | re.MULTILINE)
-# Older files end the book with this line just before the END marker.
-GUTENBERG_CLOSING = re.compile(r"\n[ \t]*End of (?:the )?Project Gutenberg\b[^\n]*$",
-                               re.IGNORECASE)
-BLANK_LINES = re.compile(r"(?:[ \t]*\n)*")
-MARKER_WINDOW = 1 << 20
-
-
-class Boilerplate(NamedTuple):
-    """The book inside a Project Gutenberg file: characters [start, end) of the text as read
-    (decoded, line ends folded, case kept), and how many characters fall before and after."""
-
-    start: int
-    end: int
-    length: int  # of the whole text
-
-    @property
-    def dropped(self):
-        return self.start, self.length - self.end
-
-
-def find_boilerplate(pieces):
-    """The Boilerplate of a text given as pieces (see _decoded_pieces), or None when it has
-    neither marker. The blank lines between a marker and the book go with the marker, so a
-    wrapped book comes out exactly as it was.
-
-    >>> text = ("Title: X\\n*** START OF THE PROJECT GUTENBERG EBOOK X ***\\n\\nBook.\\n\\n"
-    ...         "*** END OF THE PROJECT GUTENBERG EBOOK X ***\\nLicence")
-    >>> found = find_boilerplate([text])
-    >>> text[found.start:found.end], found.dropped
-    ('Book.', (57, 54))
-    """
-    head, tail, length = "", "", 0
-    for piece in pieces:
-        if len(head) < MARKER_WINDOW:
-            head += piece[: MARKER_WINDOW - len(head)]
-        tail = (tail + piece)[-MARKER_WINDOW:]
-        length += len(piece)
-    tail_offset = length - len(tail)
-    start, end = 0, length
-    found = GUTENBERG_START.search(head)
-    if found:
-        start = BLANK_LINES.match(head, found.end() + 1).end() if found.end() < len(head) \
-            else found.end()
-    ending = None
-    for match in GUTENBERG_END.finditer(tail):
-        if tail_offset + match.start() >= start:
-            ending = match
-            break
-    if ending:
-        body = tail[max(start - tail_offset, 0) : ending.start()].rstrip()
-        closing = GUTENBERG_CLOSING.search(body)
-        if closing:
-            body = body[: closing.start()].rstrip()
-        end = tail_offset + max(start - tail_offset, 0) + len(body)
-    if not (found or ending):
-        return None
-    return Boilerplate(start, max(end, start), length)
-
-
-def _within(pieces, boilerplate):
-    """The pieces, clipped to the book (boilerplate None: all of them)."""
-    if boilerplate is None:
-        yield from pieces
-        return
-    position = 0
-    for piece in pieces:
-        low, high = max(boilerplate.start - position, 0), boilerplate.end - position
-        position += len(piece)
-        if high > 0 and low < len(piece):
-            yield piece[low:high]
-
-
-def describe_boilerplate(path, boilerplate):
-    """The one line a removed header and footer gets."""
-    before, after = boilerplate.dropped
-    return (f"'{path}': removed its Project Gutenberg header ({before:,} characters) and "
-            f"footer ({after:,} characters); --keep-boilerplate keeps them")
+from .boilerplate import Boilerplate, find_boilerplate, within_book
+from .rules import TextRules, apply_case, fold_line_ends, strip_punctuation
+from .vocabulary import Vocabulary
 
 
 BUNDLED_NAME = "wonderland.txt"
@@ -192,6 +41,7 @@ BUNDLED_NAME = "wonderland.txt"
 def bundled_text():
     """The wonderland.txt that comes with charlstm: the repository root in a checkout (beside
     the package), or sys.prefix/share/charlstm after `pip install .`; None if neither."""
+    # Three folders up: charlstm/text/corpus.py -> charlstm/text -> charlstm -> its parent.
     package_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     for candidate in (os.path.join(package_parent, BUNDLED_NAME),
                       os.path.join(sys.prefix, "share", "charlstm", BUNDLED_NAME)):
@@ -235,79 +85,9 @@ def _empty_text(path, rules):
 
 
 def read_text(path, rules=TextRules()):
-    """Read a corpus file as one prepared string (see prepare_text), through load_corpus;
+    """Read a corpus file as one prepared string (see rules.prepare_text), through load_corpus;
     UserError if it is missing, unreadable, not in its encoding or empty."""
     return load_corpus(path, rules, cache=False).text()
-
-
-def fingerprint(text):
-    """The sha256 of the normalised text, recorded in checkpoints to tell texts apart."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-class Vocabulary:
-    """The characters a model knows, in index order (the tutorial's char_to_int / int_to_char)."""
-
-    def __init__(self, chars):
-        self.chars = "".join(chars)
-        assert len(set(self.chars)) == len(self.chars), "vocabulary characters must be unique"
-        self.char_to_index = {char: index for index, char in enumerate(self.chars)}
-
-    @classmethod
-    def from_text(cls, text):
-        return cls(sorted(set(text)))
-
-    def __len__(self):
-        return len(self.chars)
-
-    def __eq__(self, other):
-        return isinstance(other, Vocabulary) and self.chars == other.chars
-
-    def unknown_characters(self, text):
-        """The characters of text that are not in the vocabulary, sorted."""
-        return sorted(set(text) - set(self.chars))
-
-    def encode(self, text, what="text", hint=""):
-        """Text to an index array; UserError naming any character outside the vocabulary
-        (and then the hint)."""
-        unknown = self.unknown_characters(text)
-        if unknown:
-            shown = ", ".join(repr(char) for char in unknown[:20])
-            more = f" and {len(unknown) - 20} more" if len(unknown) > 20 else ""
-            raise UserError(
-                f"{what} has {len(unknown)} character(s) the model does not know: "
-                f"{shown}{more}{hint}"
-            )
-        return self.encode_known(text)
-
-    def decode(self, indices):
-        return "".join(self.chars[index] for index in indices)
-
-    def _lookup(self):
-        """Code point -> index (-1 for characters outside the vocabulary), as a NumPy table."""
-        if getattr(self, "_table", None) is None:
-            code_points = np.array([ord(char) for char in self.chars], dtype=np.int64)
-            self._table = np.full(int(code_points.max(initial=0)) + 1, -1, dtype=np.int32)
-            self._table[code_points] = np.arange(len(self.chars), dtype=np.int32)
-        return self._table
-
-    @property
-    def dtype(self):
-        # uint8 keeps a corpus at one byte a character when the vocabulary allows it.
-        return np.uint8 if len(self.chars) <= 256 else np.int32
-
-    def encode_known(self, text):
-        """Text whose characters are all in the vocabulary to indices, vectorised."""
-        code_points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-        indices = self._lookup()[code_points]  # IndexError past the highest code point
-        if indices.size and indices.min() < 0:
-            raise KeyError("a character outside the vocabulary")
-        return indices.astype(self.dtype)
-
-    def decode_all(self, indices):
-        """A whole index array back to text, without a Python object per character."""
-        code_points = np.array([ord(char) for char in self.chars], dtype=np.uint32)
-        return code_points[np.asarray(indices)].tobytes().decode("utf-32-le")
 
 
 CHUNK_BYTES = 1 << 22  # 4 MiB read at a time: about 16 MiB of transient arrays
@@ -347,15 +127,15 @@ def _decoded_pieces(path, encoding="utf-8", chunk_bytes=CHUNK_BYTES):
             if raw and piece.endswith("\r"):
                 piece, carried = piece[:-1], "\r"
             if piece:
-                yield _fold(piece)
+                yield fold_line_ends(piece)
             if not raw:
                 return
 
 
 def _prepared(pieces, rules, boilerplate=None):
     """Decoded pieces as the rules prepare them: the book only, cased, punctuation."""
-    for piece in _within(pieces, boilerplate):
-        piece = _case(piece, rules.keep_case)
+    for piece in within_book(pieces, boilerplate):
+        piece = apply_case(piece, rules.keep_case)
         if rules.strip_punctuation:
             piece = strip_punctuation(piece)
         if piece:
@@ -363,9 +143,9 @@ def _prepared(pieces, rules, boilerplate=None):
 
 
 def read_prepared_pieces(path, rules=TextRules(), chunk_bytes=CHUNK_BYTES, boilerplate=None):
-    """Yield the prepared text of a file (see prepare_text) a piece at a time, within
-    boilerplate (find_boilerplate's answer; None: all of it): the pieces add up to
-    prepare_text of the whole file. UserError if the file is not in rules.encoding."""
+    """Yield the prepared text of a file (see rules.prepare_text) a piece at a time, within
+    boilerplate (boilerplate.find_boilerplate's answer; None: all of it): the pieces add up to
+    rules.prepare_text of the whole file. UserError if the file is not in rules.encoding."""
     return _prepared(_decoded_pieces(path, rules.encoding, chunk_bytes), rules, boilerplate)
 
 
@@ -375,7 +155,7 @@ class Corpus:
 
     vocabulary: Vocabulary
     indices: np.ndarray  # may be a read-only memory map of the cache
-    sha256: str  # fingerprint() of the prepared text
+    sha256: str  # vocabulary.fingerprint() of the prepared text
     boilerplate: Boilerplate = None  # the Project Gutenberg header and footer removed
 
     def __len__(self):

@@ -38,9 +38,11 @@ import os
 
 import numpy as np
 
-from .corpus import (CACHE_FILE, Corpus, EmptyText, NotInEncoding, TextRules, Vocabulary,
-                     describe_boilerplate, encoding_label, load_corpus, resolve_text_path,
-                     split_held_out)
+from .boilerplate import describe_boilerplate
+from .corpus import (CACHE_FILE, Corpus, EmptyText, NotInEncoding, encoding_label, load_corpus,
+                     resolve_text_path, split_held_out)
+from .rules import TextRules
+from .vocabulary import Vocabulary
 from ..errors import UserError
 
 DOCUMENT_SEPARATOR = "\x1c"  # ASCII's "file separator", which no ordinary text holds

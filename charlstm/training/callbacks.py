@@ -310,7 +310,7 @@ class TimeBudget(keras.callbacks.Callback):
     """The run's clock, and with --minutes its budget.
 
     The clock counts the seconds of training and the steps, carrying on from the resumed
-    checkpoint's (`start`, a training.StartPoint); every checkpoint records them (fields()).
+    checkpoint's (`start`, a training.resume.StartPoint); every checkpoint records them (fields()).
     It starts when the run's first step is done: that step compiles, which takes from a
     second to many on a busy CPU, and is not training. Everything after it counts
     (validation, checkpoint writes).

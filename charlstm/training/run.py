@@ -3,8 +3,9 @@
 
 train() takes resolved Settings (charlstm.config) and returns a TrainResult; charlstm.train()
 and train.py are its two callers. It reads as the run goes: prepare() does everything before
-fit (the text, the checks, the device, the batches, the model, the checkpoint resumed), then
-train() fits with the callbacks of charlstm.training.callbacks and reports.
+fit (the text, the checks, the device, the batches, the model, the checkpoint resumed, by
+the --resume and --init-from rules of charlstm.training.resume), then train() fits with the
+callbacks of charlstm.training.callbacks and reports.
 
     >>> import os, tempfile
     >>> from charlstm.config import resolve
@@ -27,10 +28,12 @@ import time
 
 from ..system.backend import choose_seed, import_keras
 from .callbacks import epoch_label, run_callbacks
-from ..checkpoints.format import SEED_TEXT_LIMIT, Checkpoint, load_checkpoint
+from ..checkpoints.format import SEED_TEXT_LIMIT, Checkpoint
 from .checks import TextLengths, encoding_advice, precision_policy, validate, weight_count
-from ..config import BY_NAME, Settings, resumed, unbounded
-from ..text.corpus import Corpus, TextRules, Vocabulary, resolve_text_path
+from ..config import Settings, unbounded
+from ..text.corpus import Corpus, resolve_text_path
+from ..text.rules import TextRules
+from ..text.vocabulary import Vocabulary
 from ..system.devices import (distribution_strategy, is_chief, machine, report_device, scope,
                       set_precision_policy)
 from ..errors import UserError
@@ -42,8 +45,10 @@ from ..model.keras_compat import fit_multi_worker
 from ..logs import log
 from ..checkpoints.metadata import Metadata
 from ..model.models import Topology, build_model, compile_model
-from ..model.optimizer import COSINE_END, describe_optimizer, make_optimizer
+from ..model.optimizer import describe_optimizer, make_optimizer
 from .plotting import default_output
+from .resume import (StartPoint, check_same_text, cosine_end, in_vocabulary, initialise_from,
+                     restored_names, resume_from, start_point)
 from ..text.sequences import SentenceBatches, StreamBatches
 from ..checkpoints.snapshots import restore_training_state
 from ..text.sources import (describe_held_out, describe_reading, describe_sources, list_documents,
@@ -73,20 +78,6 @@ class TrainResult:
     interrupted: bool = False
     signal: int = None
     stopped_early: bool = False  # --early-stopping ended it
-
-
-@dataclasses.dataclass(frozen=True)
-class StartPoint:
-    """Where a run starts: after `epoch` epochs (0, or the resumed checkpoint's), with the
-    best monitored value so far and its file, the seconds trained so far, and the time plan
-    it continues (planned_steps, steps_per_second: None where the run plans afresh)."""
-
-    epoch: int = 0
-    best_value: float = float("inf")
-    best_path: str = None
-    elapsed_seconds: float = 0.0
-    planned_steps: int = None
-    steps_per_second: float = None
 
 
 @dataclasses.dataclass
@@ -141,65 +132,6 @@ def prepare_checkpoint_dir(directory):
                         f"{error.strerror}") from None
 
 
-def resume_from(settings):
-    """(checkpoint, settings) for --resume: settings.resume's checkpoint, and settings with its
-    recorded settings taken in by each setting's resume rule (config.resumed); UserError if
-    it cannot be resumed or an explicit value contradicts a fixed setting."""
-    path = settings.resume
-    checkpoint = load_checkpoint(path)
-    if not checkpoint.has_training_state:
-        raise UserError(
-            f"'{path}' has no optimizer state, so it cannot be resumed (a legacy file, "
-            "or one written before --resume existed)"
-        )
-    try:
-        recorded = checkpoint.metadata.settings()
-    except KeyError as error:
-        raise UserError(f"'{path}' does not record its setting {error}") from None
-    # The values were checked when the file was read; resuming also needs where it stopped.
-    loss_key = "val_loss" if recorded["monitor"] == "val_loss" else "loss"
-    for key in ("epoch", loss_key, "text_sha256", "text_name", "text_length"):
-        if checkpoint.metadata.get(key) is None:
-            raise UserError(f"weights file '{path}' is damaged: its metadata has no {key}")
-    settings = resumed(settings, recorded, path, checkpoint.metadata.get("text_path"))
-    done = checkpoint.metadata["epoch"]
-    if settings.epochs <= done:
-        raise UserError(f"'{path}' has already trained {done} epochs: "
-                        f"give --epochs more than {done} to train further")
-    check_budget_left(settings, checkpoint.metadata, path)
-    return checkpoint, settings
-
-
-def initialise_from(settings):
-    """(checkpoint, settings) for --init-from: its checkpoint, and settings with what shapes
-    the model and its vocabulary (the options marked init in charlstm.config) taken from it;
-    UserError for an explicit value that contradicts it, or a file that cannot start a run."""
-    path = settings.init_from
-    if settings.resume:
-        raise UserError("give --init-from or --resume, not both: --resume continues a run, "
-                        "--init-from starts a new one from a checkpoint's weights")
-    checkpoint = load_checkpoint(path)
-    if checkpoint.is_legacy:
-        raise UserError(f"--init-from '{path}' has no charlstm metadata, so its vocabulary is "
-                        "unknown: start from a checkpoint that train.py wrote")
-    try:
-        recorded = checkpoint.metadata.settings()
-    except KeyError as error:
-        raise UserError(f"'{path}' does not record its setting {error}") from None
-    changes = {}
-    for option in (option for option in BY_NAME.values() if option.init):
-        value, given = recorded[option.name], getattr(settings, option.name)
-        if option.name in settings.explicit and given != value:
-            if option.const is not None:
-                trained = "with" if value == option.const else "without"
-                raise UserError(f"--init-from '{path}' was trained {trained} "
-                                f"{option.flag_name}, which it fixes: leave it out")
-            raise UserError(f"--init-from '{path}' was trained with {option.flag_name} "
-                            f"{value}, which it fixes: leave out {option.flag_name} {given}")
-        changes[option.name] = value
-    return checkpoint, dataclasses.replace(settings, **changes)
-
-
 def warn_if_small(settings, vocab_size, training_length):
     """One line when the model has many more weights than the text has characters (char-rnn's
     rule of thumb is about as many): it will learn the text by heart. Nothing is refused."""
@@ -209,102 +141,6 @@ def warn_if_small(settings, vocab_size, training_length):
             f"training text ({weights / max(training_length, 1):.0f} a character; char-rnn's "
             "rule of thumb is about one): it will likely learn the text by heart. Watch "
             "val_loss with --validation-split 0.1, and try fewer --units")
-
-
-def continues_plan(settings, metadata):
-    """Whether a resumed --minutes cosine run keeps its checkpoint's time plan: it has one,
-    and the budget is the same (a new --minutes plans the rest afresh)."""
-    return bool(settings.minutes and settings.lr_schedule == "cosine"
-                and metadata.get("planned_steps") and metadata.get("minutes") == settings.minutes)
-
-
-def check_budget_left(settings, metadata, path):
-    """UserError where a resumed run has no time left to train (or no limit at all)."""
-    if not settings.minutes:
-        if unbounded(settings.epochs):
-            raise UserError(f"'{path}' was trained for a time, not a number of epochs: give "
-                            "--minutes or --epochs to train further")
-        return
-    elapsed = metadata.get("elapsed_seconds") or 0.0  # older files: counted from now
-    if continues_plan(settings, metadata):
-        planned = metadata["planned_steps"]
-        if (metadata.get("steps") or 0) >= planned:
-            raise UserError(f"'{path}' has already trained the {planned} steps its "
-                            f"{settings.minutes:g}-minute budget planned: give a larger "
-                            "--minutes to train further")
-    elif elapsed >= settings.minutes * 60:
-        raise UserError(f"'{path}' has already trained {elapsed / 60:.2f} minutes: give "
-                        f"--minutes more than that to train further")
-
-
-def start_point(settings, checkpoint):
-    """Where the run starts: from scratch, or after the resumed checkpoint's epoch."""
-    if checkpoint is None:
-        return StartPoint()
-    metadata = checkpoint.metadata
-    plan = continues_plan(settings, metadata)
-    return StartPoint(metadata["epoch"],
-                      metadata["val_loss" if settings.monitor == "val_loss" else "loss"],
-                      checkpoint.path, metadata.get("elapsed_seconds") or 0.0,
-                      metadata["planned_steps"] if plan else None,
-                      metadata.get("steps_per_second") if plan else None)
-
-
-def cosine_end(settings, start, step_limit):
-    """The step at which the cosine ends as the run starts: the --epochs limit; with
-    --minutes, the plan the run continues, else the --epochs limit if there is one, else 0
-    (not planned yet: the time plan sets it in the run's first steps)."""
-    if not settings.minutes:
-        return step_limit
-    return start.planned_steps or step_limit or 0
-
-
-def restored_names(settings, checkpoint, start):
-    """(skip, absent) for restore_training_state: the optimizer variables a resumed run sets
-    itself (a new --learning-rate; the cosine's end unless the run continues its plan), and
-    those older files do not have."""
-    # A new --learning-rate takes effect on resume; otherwise plateau's lowered rate is the
-    # checkpoint's (the recorded setting is only where it started).
-    keep_rate = settings.lr_schedule == "plateau" and "learning_rate" not in settings.explicit
-    skip = () if keep_rate else ("learning_rate",)
-    if not start.planned_steps:
-        skip += (COSINE_END,)
-    absent = (COSINE_END,) if checkpoint.metadata.format_version < 5 else ()
-    return skip, absent
-
-
-def check_same_text(checkpoint, corpus, text):
-    """Refuse to resume on another text: name the characters, files or length that differ."""
-    metadata = checkpoint.metadata
-    vocabulary = corpus.vocabulary
-    shown = describe_sources(text)
-    if vocabulary != checkpoint.vocabulary:
-        added = "".join(sorted(set(vocabulary.chars) - set(checkpoint.vocabulary.chars)))
-        missing = "".join(sorted(set(checkpoint.vocabulary.chars) - set(vocabulary.chars)))
-        raise UserError(
-            f"cannot resume on {shown}: its vocabulary differs from the checkpoint's "
-            f"(new characters {added!r}, missing {missing!r})"
-        )
-    if corpus.sha256 != metadata["text_sha256"]:
-        raise UserError(
-            f"cannot resume on {shown} ({len(corpus)} characters): '{checkpoint.path}' "
-            f"was trained on another text, {metadata['text_name']} "
-            f"({metadata['text_length']} characters){_documents_changed(checkpoint, corpus)}"
-        )
-
-
-def _documents_changed(checkpoint, corpus):
-    """'; files added: ..., removed: ..., changed: ...' when both record their documents."""
-    recorded = {name: (size, length) for name, size, length
-                in checkpoint.metadata.get("documents") or []}
-    if not recorded:
-        return ""
-    now = {document.name: (document.size, document.length) for document in corpus.documents}
-    changes = [(what, sorted(names)) for what, names in (
-        ("added", set(now) - set(recorded)), ("removed", set(recorded) - set(now)),
-        ("changed", {name for name in set(now) & set(recorded) if now[name] != recorded[name]}))
-        if names]
-    return "".join(f"; files {what}: {', '.join(names[:10])}" for what, names in changes)
 
 
 def training_batches(settings, indices, vocabulary, table, seed, shuffle=True):
@@ -336,7 +172,7 @@ def check_sentences(settings, parts):
                             "characters or more")
 
 
-def read_text(settings, checkpoint, init=None):
+def read_training_text(settings, checkpoint, init=None):
     """(corpus, training part, held-out part, log lines): the text read by the settings'
     rules, checked against the resumed checkpoint's (or put in the vocabulary of --init-from's
     checkpoint), and split: the last fraction, or whole files when there are several."""
@@ -357,29 +193,6 @@ def read_text(settings, checkpoint, init=None):
     if held:
         lines.append(describe_held_out(held, len(held_out), len(corpus)))
     return corpus, training, held_out, lines
-
-
-def in_vocabulary(corpus, init, shown):
-    """The corpus's indices in --init-from's vocabulary; UserError naming the characters the
-    checkpoint does not know. They are not dropped or mapped: leaving letters out of a
-    training text changes what the model learns from it, and a mapping is the user's to
-    choose (clean the text, or train from scratch on it)."""
-    vocabulary = init.vocabulary
-    unknown = vocabulary.unknown_characters(corpus.vocabulary.chars)
-    if unknown:
-        listed = " ".join(repr(char) for char in unknown[:30])
-        more = f" and {len(unknown) - 30} more" if len(unknown) > 30 else ""
-        cased = any(char.lower() in vocabulary.char_to_index for char in unknown
-                    if char != char.lower())
-        hint = (" (the checkpoint was trained lower-cased: leave out --keep-case)" if cased
-                else "")
-        raise UserError(
-            f"--init-from '{init.path}' does not know {len(unknown)} character(s) of "
-            f"{shown}: {listed}{more}{hint}; remove or replace them in the text, or train "
-            "a new model on it without --init-from")
-    mapping = vocabulary.encode_known(corpus.vocabulary.chars)
-    return dataclasses.replace(corpus, vocabulary=vocabulary,
-                               indices=mapping[corpus.indices].astype(vocabulary.dtype))
 
 
 def print_figures(settings, corpus):
@@ -457,8 +270,8 @@ def prepare(settings, verbose=1):
         init, settings = initialise_from(settings)
     if settings.resume:
         checkpoint, settings = resume_from(settings)
-    corpus, training_indices, held_out_indices, read_lines = read_text(settings, checkpoint,
-                                                                       init)
+    corpus, training_indices, held_out_indices, read_lines = read_training_text(
+        settings, checkpoint, init)
     this_machine = machine(settings.distribute, settings.mixed_precision)
     validate(settings, TextLengths(len(corpus), len(training_indices), len(held_out_indices),
                                    len(corpus.vocabulary)), this_machine)

@@ -50,7 +50,7 @@
     return loaded;
   }
 
-  // --- the prime: prepared as generate.py prepares one (charlstm.corpus.prepare_text) ----
+  // --- the prime: prepared as generate.py prepares one (charlstm.text.rules.prepare_text)
 
   function prepare(text, rules) {
     if (text.startsWith("\ufeff")) text = text.slice(1);
