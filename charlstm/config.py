@@ -39,9 +39,11 @@ from .presets import PRESETS
 # --- checked values: one parser per kind, shared by flags and keyword arguments -------------
 
 
-def _checked(convert, kind, accept, requirement):
+def _checked(convert, kind, accept, requirement, bounds=None):
     """Convert a value (a flag's text or a Python value), then check it; ValueError (an
-    argparse.ArgumentTypeError) with one clear message on failure."""
+    argparse.ArgumentTypeError) with one clear message on failure. kind, requirement and
+    bounds (JSON Schema's words for the accepted range) stay on the checker, so that the
+    server's schema and the page's checks take them from here."""
 
     def parse(value):
         if isinstance(value, bool):  # True is an int to Python, not to a user
@@ -57,23 +59,27 @@ def _checked(convert, kind, accept, requirement):
         return number
 
     parse.__name__ = kind  # argparse names the type in its messages
+    parse.kind, parse.requirement, parse.bounds = kind, requirement, bounds or {}
+    parse.whole = convert is int
     return parse
 
 
 INFINITY = float("inf")
-positive_int = _checked(int, "a whole number", lambda n: n >= 1, "1 or more")
+positive_int = _checked(int, "a whole number", lambda n: n >= 1, "1 or more", {"minimum": 1})
 positive_float = _checked(float, "a number", lambda n: 0 < n < INFINITY, "above 0")
-non_negative_float = _checked(float, "a number", lambda n: 0 <= n < INFINITY, "0 or more")
+non_negative_float = _checked(float, "a number", lambda n: 0 <= n < INFINITY, "0 or more",
+                              {"minimum": 0})
 non_negative_int = _checked(int, "a whole number", lambda n: n >= 0, "0 or more")
 # A dropout rate, a held-out share of the text.
 fraction = _checked(float, "a number", lambda n: 0 <= n < 1, "at least 0 and below 1")
 # A share of the probability (nucleus sampling): 1 keeps everything.
-probability = _checked(float, "a number", lambda n: 0 < n <= 1, "above 0 and at most 1")
+probability = _checked(float, "a number", lambda n: 0 < n <= 1, "above 0 and at most 1",
+                       {"exclusiveMinimum": 0, "maximum": 1})
 # A moving average's momentum: 0 would be no average, 1 would never move.
 open_fraction = _checked(float, "a number", lambda n: 0 < n < 1, "above 0 and below 1")
 # NumPy and the backends take seeds of 32 bits.
 random_seed = _checked(int, "a whole number", lambda n: 0 <= n < 2**32,
-                       "between 0 and 4294967295")
+                       "between 0 and 4294967295", {"minimum": 0, "maximum": 2**32 - 1})
 
 
 def text_encoding(value):

@@ -88,10 +88,9 @@ class Group:
     Engine's on_step hears of its first characters and of its end. cancel() (a client gone)
     makes the engine drop the group at the next step."""
 
-    def __init__(self, model, primes, seed, length, options, rng):
-        self.model, self.primes, self.seed, self.length = model, primes, seed, length
-        self.temperature, self.top_k, self.top_p = (options.temperature, options.top_k,
-                                                    options.top_p)
+    def __init__(self, model, primes, seed, options, rng):
+        self.model, self.primes, self.seed = model, primes, seed
+        self.options = options  # GenerationOptions, carried whole: a new option needs no field here
         self.rng = rng  # drawn as make_chooser draws it: one number a row a step
         self.rows = len(primes)
         self.position = 0  # the prime characters read so far
@@ -103,12 +102,16 @@ class Group:
         self.waker = None  # what the server's request waits on (an asyncio.Event)
 
     @property
+    def length(self):
+        return self.options.length
+
+    @property
     def done(self):
         return self.cancelled or self.produced >= self.length
 
     @property
     def sampled(self):
-        return self.temperature > 0
+        return self.options.temperature > 0
 
     def cancel(self):
         self.cancelled = True
@@ -134,8 +137,8 @@ class _Batch:
 
     def _settings(self):
         size = len(self.model.checkpoint.vocabulary)
-        per_row = [(group.temperature, group.top_k or size, group.top_p)
-                   for group in self.groups for _ in range(group.rows)]
+        per_row = [(group.options.temperature, group.options.top_k or size,
+                    group.options.top_p) for group in self.groups for _ in range(group.rows)]
         temperatures, top_ks, top_ps = (np.array(column) for column in zip(*per_row)) \
             if per_row else (np.zeros(0),) * 3
         self.temperatures, self.top_ks, self.top_ps = temperatures, top_ks, top_ps
@@ -267,7 +270,7 @@ class Engine:
         primes = choose_primes(options, options.prime, served.checkpoint, served.seed_text,
                                rng)
         primes = np.asarray(primes)[:, -STATEFUL_PRIME_CONTEXT:]
-        group = Group(served, primes, seed, options.length, options, rng)
+        group = Group(served, primes, seed, options, rng)
         with self._lock:
             if self._closed:
                 raise ShuttingDown("the server is shutting down: try again later")

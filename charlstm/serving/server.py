@@ -45,17 +45,50 @@ from ..config import GENERATION, SERVE, resolve_options  # noqa: F401  (SERVE: t
 from ..errors import UserError
 from ..checkpoints.run_folder import checkpoints_in, default_weights
 from ..logs import log
-from .pages import PAGE_ASSETS, asset_path, page_html
+from .pages import PAGE_ASSETS, asset_path, option_declarations, page_html
 from .engine import Busy, Engine, ServedModel, ShuttingDown
 from ..system.signals import Terminated
 
 # A request's fields: generation's options that a client may set, and which model. What
 # each must be in JSON (a bool is never a number here, as in config's checks).
 WHOLE, NUMBER, TEXT = "a whole number", "a number", "a text"
-FIELDS = {"prime": TEXT, "length": WHOLE, "temperature": NUMBER, "top_k": WHOLE,
-          "top_p": NUMBER, "seed": WHOLE, "num_samples": WHOLE, "model": TEXT}
-NULLABLE = {"prime", "top_k", "seed", "model"}  # null: not given (a random window, all...)
+MODEL_HELP = "which model (GET /models names them; default: the first)"
+
+
+def _kind(entry):
+    """What a field must be in JSON, from its declaration (pages.option_declarations)."""
+    if "whole" not in entry:
+        return TEXT
+    return WHOLE if entry["whole"] else NUMBER
+
+
+def request_fields(declarations):
+    """{field: what it must be in JSON} and the fields that may be null (not given: a random
+    window, all characters...), from the declarations and the model."""
+    fields = {entry["name"]: _kind(entry) for entry in declarations}
+    nullable = {entry["name"] for entry in declarations if entry["default"] is None}
+    return dict(fields, model=TEXT), nullable | {"model"}
+
+
+FIELDS, NULLABLE = request_fields(option_declarations())
 JSON_TYPES = {WHOLE: (int,), NUMBER: (int, float), TEXT: (str,)}
+SCHEMA_TYPES = {WHOLE: "integer", NUMBER: "number", TEXT: "string"}
+
+
+def request_schema(declarations):
+    """The OpenAPI request body of /generate and /generate/stream, from the declarations:
+    each field's type, default, bounds and help."""
+    properties = {}
+    for entry in declarations:
+        field = {"type": SCHEMA_TYPES[_kind(entry)], "description": entry["help"]}
+        if entry["default"] is not None:
+            field["default"] = entry["default"]
+        field.update(entry.get("bounds", {}))
+        properties[entry["name"]] = field
+    properties["model"] = {"type": "string", "description": MODEL_HELP}
+    return {"requestBody": {"required": False, "content": {"application/json": {
+        "schema": {"type": "object", "additionalProperties": False,
+                   "properties": properties}}}}}
 SCRIPTS = {"server_engine.js"}  # the engine of the page, beside the page's own files
 CONTENT_TYPES = {".css": "text/css", ".js": "text/javascript"}
 
@@ -185,25 +218,36 @@ class Waker:
                 group.waker.set()
 
 
-def create_app(engine, limits, waker):
-    """The FastAPI app serving `engine` (serving.Engine) within `limits` (ServeOptions)."""
+def create_app(engine, limits, waker, options=None):
+    """The FastAPI app serving `engine` (serving.Engine) within `limits` (ServeOptions);
+    `options`: generation's declarations (config.GENERATION unless given)."""
     app = FastAPI(title="charlstm", version="1", summary="Alice, one character at a time: "
                   "text from a character LSTM, all clients decoded together")
-    request_schema = {"requestBody": {"required": False, "content": {"application/json": {
-        "schema": {"type": "object", "additionalProperties": False, "properties": {
-            name: {"type": {WHOLE: "integer", NUMBER: "number", TEXT: "string"}[kind],
-                   "description": _field_help(name)} for name, kind in FIELDS.items()}}}}}}
-
+    declarations = option_declarations(options)
     _add_error_handlers(app)
+    start = _starter(engine, limits, waker)
+    schema = request_schema(declarations)
+    _add_generate(app, start, schema)
+    _add_stream(app, start, schema)
+    _add_pages_and_status(app, engine, options)
+    return app
 
+
+def _starter(engine, limits, waker):
+    """What both routes do first: read and check the request within `limits`, and hand it
+    to the engine; the group it makes, with an event the engine's thread sets."""
     async def start(request):
         waker.loop = asyncio.get_running_loop()
         options, model = parse_request(await read_body(request, limits.max_body), limits)
         group = engine.submit(options, model)
         group.waker = asyncio.Event()
         return group
+    return start
 
-    @app.post("/generate", openapi_extra=request_schema)
+
+def _add_generate(app, start, schema):
+    """POST /generate: the whole text in one reply."""
+    @app.post("/generate", openapi_extra=schema)
     async def generate(request: Request):
         """The whole text at once: {"text", "seed", "model"} ("texts" for num_samples > 1)."""
         group = await start(request)
@@ -220,7 +264,10 @@ def create_app(engine, limits, waker):
         finally:
             group.cancel()  # a no-op once done; frees the rows of a client that went away
 
-    @app.post("/generate/stream", openapi_extra=request_schema)
+
+def _add_stream(app, start, schema):
+    """POST /generate/stream: the text as Server-Sent Events while it is made."""
+    @app.post("/generate/stream", openapi_extra=schema)
     async def generate_stream(request: Request):
         """Server-Sent Events: "start" ({"seed", "model"}), then data events {"text": new
         characters} ({"texts": [...]} for num_samples > 1), then "done" (or "error")."""
@@ -229,28 +276,28 @@ def create_app(engine, limits, waker):
                                  headers={"Cache-Control": "no-cache",
                                           "X-Accel-Buffering": "no"})
 
-    async def _events(group):
-        sent = [0] * group.rows
-        try:
-            yield _event({"seed": group.seed, "model": group.model.name}, "start")
-            while True:
-                ended = group.finished.is_set()  # first: once set, the texts are complete
-                texts = _new_text(group, sent)
-                if any(texts):
-                    yield _event({"text": texts[0]} if group.rows == 1 else {"texts": texts})
-                if ended:
-                    yield (_event({"error": _failure(group.error)}, "error") if group.error
-                           else _event({}, "done"))
-                    return
-                if group.produced:
-                    await asyncio.sleep(STREAM_INTERVAL)
-                else:  # the first characters are sent the moment they are made
-                    await group.waker.wait()
-        finally:
-            group.cancel()  # a client that went away frees its rows at the next step
 
-    _add_pages_and_status(app, engine)
-    return app
+async def _events(group):
+    """A stream's events: "start", the new characters every STREAM_INTERVAL, then "done"
+    or "error"."""
+    sent = [0] * group.rows
+    try:
+        yield _event({"seed": group.seed, "model": group.model.name}, "start")
+        while True:
+            ended = group.finished.is_set()  # first: once set, the texts are complete
+            texts = _new_text(group, sent)
+            if any(texts):
+                yield _event({"text": texts[0]} if group.rows == 1 else {"texts": texts})
+            if ended:
+                yield (_event({"error": _failure(group.error)}, "error") if group.error
+                       else _event({}, "done"))
+                return
+            if group.produced:
+                await asyncio.sleep(STREAM_INTERVAL)
+            else:  # the first characters are sent the moment they are made
+                await group.waker.wait()
+    finally:
+        group.cancel()  # a client that went away frees its rows at the next step
 
 
 def _add_error_handlers(app):
@@ -266,7 +313,7 @@ def _add_error_handlers(app):
         return JSONResponse({"error": str(error)}, status_code=status)
 
 
-def _add_pages_and_status(app, engine):
+def _add_pages_and_status(app, engine, options=None):
     """GET /models, /health, the page and its files."""
     @app.get("/models")
     async def models():
@@ -280,7 +327,7 @@ def _add_pages_and_status(app, engine):
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def page():
-        return page_html(["static/server_engine.js"], assets="static/")
+        return page_html(["static/server_engine.js"], assets="static/", options=options)
 
     @app.get("/static/{name}", include_in_schema=False)
     async def static(name: str):
@@ -288,12 +335,6 @@ def _add_pages_and_status(app, engine):
             raise HTTPException(404, f"no file {name!r} here")
         with open(asset_path(name), "rb") as handle:
             return Response(handle.read(), media_type=CONTENT_TYPES[name[name.rindex("."):]])
-
-
-def _field_help(name):
-    if name == "model":
-        return "which model (GET /models names them; default: the first)"
-    return next(option.help for option in GENERATION if option.name == name)
 
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")

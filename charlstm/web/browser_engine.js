@@ -108,38 +108,39 @@
     return value === undefined || value === null ? fallback : value;
   }
 
-  function wholeNumber(name, value, lowest, highest, requirement) {
-    if (!Number.isInteger(value)) throw new Error(`${name}: ${value} is not a whole number`);
-    if (value < lowest || value > highest) throw new Error(`${name}: ${value} must be ${requirement}`);
-    return value;
+  // Generation's options as config.GENERATION declares them (defaults, whether whole, the
+  // range in JSON Schema's words and generate.py's words for it), written into the page.
+  function declarations() {
+    const block = document.getElementById("generation-options");
+    return Object.fromEntries(JSON.parse(block.textContent).map((entry) => [entry.name, entry]));
   }
 
+  function withinBounds(value, bounds) {
+    return !(value < bounds.minimum || value > bounds.maximum ||
+      value <= bounds.exclusiveMinimum);
+  }
+
+  // What this engine takes, checked in this order (num_samples: one text a page).
+  const NUMBERS = ["length", "temperature", "top_k", "top_p", "seed"];
+
   function checkRequest(request, model) {
-    const number = (name, fallback) => {
-      const value = given(request, name, fallback);
+    const declared = declarations();
+    const options = { prime: given(request, "prime", declared.prime.default) };
+    for (const name of NUMBERS) {
+      const value = given(request, name, declared[name].default);
       if (value !== null && !Number.isFinite(value)) throw new Error(`${name}: ${value} is not a number`);
-      return value;
-    };
-    const options = {
-      prime: given(request, "prime", null),
-      length: wholeNumber("length", number("length", 1000), 1, Infinity, "1 or more"),
-      temperature: number("temperature", 0),
-      top_k: number("top_k", null),
-      top_p: number("top_p", 1),
-      seed: number("seed", null),
-    };
-    if (options.temperature < 0) throw new Error(`temperature: ${options.temperature} must be 0 or more`);
-    if (options.top_k !== null) {
-      wholeNumber("top_k", options.top_k, 1, Infinity, "1 or more");
-      if (options.top_k > model.vocabulary.length) {
-        throw new Error(`--top-k ${options.top_k} is more than the model's ` +
+      options[name] = value;
+    }
+    for (const name of NUMBERS) {
+      const value = options[name], entry = declared[name];
+      if (value === null) continue;
+      if (entry.whole && !Number.isInteger(value)) throw new Error(`${name}: ${value} is not a whole number`);
+      if (!withinBounds(value, entry.bounds)) throw new Error(`${name}: ${value} must be ${entry.requirement}`);
+      if (name === "top_k" && value > model.vocabulary.length) {
+        throw new Error(`--top-k ${value} is more than the model's ` +
           `${model.vocabulary.length} characters`);
       }
     }
-    if (!(options.top_p > 0 && options.top_p <= 1)) {
-      throw new Error(`top_p: ${options.top_p} must be above 0 and at most 1`);
-    }
-    if (options.seed !== null) wholeNumber("seed", options.seed, 0, 4294967295, "between 0 and 4294967295");
     const name = given(request, "model", model.name);
     if (name !== model.name) throw new Error(`no model '${name}' here: this page has '${model.name}'`);
     return options;

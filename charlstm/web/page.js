@@ -28,6 +28,22 @@
     return element("model").options.length > 0;
   }
 
+  // Each box's default and lowest value as config.GENERATION declares them (the JSON block
+  // that index.html is given), so that the page shows what generate.py would do. A max is
+  // left to index.html: the seed's 2**32 - 1 as a max would have the browser refuse the form
+  // with its own tooltip instead of the engine's message.
+  function fillDefaults() {
+    const block = document.getElementById("generation-options");
+    for (const entry of JSON.parse(block.textContent)) {
+      const box = document.getElementById(entry.name.replace("_", "-"));
+      if (!box || box.type !== "number") continue;
+      if (entry.default !== null) box.value = String(entry.default);
+      const bounds = entry.bounds || {};
+      const lowest = bounds.minimum ?? bounds.exclusiveMinimum;
+      if (lowest !== undefined) box.min = String(lowest);
+    }
+  }
+
   // An empty box is "not given" (null), as a missing flag is for generate.py.
   function number(id, parse) {
     const text = element(id).value.trim();
@@ -107,6 +123,7 @@
   }
 
   async function start() {
+    fillDefaults();
     const engine = window.charlstmEngine;
     if (!engine) {
       setState("error", "this page has no engine: its script did not load");
