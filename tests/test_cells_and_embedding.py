@@ -139,6 +139,7 @@ def test_resuming_gives_the_same_weights_as_never_stopping(tiny_text_path, tmp_p
         ("gru", "scaled") if kind == "gru" else ("lstm", "embedding"))
 
 
+@pytest.mark.slow
 def test_generation_evaluation_and_every_export(two_epochs, tmp_path):
     import tensorflow as tf
     import keras

@@ -35,6 +35,7 @@ def test_train_prints_the_tutorials_figures_and_writes_checkpoints(trained_dir):
     assert any(name.startswith("weights-improvement-01-") for name in os.listdir(directory))
 
 
+@pytest.mark.slow
 def test_generate_prints_the_tutorials_output(trained_dir):
     directory, _ = trained_dir
     result = run_command("generate.py", "--checkpoint-dir", directory, "--length", "50",
@@ -140,6 +141,7 @@ def start(*args, cwd=ROOT):
                             stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_training_keeps_every_checkpoint(tmp_path):
     text = tmp_path / "long.txt"
     text.write_text(("the quick brown fox jumps over the lazy dog. " * 400))
@@ -172,6 +174,7 @@ def test_ctrl_c_during_training_keeps_every_checkpoint(tmp_path):
         load_checkpoint(str(tmp_path / "out" / name))
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_generation_keeps_what_was_written(trained_dir):
     directory, _ = trained_dir
     process = start("generate.py", "--checkpoint-dir", directory, "--length", "10000000", "--raw")
@@ -186,6 +189,7 @@ def test_ctrl_c_during_generation_keeps_what_was_written(trained_dir):
     assert "interrupted after" in err
 
 
+@pytest.mark.slow
 def test_dry_run_on_the_bundled_text_prints_the_three_figures(tmp_path):
     result = run_command(os.path.join(ROOT, "train.py"), "--dry-run", "--checkpoint-dir",
                          str(tmp_path / "never"), cwd=str(tmp_path))  # from another folder

@@ -43,6 +43,7 @@ def checkpoint_probabilities(model, checkpoint, indices):
     return compiled_forward(model)(encode_inputs(indices, table))
 
 
+@pytest.mark.slow
 def test_a_keras_export_loads_without_charlstm_and_predicts_the_same(source, tmp_path):
     weights, model, checkpoint = source
     output = str(tmp_path / "alice.keras")

@@ -359,6 +359,7 @@ def test_12_strings_are_converted_as_flags_are_and_paths_may_be_path_objects(
 
 # --- endless and unbounded inputs (13 to 15) ----------------------------------------------------
 
+@pytest.mark.slow
 def test_13_resuming_a_run_trained_on_a_fifo_does_not_wait_for_it(tmp_path):
     pipe = fifo(tmp_path / "text.fifo")
     writer = threading.Thread(target=lambda: pathlib.Path(pipe).write_text(TINY_TEXT * 2))

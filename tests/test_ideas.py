@@ -113,6 +113,7 @@ def test_batch_size_one_trains(tmp_path):
     assert load_checkpoint(path).metadata["batch_size"] == 1
 
 
+@pytest.mark.slow
 def test_any_number_of_layers_and_units(tiny_text_path, tmp_path):
     path = trained(tmp_path, tiny_text_path, layers=3, units=5, epochs=1)
     checkpoint = load_checkpoint(path)

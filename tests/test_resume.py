@@ -59,6 +59,7 @@ def test_resuming_gives_the_same_weights_as_never_stopping(tiny_text_path, tmp_p
     assert [row["loss"] for row in rows] == [row["loss"] for row in history(whole)]
 
 
+@pytest.mark.slow
 def test_ctrl_c_then_resume_ends_where_an_uninterrupted_run_ends(tmp_path):
     """The issue's own words: interrupt a run (Ctrl-C, mid-epoch), resume it, compare."""
     text = tmp_path / "text.txt"

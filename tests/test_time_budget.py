@@ -86,6 +86,7 @@ def test_epochs_given_with_a_budget_bound_it_and_the_cosine_follows_them(text_pa
     assert len(rates) == 2 and rates[-1] == 0 and rates[0] > 0
 
 
+@pytest.mark.slow
 def test_a_resumed_budget_run_trains_the_rest_of_its_plan(text_path, tmp_path, monkeypatch):
     # Ctrl-C as epoch 3's checkpoint is written (the plan was made in epoch 1), then --resume.
     interrupt_after_epoch(monkeypatch, 3)
@@ -113,6 +114,7 @@ def test_a_resumed_budget_run_trains_the_rest_of_its_plan(text_path, tmp_path, m
         assert optimizer_steps(rows[-1]["checkpoint"]) == (planned, planned)
 
 
+@pytest.mark.slow
 def test_a_new_budget_on_resume_plans_the_rest_afresh(text_path, tmp_path):
     first = train(parse_args(["--text", text_path, *TINY, "--minutes", "0.05",
                               "--lr-schedule", "cosine", "--steps-per-epoch", "100000",
@@ -175,6 +177,7 @@ def test_a_format_4_cosine_checkpoint_without_the_end_step_still_resumes(text_pa
     assert optimizer_steps(resumed.best_checkpoint) == (30, 30)
 
 
+@pytest.mark.slow
 def test_given_its_plan_a_resumed_budget_run_is_bit_for_bit_the_uninterrupted_one(
         text_path, tmp_path, monkeypatch):
     """The plan is the only part of a budget run that depends on the clock: fixed here (step

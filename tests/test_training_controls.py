@@ -34,6 +34,7 @@ def test_help_lists_the_controls():
         assert flag in result.stdout
 
 
+@pytest.mark.slow
 def test_a_run_with_every_control_stopped_after_2_of_4_epochs_resumes_bit_for_bit(
         text_path, tmp_path, monkeypatch):
     whole = tmp_path / "whole"
