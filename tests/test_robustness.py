@@ -25,7 +25,7 @@ from charlstm.text.corpus import load_corpus
 from charlstm.checkpoints.run_folder import LOCK_NAME
 from charlstm.logs import show_on_stderr
 from charlstm.generation.sampling import make_chooser
-from conftest import ROOT, TINY_TEXT, checkpoints, rewrite_metadata, run_main
+from conftest import ROOT, TINY_TEXT, checkpoints, rewrite_metadata, run_main, start
 
 TINY = dict(epochs=3, units=8, seq_length=10, batch_size=32, seed=1, verbose=0)
 
@@ -34,11 +34,6 @@ def leftovers(directory):
     """Temporary checkpoint files and lock files."""
     return [name for name in os.listdir(directory)
             if name.endswith(".tmp") or name == LOCK_NAME]
-
-
-def start(*args, cwd=ROOT, stdout=subprocess.PIPE):
-    return subprocess.Popen([sys.executable, *args], cwd=cwd, stdout=stdout or subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
 
 
 def wait_for(condition, seconds=120):
@@ -247,6 +242,7 @@ def test_another_run_in_a_folder_with_checkpoints_needs_overwrite(tiny_text_path
                for name in checkpoints(tmp_path))
 
 
+@pytest.mark.slow
 def test_generate_keeps_to_the_newest_run_and_says_so(tiny_text_path, tmp_path, capsys):
     for seed, folder in ((1, "a"), (2, "b")):
         charlstm.train(text=tiny_text_path, checkpoint_dir=str(tmp_path / folder),
