@@ -88,6 +88,7 @@ def test_a_large_text_is_cached_beside_it_and_the_cache_follows_the_text(tmp_pat
     assert os.path.exists(path + ".charlstm-nopunct.npy") and "!" not in stripped.vocabulary.chars
 
 
+@pytest.mark.slow
 def test_training_on_a_large_text_with_steps_per_epoch(tmp_path):
     path = big_text(tmp_path / "big.txt", 6)
     directory = tmp_path / "run"

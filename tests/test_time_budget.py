@@ -66,6 +66,7 @@ def test_a_cosine_budget_ends_at_its_planned_step_with_the_learning_rate_at_0(te
     assert again.returncode != 0 and "a larger --minutes" in again.stderr
 
 
+@pytest.mark.slow
 def test_a_budget_without_the_cosine_stops_when_the_time_is_up(text_path, tmp_path):
     result = train(parse_args(["--text", text_path, *TINY, "--minutes", "0.05",
                                "--steps-per-epoch", "100000", "--checkpoint-dir",
@@ -147,6 +148,7 @@ def test_the_fast_preset_is_ten_minutes_and_no_epoch_limit():
         resolve({"minutes": 0})
 
 
+@pytest.mark.slow
 def test_a_format_4_cosine_checkpoint_without_the_end_step_still_resumes(text_path, tmp_path):
     """Files written before format 5 have no cosine_end_step in their optimizer state."""
     first = train(parse_args(["--text", text_path, *TINY, "--epochs", "2", "--steps-per-epoch",

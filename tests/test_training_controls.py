@@ -104,6 +104,7 @@ def overfitting_run(text_path, directory, **settings):
                             checkpoint_dir=str(directory), **settings), verbose=0)
 
 
+@pytest.mark.slow
 def test_early_stopping_ends_the_run_and_keeps_the_best_checkpoint(unlearnable_tail_path,
                                                                    tmp_path):
     result = overfitting_run(unlearnable_tail_path, tmp_path, early_stopping=2)
@@ -117,6 +118,7 @@ def test_early_stopping_ends_the_run_and_keeps_the_best_checkpoint(unlearnable_t
     assert load_checkpoint(result.best_checkpoint).metadata["early_stopping"] == 2
 
 
+@pytest.mark.slow
 def test_plateau_halves_the_rate_after_an_epoch_without_improvement(unlearnable_tail_path,
                                                                     tmp_path):
     rows = overfitting_run(unlearnable_tail_path, tmp_path, lr_schedule="plateau").history
