@@ -1,18 +1,20 @@
-"""What the bench scripts share: the project on the import path, and saving a results table.
+"""What the bench scripts share: the project on the import path, saving a results table, and
+what they share with the tests (tests/helpers.py: serve.py in a process of its own, a headless
+Chromium, the page's state, the tutorial's generation loop), imported from there.
 
     >>> save_table("model  chars/s\\nsmall  500", "/tmp/example.txt")     # doctest: +SKIP
 """
 
 import os
-import re
-import subprocess
 import sys
-import threading
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+for folder in (ROOT, os.path.join(ROOT, "tests")):
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+
+from helpers import (CHROMIUM, start_chromium, start_server, tutorial_loop,  # noqa: E402,F401
+                     wait_for_state)
 
 
 def save_table(table, path):
@@ -36,24 +38,3 @@ def cpu_name():
     except (OSError, StopIteration):
         pass
     return f"{cpu}, {os.cpu_count()} CPUs"
-
-
-def start_server(weights, streams):
-    """serve.py in a process of its own on a free port of 127.0.0.1 (the bundled model unless
-    weights), allowing `streams` streams at once: (process, port, its stderr lines so far),
-    once it listens."""
-    from charlstm.checkpoints.run_folder import BUNDLED_MODEL
-
-    command = [sys.executable, os.path.join(ROOT, "serve.py"), "--port", "0",
-               "--max-streams", str(streams), "--weights", weights or BUNDLED_MODEL]
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, cwd=ROOT)
-    log = []
-    threading.Thread(target=lambda: log.extend(process.stderr), daemon=True).start()
-    deadline = time.time() + 180
-    while time.time() < deadline and process.poll() is None:
-        found = re.search(r"listening on http://\S+:(\d+) ", "".join(log))
-        if found:
-            return process, int(found.group(1)), log
-        time.sleep(0.1)
-    process.kill()
-    raise SystemExit("serve.py did not start: " + "".join(log))

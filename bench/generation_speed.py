@@ -20,7 +20,7 @@ import os
 import platform
 import time
 
-from common import ROOT, save_table
+from common import ROOT, save_table, tutorial_loop
 
 from charlstm.system.backend import import_keras  # noqa: E402
 
@@ -32,19 +32,6 @@ from charlstm.generation.decoders import StatefulDecoder, WindowDecoder  # noqa:
 from charlstm.checkpoints.loading import load_for_generation  # noqa: E402
 from charlstm.model.models import Topology, build_model  # noqa: E402
 from charlstm.generation.sampling import generate_indices  # noqa: E402
-
-
-def tutorial_loop(model, pattern, n_vocab, length):
-    """The tutorial's loop: reshape, scale, model.predict, argmax, slide."""
-    pattern = list(pattern)
-    result = []
-    for _ in range(length):
-        x = np.reshape(pattern, (1, len(pattern), 1)) / float(n_vocab)
-        index = int(np.argmax(model.predict(x, verbose=0)))
-        result.append(index)
-        pattern.append(index)
-        pattern = pattern[1:]
-    return result
 
 
 def timed(decoder, primes, length):

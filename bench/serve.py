@@ -155,7 +155,10 @@ def main():
                                                          "serve.txt"))
     args = parser.parse_args()
     loads = [load_average()]
-    process, port, log = start_server(args.weights, max(args.clients))
+    from charlstm.checkpoints.run_folder import BUNDLED_MODEL
+
+    process, port = start_server("--max-streams", str(max(args.clients)), "--weights",
+                                 args.weights or BUNDLED_MODEL)
     try:
         asyncio.run(one_round(port, 4, 50, "sampled"))  # warm-up: imports, first allocations
         rows = []
@@ -169,7 +172,7 @@ def main():
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
-    served = next((line.strip() for line in log if line.startswith("serving ")), "")
+    served = next((line.strip() for line in process.log if line.startswith("serving ")), "")
     ceiling = decoder_rates(args.weights, args.clients)
     loads.append(load_average())
     save_table(table(rows, args, served, ceiling, loads), args.output)

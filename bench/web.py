@@ -21,7 +21,7 @@ import subprocess
 import tempfile
 import time
 
-from common import ROOT, cpu_name, save_table
+from common import CHROMIUM, ROOT, cpu_name, save_table, start_chromium, wait_for_state
 
 from charlstm.system.backend import import_keras  # noqa: E402
 
@@ -39,7 +39,6 @@ from charlstm.model.models import build_model  # noqa: E402
 from charlstm.checkpoints.snapshots import snapshot  # noqa: E402
 from charlstm.training.run import topology_of  # noqa: E402
 
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 PRIME = "alice was beginning to get very tired of sitting by her sister on the bank, "
 
 
@@ -58,27 +57,6 @@ def tutorial_checkpoint(path, layers):
     return path
 
 
-def start_browser(profile):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_script_timeout(600)
-    return driver
-
-
-def wait_for_state(driver, *states):
-    # Seldom: each question runs on the page's own thread, and would slow what it times.
-    while driver.execute_script("return document.body.dataset.state") not in states:
-        time.sleep(0.25)
-
-
 DECODER_TIMING = """
 const [prime, length, options] = arguments;
 const started = performance.now();
@@ -91,7 +69,8 @@ def browser_rates(driver, folder, length, repeats):
     """(WebAssembly decoder, JavaScript decoder, page) characters per second, best of
     repeats, after a warm-up."""
     driver.get("file://" + os.path.join(folder, "index.html"))
-    wait_for_state(driver, "idle", "error")
+    # Asked seldom: each question runs on the page's own thread, and would slow what it times.
+    wait_for_state(driver, "idle", "error", seconds=600, every=0.25)
     rates = []
     for options in ({}, {"webassembly": False}):
         driver.execute_script(DECODER_TIMING, PRIME, 200, options)  # compile the hot code
@@ -104,7 +83,7 @@ def browser_rates(driver, folder, length, repeats):
             element.clear()
             element.send_keys(str(value))
         driver.find_element("id", "generate").click()
-        wait_for_state(driver, "done", "error")
+        wait_for_state(driver, "done", "error", seconds=600, every=0.25)
         shown = driver.find_element("id", "rate").text  # "N characters in S s"
         count, seconds = re.match(r"(\d+) characters in ([\d.]+) s", shown).groups()
         page.append(int(count) / float(seconds))
@@ -149,7 +128,7 @@ def main():
               ("tutorial bigger (untrained)", "2 x 256 LSTM, scaled",
                tutorial_checkpoint(os.path.join(work, "tutorial-bigger.hdf5"), 2))]
     load = os.getloadavg()[0]
-    driver = start_browser(os.path.join(work, "profile"))
+    driver = start_chromium(os.path.join(work, "profile"), script_timeout=600)
     rows = []
     try:
         for name, topology, weights in models:

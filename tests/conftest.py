@@ -8,11 +8,9 @@ import http.client
 import io
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import h5py
@@ -29,6 +27,8 @@ from charlstm.cli import (evaluate_main, export_main, generate_main, plot_main, 
 from charlstm.config import resolve  # noqa: E402
 from charlstm.checkpoints.run_folder import parse_checkpoint_name  # noqa: E402
 from charlstm.logs import show_on_stderr  # noqa: E402
+from helpers import (CHROMEDRIVER, CHROMIUM, start_chromium, start_server,  # noqa: E402,F401
+                     tutorial_loop, wait_for_state)
 
 import_keras()
 show_on_stderr(True)  # log lines on stderr, as the commands show them
@@ -115,6 +115,68 @@ def run_command(*args, timeout=300, **kwargs):
     )
 
 
+def start(*args, cwd=ROOT, stdout=subprocess.PIPE):
+    """A project command (train.py, generate.py) started in a subprocess, text mode, for a
+    test to signal or kill: stdout piped (None: thrown away), stderr piped."""
+    return subprocess.Popen([sys.executable, *args], cwd=cwd, stdout=stdout or subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def one_line(result, status=1, alone=False):
+    """The command failed with `status` (any failure where status is None), with no traceback
+    and its error on stderr's last line, "PROG: error: ..."; alone: that line is all of
+    stderr. Returns the line."""
+    if status is None:
+        assert result.returncode != 0, result.stderr[-2000:]
+    else:
+        assert result.returncode == status, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr, result.stderr[-2000:]
+    lines = result.stderr.strip().splitlines()
+    if alone:
+        assert len(lines) == 1, result.stderr
+    last = lines[-1]
+    assert ": error: " in last, last
+    return last
+
+
+# Tiny runs for --resume: dropout and input dropout on, so that a resume must carry the
+# random state too; each kind of model a resume must carry bit for bit.
+RESUME_FLAGS = ["--units", "8", "--seq-length", "10", "--batch-size", "32", "--seed", "7",
+                "--dropout", "0.3", "--input-dropout", "0.1"]
+KINDS = {
+    "lstm": [],
+    "gru": ["--cell", "gru"],
+    "embedding": ["--input-encoding", "embedding", "--embedding-size", "8"],
+}
+
+
+def run(text, directory, *flags, kind="lstm"):
+    """train.py's settings (RESUME_FLAGS, the kind's flags, then flags) trained into
+    directory, in this process; the path of its last checkpoint."""
+    from charlstm.training.run import train
+    from train import parse_args
+
+    train(parse_args(["--text", text, "--checkpoint-dir", str(directory), *RESUME_FLAGS,
+                      *KINDS[kind], *flags]))
+    return str(directory / checkpoints(directory)[-1])
+
+
+@pytest.fixture(scope="module")
+def kind():
+    """The kind of model two_epochs trains: an LSTM, unless the test parametrizes kind,
+    @pytest.mark.parametrize("kind", [...], scope="module")."""
+    return "lstm"
+
+
+@pytest.fixture(scope="module")
+def two_epochs(kind, tiny_text_path, tmp_path_factory):
+    """The folder of a 2-epoch run of a tiny model of that kind: the first half of a 4-epoch
+    one."""
+    directory = tmp_path_factory.mktemp(f"two_epochs_{kind}")
+    run(tiny_text_path, directory, "--epochs", "2", kind=kind)
+    return directory
+
+
 def checkpoints(directory):
     """The checkpoint files of a folder, by name, in order."""
     return sorted(name for name in os.listdir(directory) if parse_checkpoint_name(name))
@@ -167,14 +229,11 @@ def tiny_checkpoint(tiny_text_path, tmp_path_factory):
     return find_best_checkpoint(directory)
 
 
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-
-
 @pytest.fixture(scope="session")
 def browser(tmp_path_factory):
-    """A real headless Chromium (Debian's chromium, driven by chromium-driver through
-    selenium). Where it is missing the test skips with the reason, but never under CI
-    (CI=true), where .ci/run installs it: there a missing browser fails."""
+    """A real headless Chromium (helpers.start_chromium). Where it is missing the test skips
+    with the reason, but never under CI (CI=true), where .ci/run installs it: there a missing
+    browser fails."""
     missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.path.exists(path)]
     if missing:
         reason = (f"{' and '.join(missing)} missing: apt-get install chromium "
@@ -182,36 +241,10 @@ def browser(tmp_path_factory):
         if os.environ.get("CI") == "true":
             pytest.fail(reason)
         pytest.skip(reason)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    # Without the network flags Chromium keeps trying to reach Google's hosts, which a closed
-    # network refuses many at a time; a fresh profile keeps runs apart.
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync",
-                 "--window-size=1100,900",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_script_timeout(120)
+    driver = start_chromium(tmp_path_factory.mktemp("chromium-profile"),
+                            "--window-size=1100,900")
     yield driver
     driver.quit()
-
-
-def wait_for_state(driver, *states, seconds=120):
-    """Wait until the page's body data-state is one of states; returns it."""
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        state = driver.execute_script("return document.body.dataset.state")
-        if state in states:
-            return state
-        time.sleep(0.05)
-    raise AssertionError(f"the page stayed '{state}', not {states}: "
-                         + driver.execute_script("return document.getElementById('message')"
-                                                 ".textContent"))
 
 
 def text_grows_in_steps(driver, seconds=60):
@@ -240,24 +273,6 @@ def stop_on_the_page(driver, length):
     return stopped_at
 
 
-def start_server(*flags, cwd):
-    """serve.py in its own process on a free port of 127.0.0.1: (process, port) once it
-    listens; process.log collects its stderr lines (read on a thread, so that the server
-    never blocks on a full pipe and a silent one cannot hang the test)."""
-    process = subprocess.Popen([sys.executable, os.path.join(ROOT, "serve.py"), "--port", "0",
-                                *flags], cwd=cwd, stderr=subprocess.PIPE, text=True)
-    process.log = []
-    threading.Thread(target=lambda: process.log.extend(process.stderr), daemon=True).start()
-    deadline = time.time() + 120
-    while time.time() < deadline and process.poll() is None:
-        found = re.search(r"listening on http://\S+:(\d+) ", "".join(process.log))
-        if found:
-            return process, int(found.group(1))
-        time.sleep(0.1)
-    process.kill()
-    raise AssertionError("serve.py did not start: " + "".join(process.log))
-
-
 def stop(process, signal_number=signal.SIGTERM):
     """Signal a server process; its exit status."""
     process.send_signal(signal_number)
@@ -275,3 +290,51 @@ def request(port, method, path, body=None, raw=None):
     return response.status, json.loads(payload)
 
 
+
+
+def lively(topology, seed=4, bias_scale=1):
+    """A model of topology with random weights scaled up and a random output bias (normal,
+    times bias_scale), so that the argmax moves with the input: comparisons then really check
+    window order, scaling and state."""
+    import keras
+
+    from charlstm.model.models import build_model
+
+    keras.utils.set_random_seed(seed)
+    model = build_model(topology)
+    *weights, output_bias = model.get_weights()
+    output_bias = np.random.default_rng(1).normal(size=output_bias.shape) * bias_scale
+    model.set_weights([w * 8 for w in weights] + [output_bias])
+    return model
+
+
+def lively_model(layers, vocab_size=10, units=16, seed=4):
+    """lively() of an LSTM of that many layers, its output bias 3 times larger: (model,
+    topology)."""
+    from charlstm.model.models import Topology
+
+    topology = Topology(vocab_size=vocab_size, output_size=vocab_size, layers=layers, units=units)
+    return lively(topology, seed, bias_scale=3), topology
+
+
+def onestep_greedy(path, prime, length):
+    """The greedy text of a one-step export (export.py --format onestep) at path, run as a
+    client without charlstm runs it: the prime read one character at a time, then `length`
+    characters, each the argmax fed back with the states."""
+    import keras
+
+    onestep = keras.saving.load_model(path)
+    with open(path + ".json") as handle:
+        description = json.load(handle)
+    lookup = {char: index for index, char in enumerate(description["vocabulary"])}
+    states = [np.zeros((1, description["units"]), np.float32) for _ in description["states"]]
+    for char in prime:
+        probabilities, *states = onestep.predict(
+            [np.array([[lookup[char]]], np.int32), *states], verbose=0)
+    text = []
+    for _ in range(length):
+        index = int(np.argmax(probabilities[0]))
+        text.append(description["vocabulary"][index])
+        probabilities, *states = onestep.predict([np.array([[index]], np.int32), *states],
+                                                 verbose=0)
+    return "".join(text)

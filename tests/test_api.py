@@ -82,6 +82,7 @@ def test_train_returns_the_best_checkpoint_and_the_history(notebook_run):
     assert load_checkpoint(result.best_checkpoint).metadata["units"] == 16
 
 
+@pytest.mark.slow
 def test_generate_returns_what_the_command_prints(notebook_run):
     result, _ = notebook_run
     # A real process for the plain call, this process (the same code) for the sampled one.
@@ -149,6 +150,7 @@ def test_mistakes_raise_user_error_with_the_commands_words(call, message):
     assert isinstance(raised.value, ValueError) and "\n" not in str(raised.value)
 
 
+@pytest.mark.slow
 def test_the_command_prints_the_same_message(tmp_path):
     result = run_command(os.path.join(ROOT, "train.py"), "--text", "missing.txt",
                          cwd=str(tmp_path))

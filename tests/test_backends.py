@@ -14,6 +14,8 @@ import pytest
 import charlstm
 from conftest import ROOT, run_command
 
+pytestmark = pytest.mark.slow  # the whole module: see pytest.ini
+
 
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_the_commands_run_on_another_backend(backend, tiny_text_path, tmp_path):

@@ -11,6 +11,7 @@ import sys
 import zipfile
 
 import h5py
+import pytest
 
 import charlstm
 from charlstm.checkpoints.run_folder import BUNDLED_MODEL
@@ -70,6 +71,7 @@ def test_a_checkpoint_in_the_folder_wins_over_the_bundled_model(tmp_path, capsys
     assert "bundled" not in result.stderr and "weights-improvement-01" in result.stderr
 
 
+@pytest.mark.slow
 def test_the_wheel_carries_every_module_the_bundled_model_and_the_page(tmp_path):
     """pip install . gets them too: every subpackage, and the package data, are in the wheel
     it builds (built from a copy, since pip builds a local project in place and would leave

@@ -1,10 +1,9 @@
 """--cell gru and --input-encoding embedding (issue 20): the topologies, the NumPy stateful
-decoder against Keras step by step, training, --resume bit for bit, generation (window and
-stateful), evaluation, the three export formats, a text of 3,000 distinct characters, and
-the one-line errors."""
+decoder against Keras step by step, training, --resume's refusals (tests/test_resume.py
+resumes each kind bit for bit), generation (window and stateful), evaluation, the three
+export formats, a text of 3,000 distinct characters, and the one-line errors."""
 
 import json
-import os
 
 import numpy as np
 import pytest
@@ -22,43 +21,10 @@ from charlstm.model.cells import CELLS
 from charlstm.model.models import Topology, build_model, compiled_forward
 from charlstm.training.run import train
 from charlstm.text.windows import encode_inputs, input_table
-from conftest import checkpoints, every_dataset, history, rewrite_metadata, run_main
+from conftest import checkpoints, lively, onestep_greedy, rewrite_metadata, run_main
 from train import parse_args
-
-# The two new options, each on its own, and both at once (the TensorFlow tutorial's recipe).
-KINDS = {
-    "gru": ["--cell", "gru"],
-    "embedding": ["--input-encoding", "embedding", "--embedding-size", "8"],
-}
-COMMON = ["--units", "8", "--seq-length", "10", "--batch-size", "32", "--seed", "7",
-          "--dropout", "0.3", "--input-dropout", "0.1"]
-
-
-def run(text, directory, kind, *flags):
-    train(parse_args(["--text", text, "--checkpoint-dir", str(directory), *COMMON,
-                      *KINDS[kind], *flags]))
-    return str(directory / checkpoints(directory)[-1])
-
-
-@pytest.fixture(scope="module", params=sorted(KINDS))
-def two_epochs(request, tiny_text_path, tmp_path_factory):
-    """(kind, folder) of a 2-epoch run: the first half of a 4-epoch one."""
-    directory = tmp_path_factory.mktemp(f"two_{request.param}")
-    run(tiny_text_path, directory, request.param, "--epochs", "2")
-    return request.param, directory
-
-
-def lively(topology, seed=4):
-    """A model with random weights scaled up and a random output bias, so that the argmax
-    moves with the input."""
-    import keras
-
-    keras.utils.set_random_seed(seed)
-    model = build_model(topology)
-    *weights, output_bias = model.get_weights()
-    output_bias = np.random.default_rng(1).normal(size=output_bias.shape)
-    model.set_weights([w * 8 for w in weights] + [output_bias])
-    return model
+# The two new options, each on its own (tests/test_resume.py resumes each bit for bit).
+EACH_KIND = pytest.mark.parametrize("kind", ["embedding", "gru"], scope="module")
 
 
 def test_the_gru_topologies_have_the_lstms_places_and_cudnn_defaults():
@@ -143,37 +109,13 @@ def test_the_numpy_stateful_decoder_is_keras_step_by_step(cell, encoding, layers
     assert np.allclose(first, forward(encode_inputs(sequence[None, :12], table)), atol=1e-6)
 
 
-def test_resuming_gives_the_same_weights_as_never_stopping(tiny_text_path, tmp_path,
-                                                           two_epochs):
-    kind, first_half = two_epochs
-    whole = tmp_path / "whole"
-    run(tiny_text_path, whole, kind, "--epochs", "4")
-    resumed = tmp_path / "resumed"
-    resumed.mkdir()
-    for name in os.listdir(first_half):
-        (resumed / name).write_bytes((first_half / name).read_bytes())
-    last = str(resumed / checkpoints(resumed)[-1])
-    train(parse_args(["--text", tiny_text_path, "--resume", last, "--epochs", "4"]))
-    assert checkpoints(resumed) == checkpoints(whole)
-    final_whole = every_dataset(whole / checkpoints(whole)[-1])
-    final_resumed = every_dataset(resumed / checkpoints(resumed)[-1])
-    assert final_whole.keys() == final_resumed.keys()
-    assert any(key.startswith("gru_1" if kind == "gru" else "embedding_1")
-               for key in final_whole)
-    for key in final_whole:
-        assert np.array_equal(final_whole[key], final_resumed[key]), key
-    assert [r["loss"] for r in history(resumed)] == [r["loss"] for r in history(whole)]
-    metadata = load_checkpoint(last).metadata
-    assert metadata["format_version"] == 5
-    assert (metadata["cell"], metadata["input_encoding"]) == (
-        ("gru", "scaled") if kind == "gru" else ("lstm", "embedding"))
-
-
-def test_generation_evaluation_and_every_export(two_epochs, tmp_path):
+@pytest.mark.slow
+@EACH_KIND
+def test_generation_evaluation_and_every_export(kind, two_epochs, tmp_path):
     import tensorflow as tf
     import keras
 
-    kind, folder = two_epochs
+    folder = two_epochs
     weights = str(folder / checkpoints(folder)[-1])
     model, checkpoint, seed_text = load_for_generation(weights)
     for flags in ([], ["--stateful"], ["--temperature", "1", "--seed", "3"]):
@@ -202,23 +144,15 @@ def test_generation_evaluation_and_every_export(two_epochs, tmp_path):
     # onestep: its greedy text is generate.py --stateful's.
     output = str(tmp_path / "onestep.keras")
     charlstm.export(weights, output, format="onestep", verbose=0)
-    onestep, description = keras.saving.load_model(output), json.load(open(output + ".json"))
+    description = json.load(open(output + ".json"))
     assert description["states"] == (["h_1"] if kind == "gru" else ["h_1", "c_1"])
-    states = [np.zeros((1, 8), np.float32) for _ in description["states"]]
-    for char in "alice was ":
-        probabilities, *states = onestep.predict(
-            [np.array([[description["vocabulary"].index(char)]], np.int32), *states], verbose=0)
-    text = []
-    for _ in range(40):
-        index = int(np.argmax(probabilities[0]))
-        text.append(description["vocabulary"][index])
-        probabilities, *states = onestep.predict([np.array([[index]], np.int32), *states],
-                                                 verbose=0)
     stateful = charlstm.generate(weights, length=40, prime="alice was ", stateful=True,
                                  verbose=0)
-    assert "".join(text) == stateful
+    assert description["units"] == 8
+    assert onestep_greedy(output, "alice was ", 40) == stateful
 
 
+@pytest.mark.slow
 def test_a_text_of_3000_distinct_characters_trains_with_an_embedding(tmp_path, capsys):
     rng = np.random.default_rng(0)
     alphabet = rng.choice(np.arange(0x4E00, 0x9FA5), size=3000, replace=False)
@@ -276,8 +210,9 @@ def test_the_flags_and_their_one_line_errors(tiny_text_path, tmp_path):
         charlstm.train(text=tiny_text_path, embedding_size=8, dry_run=True, verbose=0)
 
 
-def test_resume_refuses_another_cell_or_encoding(tiny_text_path, two_epochs):
-    kind, folder = two_epochs
+@EACH_KIND
+def test_resume_refuses_another_cell_or_encoding(tiny_text_path, kind, two_epochs):
+    folder = two_epochs
     last = str(folder / checkpoints(folder)[-1])
     if kind == "gru":
         flags, message = ["--cell", "lstm"], "cannot resume with --cell lstm: .* with gru"
@@ -292,8 +227,9 @@ def test_resume_refuses_another_cell_or_encoding(tiny_text_path, two_epochs):
                               "--input-encoding", "embedding", "--embedding-size", "9"]))
 
 
-def test_metadata_that_names_another_cell_or_size_is_refused(two_epochs, tmp_path):
-    kind, folder = two_epochs
+@EACH_KIND
+def test_metadata_that_names_another_cell_or_size_is_refused(kind, two_epochs, tmp_path):
+    folder = two_epochs
     last = folder / checkpoints(folder)[-1]
 
     def change(metadata):

@@ -81,6 +81,7 @@ def test_checkpoint_carries_what_generation_needs(tiny_checkpoint, tiny_text_pat
     assert checkpoint.vocabulary.decode(checkpoint.seed_text) == text
 
 
+@pytest.mark.slow
 def test_keras2_loads_our_checkpoint(tiny_checkpoint, tmp_path):
     pytest.importorskip("tf_keras")
     checkpoint = load_checkpoint(tiny_checkpoint)
@@ -109,6 +110,7 @@ def legacy_checkpoint(tiny_text_path, tmp_path_factory):
     return path, dense_width, vocab_size
 
 
+@pytest.mark.slow
 def test_legacy_tutorial_checkpoint_loads(legacy_checkpoint, tiny_text_path):
     path, dense_width, vocab_size = legacy_checkpoint
     with h5py.File(path, "r") as handle:
@@ -122,6 +124,7 @@ def test_legacy_tutorial_checkpoint_loads(legacy_checkpoint, tiny_text_path):
     assert checkpoint.seq_length == 10 and len(checkpoint.vocabulary) == vocab_size
 
 
+@pytest.mark.slow
 def test_legacy_checkpoint_generates_through_the_command(legacy_checkpoint, tiny_text_path):
     path, _, _ = legacy_checkpoint
     result = run_main("generate.py", "--weights", path, "--text", tiny_text_path,
@@ -131,6 +134,7 @@ def test_legacy_checkpoint_generates_through_the_command(legacy_checkpoint, tiny
     assert lines[0] == "Seed:" and lines[1].startswith('" ') and result.stdout.endswith("\nDone.\n")
 
 
+@pytest.mark.slow
 def test_legacy_checkpoint_from_another_text_is_refused(legacy_checkpoint, tmp_path):
     path, dense_width, _ = legacy_checkpoint
     small = tmp_path / "small.txt"

@@ -12,7 +12,7 @@ import pytest
 
 from charlstm.checkpoints.format import load_checkpoint
 from charlstm.checkpoints.run_folder import parse_checkpoint_name
-from conftest import ROOT, run_command, run_main
+from conftest import ROOT, one_line, run_command, run_main, start
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +35,7 @@ def test_train_prints_the_tutorials_figures_and_writes_checkpoints(trained_dir):
     assert any(name.startswith("weights-improvement-01-") for name in os.listdir(directory))
 
 
+@pytest.mark.slow
 def test_generate_prints_the_tutorials_output(trained_dir):
     directory, _ = trained_dir
     result = run_command("generate.py", "--checkpoint-dir", directory, "--length", "50",
@@ -78,14 +79,6 @@ def test_help_shows_defaults_without_importing_keras():
     assert probe.stdout.strip().endswith("NO-KERAS")
 
 
-def one_line_error(result):
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    return lines[0]
-
-
 @pytest.mark.parametrize("flags, message", [
     (["--epochs", "0"], "--epochs: '0' must be 1 or more"),
     (["--batch-size", "-3"], "--batch-size: '-3' must be 1 or more"),
@@ -94,7 +87,7 @@ def one_line_error(result):
     (["--text", "no-such-file.txt"], "text file 'no-such-file.txt' does not exist"),
 ])
 def test_train_flag_and_file_errors(flags, message):
-    assert message in one_line_error(run_main("train.py", *flags))
+    assert message in one_line(run_main("train.py", *flags), status=None, alone=True)
 
 
 def test_train_text_errors(tmp_path):
@@ -110,7 +103,8 @@ def test_train_text_errors(tmp_path):
          "is not writable"),
     ]
     for flags, message in cases:
-        assert message in one_line_error(run_main("train.py", *flags, cwd=tmp_path))
+        assert message in one_line(run_main("train.py", *flags, cwd=tmp_path), status=None,
+                                    alone=True)
 
 
 def test_generate_errors(trained_dir, tmp_path):
@@ -132,14 +126,10 @@ def test_generate_errors(trained_dir, tmp_path):
          "--top-k 30 is more than the model's 29 characters"),
     ]
     for flags, message in cases:
-        assert message in one_line_error(run_main("generate.py", *flags))
+        assert message in one_line(run_main("generate.py", *flags), status=None, alone=True)
 
 
-def start(*args, cwd=ROOT):
-    return subprocess.Popen([sys.executable, *args], cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-
-
+@pytest.mark.slow
 def test_ctrl_c_during_training_keeps_every_checkpoint(tmp_path):
     text = tmp_path / "long.txt"
     text.write_text(("the quick brown fox jumps over the lazy dog. " * 400))
@@ -172,6 +162,7 @@ def test_ctrl_c_during_training_keeps_every_checkpoint(tmp_path):
         load_checkpoint(str(tmp_path / "out" / name))
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_generation_keeps_what_was_written(trained_dir):
     directory, _ = trained_dir
     process = start("generate.py", "--checkpoint-dir", directory, "--length", "10000000", "--raw")
@@ -186,6 +177,7 @@ def test_ctrl_c_during_generation_keeps_what_was_written(trained_dir):
     assert "interrupted after" in err
 
 
+@pytest.mark.slow
 def test_dry_run_on_the_bundled_text_prints_the_three_figures(tmp_path):
     result = run_command(os.path.join(ROOT, "train.py"), "--dry-run", "--checkpoint-dir",
                          str(tmp_path / "never"), cwd=str(tmp_path))  # from another folder

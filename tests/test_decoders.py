@@ -3,41 +3,12 @@ import pytest
 
 from charlstm.generation.decoders import StatefulDecoder, WindowDecoder
 from charlstm.checkpoints.loading import load_for_generation
-from charlstm.model.models import Topology, build_model
 from charlstm.generation.sampling import generate_indices
-
-
-def tutorial_loop(model, pattern, n_vocab, length):
-    """The tutorial's generation loop, verbatim but for Python 3 and Keras 3's predict."""
-    pattern = list(pattern)
-    result = []
-    for _ in range(length):
-        x = np.reshape(pattern, (1, len(pattern), 1))
-        x = x / float(n_vocab)
-        prediction = model.predict(x, verbose=0)
-        index = np.argmax(prediction)
-        result.append(int(index))
-        pattern.append(index)
-        pattern = pattern[1 : len(pattern)]
-    return result
+from conftest import lively_model, tutorial_loop
 
 
 def greedy_run(decoder, pattern, length):
     return [int(i[0]) for i in generate_indices(decoder, np.asarray(pattern)[None, :], length)]
-
-
-def lively_model(layers, vocab_size=10, units=16, seed=4):
-    """Random weights scaled up, with a random output bias, so that the argmax moves with the
-    input: comparisons then really check window order, scaling and state."""
-    import keras
-
-    keras.utils.set_random_seed(seed)
-    topology = Topology(vocab_size=vocab_size, output_size=vocab_size, layers=layers, units=units)
-    model = build_model(topology)
-    *weights, output_bias = model.get_weights()
-    output_bias = np.random.default_rng(1).normal(size=output_bias.shape) * 3
-    model.set_weights([w * 8 for w in weights] + [output_bias])
-    return model, topology
 
 
 def test_window_decoding_equals_the_tutorials_loop_on_a_trained_checkpoint(tiny_checkpoint):

@@ -24,19 +24,11 @@ from charlstm.checkpoints.format import TRAINING_STATE_GROUP, load_checkpoint
 from charlstm.generation.decoders import StatefulDecoder
 from charlstm.checkpoints.run_folder import LOCK_NAME, run_lock
 from charlstm.checkpoints.loading import load_for_generation
-from conftest import ROOT, TINY_TEXT, checkpoints, rewrite_metadata, run_command, run_main
+from conftest import (ROOT, TINY_TEXT, checkpoints, one_line, rewrite_metadata, run_command,
+                      run_main)
 
 TINY = ["--seq-length", "10", "--units", "8", "--batch-size", "32", "--seed", "1"]
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
-
-
-def one_line(result, status=1):
-    """The command failed with exactly one line on stderr's last line, and no traceback."""
-    assert result.returncode == status, result.stderr[-2000:]
-    assert "Traceback" not in result.stderr, result.stderr[-2000:]
-    last = result.stderr.strip().splitlines()[-1]
-    assert ": error: " in last, last
-    return last
 
 
 def state_of(folder):
@@ -359,6 +351,7 @@ def test_12_strings_are_converted_as_flags_are_and_paths_may_be_path_objects(
 
 # --- endless and unbounded inputs (13 to 15) ----------------------------------------------------
 
+@pytest.mark.slow
 def test_13_resuming_a_run_trained_on_a_fifo_does_not_wait_for_it(tmp_path):
     pipe = fifo(tmp_path / "text.fifo")
     writer = threading.Thread(target=lambda: pathlib.Path(pipe).write_text(TINY_TEXT * 2))

@@ -91,6 +91,7 @@ def test_training_on_sentences_writes_a_checkpoint_generation_loads(tiny_text_pa
 
 # Idea 6: dropout on the visible input.
 
+@pytest.mark.slow
 def test_input_dropout_is_a_layer_without_weights_that_changes_training(tiny_text_path, tmp_path):
     model = build_model(Topology(10, 10, units=4, input_dropout=0.3), 5)
     assert model.layers[0].name == "input_dropout" and model.layers[0].rate == 0.3
@@ -107,6 +108,7 @@ def test_input_dropout_is_a_layer_without_weights_that_changes_training(tiny_tex
 
 # Ideas 7 and 8: batch size down to 1, any number of layers and units.
 
+@pytest.mark.slow
 def test_batch_size_one_trains(tmp_path):
     text = tmp_path / "short.txt"
     text.write_text(TINY_TEXT[:60])
@@ -114,6 +116,7 @@ def test_batch_size_one_trains(tmp_path):
     assert load_checkpoint(path).metadata["batch_size"] == 1
 
 
+@pytest.mark.slow
 def test_any_number_of_layers_and_units(tiny_text_path, tmp_path):
     path = trained(tmp_path, tiny_text_path, layers=3, units=5, epochs=1)
     checkpoint = load_checkpoint(path)

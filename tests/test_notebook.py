@@ -6,6 +6,7 @@ import os
 
 import nbclient
 import nbformat
+import pytest
 
 from conftest import ROOT
 
@@ -36,6 +37,7 @@ def stream_text(cell):
                    if output.output_type == "stream" and output.name == "stdout")
 
 
+@pytest.mark.slow
 def test_the_notebook_runs_end_to_end_in_a_jupyter_kernel(tmp_path, monkeypatch):
     # The kernel is a new process: it inherits this environment, and runs in tmp_path.
     monkeypatch.setenv("CHARLSTM_QUICK", "1")

@@ -183,6 +183,7 @@ def test_keep_case_primes_unknown_characters_and_bits_per_character(tmp_path):
     assert math.isclose(float(bits.split(" bits")[0]), float(nats) / math.log(2), abs_tol=1e-4)
 
 
+@pytest.mark.slow
 def test_init_from_fine_tunes_on_another_text_and_refuses_unknown_characters(tmp_path,
                                                                              tiny_checkpoint):
     other = tmp_path / "other.txt"

@@ -10,6 +10,8 @@ from charlstm.checkpoints.run_folder import BUNDLED_MODEL
 from conftest import (request, run_main, start_server, stop, stop_on_the_page,
                       text_grows_in_steps, wait_for_state)
 
+pytestmark = pytest.mark.slow  # the whole module: see pytest.ini
+
 
 @pytest.fixture(scope="module")
 def page(browser, tmp_path_factory):

@@ -1,4 +1,5 @@
-"""--resume, the history file, TensorBoard logs, the divergence stop and --sample-every."""
+"""--resume (each kind of model, bit for bit), the history file, TensorBoard logs, the divergence
+stop and --sample-every."""
 
 import csv
 import os
@@ -12,32 +13,28 @@ import numpy as np
 import pytest
 
 from charlstm.training.callbacks import DivergenceStop, HistoryLog
-from charlstm.checkpoints.format import TRAINING_STATE_GROUP
+from charlstm.checkpoints.format import TRAINING_STATE_GROUP, load_checkpoint
 from charlstm.errors import UserError
 from charlstm.checkpoints.run_folder import parse_checkpoint_name
 from charlstm.training.run import train
-from conftest import ROOT, TINY_TEXT, checkpoints, every_dataset, history
+from conftest import (KINDS, RESUME_FLAGS, ROOT, TINY_TEXT, checkpoints, every_dataset, history,
+                      run)
 from train import parse_args
 
-COMMON = ["--units", "8", "--seq-length", "10", "--batch-size", "32", "--seed", "7",
-          "--dropout", "0.3", "--input-dropout", "0.1"]
+# The weight group each kind's model must have, and its (cell, input_encoding) in metadata.
+FIRST_LAYER = {"lstm": "lstm_1", "gru": "gru_1", "embedding": "embedding_1"}
+RECORDED = {"lstm": ("lstm", "scaled"), "gru": ("gru", "scaled"),
+            "embedding": ("lstm", "embedding")}
 
 
-def run(text, directory, *flags):
-    train(parse_args(["--text", text, "--checkpoint-dir", str(directory), *COMMON, *flags]))
-
-
-@pytest.fixture(scope="module")
-def two_epochs(tiny_text_path, tmp_path_factory):
-    """A 2-epoch run, the first half of a 4-epoch one."""
-    directory = tmp_path_factory.mktemp("two_epochs")
-    run(tiny_text_path, directory, "--epochs", "2")
-    return directory
-
-
-def test_resuming_gives_the_same_weights_as_never_stopping(tiny_text_path, tmp_path, two_epochs):
+# An LSTM in the quick tier; the other kinds, with the same code path, in the slow one.
+@pytest.mark.parametrize("kind", [name if name == "lstm" else
+                                  pytest.param(name, marks=pytest.mark.slow) for name in KINDS],
+                         scope="module")
+def test_resuming_gives_the_same_weights_as_never_stopping(kind, tiny_text_path, tmp_path,
+                                                           two_epochs):
     whole = tmp_path / "whole"
-    run(tiny_text_path, whole, "--epochs", "4")
+    run(tiny_text_path, whole, "--epochs", "4", kind=kind)
     resumed = tmp_path / "resumed"
     resumed.mkdir()
     for name in os.listdir(two_epochs):
@@ -51,19 +48,24 @@ def test_resuming_gives_the_same_weights_as_never_stopping(tiny_text_path, tmp_p
     final_resumed = every_dataset(resumed / checkpoints(resumed)[-1])
     assert final_whole.keys() == final_resumed.keys()
     assert any(key.startswith(TRAINING_STATE_GROUP + "/optimizer") for key in final_whole)
+    assert any(key.startswith(FIRST_LAYER[kind]) for key in final_whole)
     for key in final_whole:  # weights, optimizer moments, dropout RNG state: bit for bit
         assert np.array_equal(final_whole[key], final_resumed[key]), key
     # The history continues in the same file.
     rows = history(resumed)
     assert [row["epoch"] for row in rows] == ["1", "2", "3", "4"]
     assert [row["loss"] for row in rows] == [row["loss"] for row in history(whole)]
+    metadata = load_checkpoint(last).metadata
+    assert metadata["format_version"] == 5
+    assert (metadata["cell"], metadata["input_encoding"]) == RECORDED[kind]
 
 
+@pytest.mark.slow
 def test_ctrl_c_then_resume_ends_where_an_uninterrupted_run_ends(tmp_path):
     """The issue's own words: interrupt a run (Ctrl-C, mid-epoch), resume it, compare."""
     text = tmp_path / "text.txt"
     text.write_text(TINY_TEXT * 20)
-    flags = ["--text", str(text), "--epochs", "4", *COMMON]
+    flags = ["--text", str(text), "--epochs", "4", *RESUME_FLAGS]
     interrupted = tmp_path / "interrupted"
     process = subprocess.Popen(
         [sys.executable, os.path.join(ROOT, "train.py"), *flags, "--checkpoint-dir",

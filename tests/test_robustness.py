@@ -25,7 +25,7 @@ from charlstm.text.corpus import load_corpus
 from charlstm.checkpoints.run_folder import LOCK_NAME
 from charlstm.logs import show_on_stderr
 from charlstm.generation.sampling import make_chooser
-from conftest import ROOT, TINY_TEXT, checkpoints, rewrite_metadata, run_main
+from conftest import ROOT, TINY_TEXT, checkpoints, rewrite_metadata, run_main, start
 
 TINY = dict(epochs=3, units=8, seq_length=10, batch_size=32, seed=1, verbose=0)
 
@@ -34,11 +34,6 @@ def leftovers(directory):
     """Temporary checkpoint files and lock files."""
     return [name for name in os.listdir(directory)
             if name.endswith(".tmp") or name == LOCK_NAME]
-
-
-def start(*args, cwd=ROOT, stdout=subprocess.PIPE):
-    return subprocess.Popen([sys.executable, *args], cwd=cwd, stdout=stdout or subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
 
 
 def wait_for(condition, seconds=120):
@@ -77,6 +72,7 @@ def test_a_full_disk_during_a_save_ends_in_one_line_and_keeps_the_earlier_files(
     assert leftovers(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_a_real_full_disk(tiny_text_path, tmp_path):
     """The issue's reproduction on a 200 KB tmpfs (root only)."""
     mount = tmp_path / "full"
@@ -123,6 +119,7 @@ def test_history_on_a_full_disk_is_one_line(tiny_text_path, tmp_path, monkeypatc
 
 # 3. SIGTERM, like Ctrl-C.
 
+@pytest.mark.slow
 def test_sigterm_stops_training_after_the_batch_and_names_the_best(tmp_path):
     text = tmp_path / "text.txt"
     text.write_text(TINY_TEXT * 20)
@@ -137,6 +134,7 @@ def test_sigterm_stops_training_after_the_batch_and_names_the_best(tmp_path):
     assert "Traceback" not in err and leftovers(tmp_path / "run") == []
 
 
+@pytest.mark.slow
 def test_sigterm_during_generation_keeps_what_was_written(tiny_checkpoint):
     process = start("generate.py", "--weights", tiny_checkpoint, "--length", "100000000")
     assert wait_for(lambda: process.stdout.read(30)) is True
@@ -161,6 +159,7 @@ def test_a_run_removes_the_temporary_files_of_dead_writers(tiny_text_path, tmp_p
     assert not stale.exists() and alive.exists()
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_moments_never_leaves_a_broken_checkpoint(tmp_path):
     """Ten training runs killed with SIGKILL at random moments while they save checkpoints
     (five folders at a time, twice, so that the second start meets what the first left):
@@ -226,6 +225,7 @@ def test_a_second_run_in_a_locked_folder_is_refused(tiny_text_path, tmp_path):
     assert result.best_checkpoint and not (tmp_path / LOCK_NAME).exists()
 
 
+@pytest.mark.slow
 def test_another_run_in_a_folder_with_checkpoints_needs_overwrite(tiny_text_path, tmp_path):
     first = charlstm.train(text=tiny_text_path, checkpoint_dir=str(tmp_path), **TINY)
     again = charlstm.train(text=tiny_text_path, checkpoint_dir=str(tmp_path), **TINY)
@@ -242,6 +242,7 @@ def test_another_run_in_a_folder_with_checkpoints_needs_overwrite(tiny_text_path
                for name in checkpoints(tmp_path))
 
 
+@pytest.mark.slow
 def test_generate_keeps_to_the_newest_run_and_says_so(tiny_text_path, tmp_path, capsys):
     for seed, folder in ((1, "a"), (2, "b")):
         charlstm.train(text=tiny_text_path, checkpoint_dir=str(tmp_path / folder),
@@ -378,6 +379,7 @@ def test_huge_declared_shapes_are_refused_before_reading(tmp_path):
 
 # 10. Output that cannot be written.
 
+@pytest.mark.slow
 def test_generating_into_a_full_device_is_one_line(tiny_checkpoint):
     if not os.path.exists("/dev/full"):
         pytest.skip("no /dev/full here")
@@ -403,6 +405,7 @@ def test_a_vanishing_temperature_is_greedy():
 
 # 12. The second Ctrl-C stops at once, even inside a long batch.
 
+@pytest.mark.slow
 def test_a_second_ctrl_c_stops_at_once(tmp_path):
     text = tmp_path / "text.txt"
     text.write_text(TINY_TEXT * 20)

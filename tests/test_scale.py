@@ -89,6 +89,7 @@ def test_a_large_text_is_cached_beside_it_and_the_cache_follows_the_text(tmp_pat
     assert os.path.exists(path + ".charlstm-nopunct.npy") and "!" not in stripped.vocabulary.chars
 
 
+@pytest.mark.slow
 def test_training_on_a_large_text_with_steps_per_epoch(tmp_path):
     path = big_text(tmp_path / "big.txt", 6)
     directory = tmp_path / "run"
@@ -125,6 +126,7 @@ def test_epochs_of_steps_walk_through_the_passes_in_order():
     assert all(np.array_equal(a[0], b[0]) for a, b in zip(seen, expected))
 
 
+@pytest.mark.slow
 def test_two_replicas_follow_the_one_replica_loss_curve(tiny_text_path, tmp_path):
     def losses(folder, *extra, environment=None):
         result = run_command(
@@ -150,6 +152,7 @@ def free_port():
         return probe.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_two_machines_through_tf_config_follow_one_machine(tiny_text_path, tmp_path):
     """The multi-machine example of docs/scale.md, with both workers on this machine."""
     import subprocess
@@ -184,6 +187,7 @@ def test_two_machines_through_tf_config_follow_one_machine(tiny_text_path, tmp_p
     assert "the chief wrote the files" in errors[1]
 
 
+@pytest.mark.slow
 def test_distribute_refuses_what_replicas_cannot_do(tiny_text_path, tmp_path):
     environment = dict(os.environ, CHARLSTM_LOGICAL_CPUS="2")
     base = ["train.py", "--text", tiny_text_path, "--units", "8", "--seq-length", "10",
@@ -229,6 +233,7 @@ def test_a_mixed_policy_keeps_the_softmax_float32():
         keras.mixed_precision.set_global_policy("float32")
 
 
+@pytest.mark.slow
 def test_mixed_precision_off_leaves_results_unchanged(tiny_text_path, tmp_path):
     def final_weights(folder):
         train(train_args(text=tiny_text_path, checkpoint_dir=str(tmp_path / folder)))

@@ -18,6 +18,8 @@ from charlstm.checkpoints.run_folder import BUNDLED_MODEL
 
 from conftest import ROOT, request, run_main, start_server, stop
 
+pytestmark = pytest.mark.slow  # the whole module: see pytest.ini
+
 TINY_MODEL = os.path.join(ROOT, "tests", "data", "format2", "weights-improvement-06-2.8997.hdf5")
 LIMITS = ["--max-length", "3000", "--max-samples", "4", "--max-prime", "500", "--max-body",
           "2000", "--max-streams", "160"]

@@ -66,6 +66,7 @@ def test_a_cosine_budget_ends_at_its_planned_step_with_the_learning_rate_at_0(te
     assert again.returncode != 0 and "a larger --minutes" in again.stderr
 
 
+@pytest.mark.slow
 def test_a_budget_without_the_cosine_stops_when_the_time_is_up(text_path, tmp_path):
     result = train(parse_args(["--text", text_path, *TINY, "--minutes", "0.05",
                                "--steps-per-epoch", "100000", "--checkpoint-dir",
@@ -86,6 +87,7 @@ def test_epochs_given_with_a_budget_bound_it_and_the_cosine_follows_them(text_pa
     assert len(rates) == 2 and rates[-1] == 0 and rates[0] > 0
 
 
+@pytest.mark.slow
 def test_a_resumed_budget_run_trains_the_rest_of_its_plan(text_path, tmp_path, monkeypatch):
     # Ctrl-C as epoch 3's checkpoint is written (the plan was made in epoch 1), then --resume.
     interrupt_after_epoch(monkeypatch, 3)
@@ -113,6 +115,7 @@ def test_a_resumed_budget_run_trains_the_rest_of_its_plan(text_path, tmp_path, m
         assert optimizer_steps(rows[-1]["checkpoint"]) == (planned, planned)
 
 
+@pytest.mark.slow
 def test_a_new_budget_on_resume_plans_the_rest_afresh(text_path, tmp_path):
     first = train(parse_args(["--text", text_path, *TINY, "--minutes", "0.05",
                               "--lr-schedule", "cosine", "--steps-per-epoch", "100000",
@@ -145,6 +148,7 @@ def test_the_fast_preset_is_ten_minutes_and_no_epoch_limit():
         resolve({"minutes": 0})
 
 
+@pytest.mark.slow
 def test_a_format_4_cosine_checkpoint_without_the_end_step_still_resumes(text_path, tmp_path):
     """Files written before format 5 have no cosine_end_step in their optimizer state."""
     first = train(parse_args(["--text", text_path, *TINY, "--epochs", "2", "--steps-per-epoch",
@@ -175,6 +179,7 @@ def test_a_format_4_cosine_checkpoint_without_the_end_step_still_resumes(text_pa
     assert optimizer_steps(resumed.best_checkpoint) == (30, 30)
 
 
+@pytest.mark.slow
 def test_given_its_plan_a_resumed_budget_run_is_bit_for_bit_the_uninterrupted_one(
         text_path, tmp_path, monkeypatch):
     """The plan is the only part of a budget run that depends on the clock: fixed here (step

@@ -34,6 +34,7 @@ def test_help_lists_the_controls():
         assert flag in result.stdout
 
 
+@pytest.mark.slow
 def test_a_run_with_every_control_stopped_after_2_of_4_epochs_resumes_bit_for_bit(
         text_path, tmp_path, monkeypatch):
     whole = tmp_path / "whole"
@@ -103,6 +104,7 @@ def overfitting_run(text_path, directory, **settings):
                             checkpoint_dir=str(directory), **settings), verbose=0)
 
 
+@pytest.mark.slow
 def test_early_stopping_ends_the_run_and_keeps_the_best_checkpoint(unlearnable_tail_path,
                                                                    tmp_path):
     result = overfitting_run(unlearnable_tail_path, tmp_path, early_stopping=2)
@@ -116,6 +118,7 @@ def test_early_stopping_ends_the_run_and_keeps_the_best_checkpoint(unlearnable_t
     assert load_checkpoint(result.best_checkpoint).metadata["early_stopping"] == 2
 
 
+@pytest.mark.slow
 def test_plateau_halves_the_rate_after_an_epoch_without_improvement(unlearnable_tail_path,
                                                                     tmp_path):
     rows = overfitting_run(unlearnable_tail_path, tmp_path, lr_schedule="plateau").history

@@ -124,6 +124,7 @@ def test_the_folder_is_the_page_its_scripts_and_the_weights(alice_web):
     assert "http:" not in page and "https:" not in page  # nothing from the network
 
 
+@pytest.mark.slow
 def test_the_bundled_model_writes_generate_py_stateful_greedy_text(alice_page):
     driver = alice_page
     assert "in this browser" in driver.find_element("id", "engine").text
@@ -139,6 +140,7 @@ def test_the_bundled_model_writes_generate_py_stateful_greedy_text(alice_page):
     assert driver.find_element("id", "seed-used").text.isdigit()
 
 
+@pytest.mark.slow
 def test_a_top_p_that_keeps_one_character_and_top_k_1_are_greedy(alice_page):
     driver = alice_page
     greedy = generate_on_page(driver, prime="the cat ", length=300, temperature=0)
@@ -146,6 +148,7 @@ def test_a_top_p_that_keeps_one_character_and_top_k_1_are_greedy(alice_page):
     assert generate_on_page(driver, temperature=1.2, top_p=1, top_k=1, seed=4) == greedy
 
 
+@pytest.mark.slow
 def test_a_seed_repeats_a_sampled_text_and_an_empty_prime_takes_a_random_window(alice_page):
     driver = alice_page
     first = generate_on_page(driver, prime="the cat ", length=300, temperature=1, top_k=10,
@@ -157,6 +160,7 @@ def test_a_seed_repeats_a_sampled_text_and_an_empty_prime_takes_a_random_window(
     assert len(random_window) == 200 and driver.find_element("id", "seed-used").text.isdigit()
 
 
+@pytest.mark.slow
 def test_mistakes_are_one_message_and_the_page_recovers(alice_page):
     driver = alice_page
     fill(driver, prime="{curly}", length=10, temperature=0)
@@ -171,6 +175,7 @@ def test_mistakes_are_one_message_and_the_page_recovers(alice_page):
     assert len(generate_on_page(driver, top_k="", length=5)) == 5
 
 
+@pytest.mark.slow
 def test_text_appears_as_it_is_made_and_stop_stops_it(alice_page):
     driver = alice_page
     fill(driver, prime="the queen ", length=100000, temperature=0.8, seed=5)
@@ -196,6 +201,7 @@ def flip_one_weight(path):
     path.write_text(text[:position] + replacement + text[position + 1:])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("change, words", [
     (lambda path: path.unlink(), "the weights file model.js is missing"),
     (lambda path: path.write_bytes(path.read_bytes()[:100000]),
@@ -256,6 +262,7 @@ def tiny_web(request, tiny_text_path, tmp_path_factory):
     return weights, folder
 
 
+@pytest.mark.slow
 def test_a_tiny_model_of_each_topology_writes_the_same_greedy_text(browser, tiny_web):
     weights, folder = tiny_web
     assert open_page(browser, folder) == "idle", message(browser)
@@ -267,6 +274,7 @@ def test_a_tiny_model_of_each_topology_writes_the_same_greedy_text(browser, tiny
     assert np.abs(after[0] - after[1]).max() >= 0.02
 
 
+@pytest.mark.slow
 def test_a_legacy_tutorial_file_writes_the_same_greedy_text(browser, tmp_path):
     """A weights-only file (the tutorial's own script writes these): its vocabulary comes
     from wonderland.txt, as generate.py takes it."""

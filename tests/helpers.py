@@ -1,0 +1,84 @@
+"""What the tests and the bench scripts share: serve.py in a process of its own, a headless
+Chromium, the page's state, and the tutorial's generation loop. Plain Python with no pytest,
+so that bench/common.py imports it too (it puts tests/ on the path); the tests take these
+names from conftest.py, which imports them from here."""
+
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+# Without the network flags Chromium keeps trying to reach Google's hosts, which a closed
+# network refuses many at a time, and can hang.
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync")
+
+
+def start_server(*flags, cwd=ROOT, seconds=180):
+    """serve.py in its own process on a free port of 127.0.0.1: (process, port) once it
+    listens; process.log collects its stderr lines (read on a thread, so that the server
+    never blocks on a full pipe and a silent one cannot hang the caller)."""
+    process = subprocess.Popen([sys.executable, os.path.join(ROOT, "serve.py"), "--port", "0",
+                                *flags], cwd=cwd, stderr=subprocess.PIPE, text=True)
+    process.log = []
+    threading.Thread(target=lambda: process.log.extend(process.stderr), daemon=True).start()
+    deadline = time.time() + seconds
+    while time.time() < deadline and process.poll() is None:
+        found = re.search(r"listening on http://\S+:(\d+) ", "".join(process.log))
+        if found:
+            return process, int(found.group(1))
+        time.sleep(0.1)
+    process.kill()
+    raise AssertionError("serve.py did not start: " + "".join(process.log))
+
+
+def start_chromium(profile, *flags, script_timeout=120):
+    """A real headless Chromium (Debian's chromium, driven by chromium-driver through
+    selenium) with a fresh profile folder, CHROMIUM_FLAGS and any more flags."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (*CHROMIUM_FLAGS, *flags, f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_script_timeout(script_timeout)
+    return driver
+
+
+def wait_for_state(driver, *states, seconds=120, every=0.05):
+    """Wait until the page's body data-state is one of states, asking every `every` seconds
+    (each question runs on the page's thread: a benchmark asks seldom); returns it."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        state = driver.execute_script("return document.body.dataset.state")
+        if state in states:
+            return state
+        time.sleep(every)
+    raise AssertionError(f"the page stayed '{state}', not {states}: "
+                         + driver.execute_script("return document.getElementById('message')"
+                                                 ".textContent"))
+
+
+def tutorial_loop(model, pattern, n_vocab, length):
+    """The tutorial's generation loop, verbatim but for Python 3 and Keras 3's predict:
+    reshape, scale, model.predict, argmax, slide. The indices, as ints."""
+    import numpy as np
+
+    pattern = list(pattern)
+    result = []
+    for _ in range(length):
+        x = np.reshape(pattern, (1, len(pattern), 1))
+        x = x / float(n_vocab)
+        prediction = model.predict(x, verbose=0)
+        index = np.argmax(prediction)
+        result.append(int(index))
+        pattern.append(index)
+        pattern = pattern[1 : len(pattern)]
+    return result
