@@ -1,6 +1,6 @@
 """Run train.py, --resume, generate.py, evaluate.py and a --minutes run in one process (also
 for --cell gru on an embedding), on the Keras backend
-that KERAS_BACKEND names (tests/test_backends.py starts it once per backend: starting the
+that KERAS_BACKEND names (tests/system/test_backends.py starts it once per backend: starting the
 interpreter and a backend costs more than the work). Prints a JSON object of what each
 command printed and its exit status.
 

@@ -114,7 +114,7 @@ def test_generate_errors(trained_dir, tmp_path):
         (["--length", "0"], "--length: '0' must be 1 or more"),
         (["--weights", str(tmp_path / "missing.hdf5")], "does not exist"),
         (["--weights", str(tmp_path / "bad.hdf5")], "is not an HDF5 file"),
-        # An empty folder means the bundled model (tests/test_bundled.py); a file is refused.
+        # An empty folder means the bundled model (tests/checkpoints/test_bundled.py); a file is refused.
         (["--checkpoint-dir", str(tmp_path / "bad.hdf5")], "cannot list checkpoint directory"),
         (["--checkpoint-dir", directory, "--prime", "alice {}"], "'{', '}'"),
         (["--checkpoint-dir", directory, "--seq-length", "20"], "trained on windows of 10"),

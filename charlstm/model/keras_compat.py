@@ -2,7 +2,7 @@
 
 Each shim below says what it relies on, the Keras version it was written for and, where
 there is one, the upstream issue that would let it go. SHIMS lists them;
-tests/test_keras_compat.py checks that what they rely on is still there, and names the
+tests/model/test_keras_compat.py checks that what they rely on is still there, and names the
 shims at risk when the installed Keras is not the one they were written for
 (requirements.txt pins it).
 

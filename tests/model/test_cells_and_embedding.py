@@ -1,5 +1,5 @@
 """--cell gru and --input-encoding embedding (issue 20): the topologies, the NumPy stateful
-decoder against Keras step by step, training, --resume's refusals (tests/test_resume.py
+decoder against Keras step by step, training, --resume's refusals (tests/training/test_resume.py
 resumes each kind bit for bit), generation (window and stateful), evaluation, the three
 export formats, a text of 3,000 distinct characters, and the one-line errors."""
 
@@ -23,7 +23,7 @@ from charlstm.training.run import train
 from charlstm.text.windows import encode_inputs, input_table
 from conftest import checkpoints, lively, onestep_greedy, rewrite_metadata, run_main
 from train import parse_args
-# The two new options, each on its own (tests/test_resume.py resumes each bit for bit).
+# The two new options, each on its own (tests/training/test_resume.py resumes each bit for bit).
 EACH_KIND = pytest.mark.parametrize("kind", ["embedding", "gru"], scope="module")
 
 
