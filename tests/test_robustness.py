@@ -430,6 +430,7 @@ def test_a_second_ctrl_c_stops_at_once(tmp_path):
 
 # Privacy: checkpoints without the text.
 
+@pytest.mark.slow  # 8-11 s on 2 cores: keeps the quick tier within 5 minutes
 def test_checkpoints_can_leave_the_text_out(tiny_text_path, tmp_path):
     result = charlstm.train(text=tiny_text_path, checkpoint_dir=str(tmp_path),
                             text_in_checkpoint=False, **TINY)

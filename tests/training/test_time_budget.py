@@ -39,6 +39,7 @@ def spent_line(stderr):
     return int(match[1]), int(match[2]) if match[2] else None
 
 
+@pytest.mark.slow  # 8-11 s on 2 cores: keeps the quick tier within 5 minutes
 def test_a_cosine_budget_ends_at_its_planned_step_with_the_learning_rate_at_0(text_path,
                                                                               tmp_path):
     # One epoch far longer than the budget: the budget cuts it, and that epoch is the answer.

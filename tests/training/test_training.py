@@ -51,6 +51,7 @@ def test_a_short_run_names_checkpoints_by_epoch_and_loss(tiny_text_path, tmp_pat
         assert name in summaries[epoch - 1]
 
 
+@pytest.mark.slow  # 8-11 s on 2 cores: keeps the quick tier within 5 minutes
 def test_the_same_seed_repeats_a_run(tiny_text_path, tmp_path):
     runs = []
     for run in ("a", "b"):

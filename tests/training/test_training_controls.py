@@ -148,6 +148,7 @@ def test_weight_decay_is_adamw_on_kernels_only(text_path):
     assert type(plain) is keras.optimizers.Adam and not plain.weight_decay
 
 
+@pytest.mark.slow  # 8-11 s on 2 cores: keeps the quick tier within 5 minutes
 def test_ema_checkpoints_hold_the_average_that_validation_scored(text_path, tmp_path):
     keras = import_keras()
     result = train(train_args(text=text_path, epochs=2, ema=0.8, validation_split=0.25,
