@@ -37,7 +37,7 @@ train.py's settings.
 """
 
 import inspect
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from .system.backend import start_backend
 from .config import (EVALUATION, EXPORT, GENERATION, SERVE, SETTINGS, check_value, positive_int,
@@ -45,6 +45,11 @@ from .config import (EVALUATION, EXPORT, GENERATION, SERVE, SETTINGS, check_valu
 from .text.vocabulary import Vocabulary
 from .errors import UserError
 from .logs import log, shown_on_stderr
+
+if TYPE_CHECKING:  # for the annotations only: importing Keras here would start a backend
+    import keras
+
+    from .checkpoints.format import Checkpoint
 
 
 def train(verbose=1, **settings):
@@ -132,11 +137,11 @@ def run_evaluation(options, verbose=1, verbose_backend=False):
 
 
 class Loaded(NamedTuple):
-    model: object  # a keras.Sequential that reads windows of any length
+    model: "keras.Sequential"  # reads windows of any length
     vocabulary: Vocabulary  # .chars: the characters in index order
     settings: dict  # the run's recorded settings (charlstm.config names); {} for legacy files
     seq_length: int
-    checkpoint: object  # checkpoint.Checkpoint: metadata, topology, the seed text's indices
+    checkpoint: "Checkpoint"  # metadata, topology, the seed text's indices
 
 
 def load(weights, text=None, seq_length=None):

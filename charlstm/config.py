@@ -31,10 +31,13 @@ import argparse
 import codecs
 import dataclasses
 import os
+from collections.abc import Callable
 
 from .errors import UserError
 from .model.cells import CELLS
 from .presets import PRESETS
+from .settings import (EvaluationOptions, ExportOptions, GenerationOptions,  # noqa: F401
+                       ServeOptions, Settings)
 
 # --- checked values: one parser per kind, shared by flags and keyword arguments -------------
 
@@ -139,9 +142,9 @@ class Option:
     help: str
     group: str  # the --help section (None: argparse's own "options")
     resume: str = None  # training settings: one of RESUME_RULES
-    type: object = None  # checks and converts a flag's text or a keyword argument's value
+    type: Callable[[object], object] = None  # checks and converts a flag's text or a keyword argument's value
     choices: tuple = None
-    const: object = None  # a switch: the flag sets this value
+    const: bool | str = None  # a switch: the flag sets this value
     flag: str = None  # the command-line flag when it is not --name-with-dashes
     # A switch (const) with choices: a second flag that takes any of them, the switch's
     # flag being the older spelling of one value (--one-hot is --input-encoding one-hot).
@@ -498,35 +501,21 @@ PLOT = (
 # --- frozen values -----------------------------------------------------------------------------
 
 
-def _frozen_value(name, options, doc, extra=()):
-    """A frozen dataclass with one field per option, defaulting to the option's default."""
-    fields = [(option.name, object, dataclasses.field(default=option.default))
-              for option in options]
-    value_class = dataclasses.make_dataclass(name, fields + list(extra), frozen=True)
-    value_class.__module__, value_class.__doc__ = __name__, doc
-    return value_class
+# The values themselves are written out in charlstm/settings.py, one typed field per option
+# (tests/test_config.py keeps the two equal); each declaration tuple is paired with its value
+# class here, once.
+VALUE_CLASSES = ((SETTINGS, Settings), (GENERATION, GenerationOptions),
+                 (EVALUATION, EvaluationOptions), (EXPORT, ExportOptions), (SERVE, ServeOptions))
 
 
-Settings = _frozen_value(
-    "Settings", SETTINGS,
-    """One run's settings: one field per SETTINGS entry, and `explicit`, the names that were
-    given (on the command line or as keyword arguments). Explicit values beat a preset and
-    --bigger, and --resume refuses an explicit value that contradicts a fixed setting.""",
-    [("explicit", frozenset, dataclasses.field(default=frozenset()))])
-
-GenerationOptions = _frozen_value(
-    "GenerationOptions", GENERATION,
-    "One generation's options: one field per GENERATION entry, checked.")
-
-EvaluationOptions = _frozen_value(
-    "EvaluationOptions", EVALUATION,
-    "One evaluation's options: one field per EVALUATION entry, checked.")
-
-ExportOptions = _frozen_value(
-    "ExportOptions", EXPORT, "One export's options: one field per EXPORT entry, checked.")
-
-ServeOptions = _frozen_value(
-    "ServeOptions", SERVE, "One server's options: one field per SERVE entry, checked.")
+def value_class_for(options):
+    """The frozen value class whose fields are these options, in order (a changed copy of a
+    declaration tuple finds its class too)."""
+    names = tuple(option.name for option in options)
+    for declared, value_class in VALUE_CLASSES:
+        if tuple(option.name for option in declared) == names:
+            return value_class
+    raise ValueError(f"no value class has the fields {names}")
 
 
 def _checked_values(given, options, what):
@@ -551,10 +540,7 @@ def resolve_options(given, options=GENERATION, value_class=None):
     for flags in exclusive.values():
         if len(flags) > 1:
             raise UserError(f"give {' or '.join(flags)}, not both")
-    if value_class is None:
-        value_class = {id(GENERATION): GenerationOptions, id(EVALUATION): EvaluationOptions,
-                       id(EXPORT): ExportOptions, id(SERVE): ServeOptions}[id(options)]
-    return value_class(**checked)
+    return (value_class or value_class_for(options))(**checked)
 
 
 def with_derived(settings):

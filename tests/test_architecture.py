@@ -17,7 +17,7 @@ LAYERS = (
     ("system",),  # the backend, devices, files, signals
     ("text",),  # files to characters to windows
     ("model",),  # topology, cells, the Keras model, the optimizer
-    ("presets", "config"),  # every setting and option, declared once
+    ("presets", "settings", "config"),  # every setting and option, declared once
     ("checkpoints",),  # the .hdf5 file, its metadata, the run folder
     ("generation",),  # decoders, sampling, generation, evaluation
     ("training",),  # the run, its callbacks and checks

@@ -1,7 +1,10 @@
 """One schema for a run's settings: the flags, the API's keywords, the checkpoint's record,
 --resume and docs/flags.md all come from charlstm.config.SETTINGS."""
 
+import dataclasses
 import os
+import types
+import typing
 
 import pytest
 
@@ -89,3 +92,60 @@ def test_the_readme_is_a_front_door():
                    "pip install -r requirements-gpu.txt && python train.py --bigger",
                    "python -m pytest -q", "How long each path takes"):
         assert needed in first_screen, needed
+
+
+def accepts(annotation, value):
+    """Whether a value has the annotated type: int | None, str | tuple[str, ...], bool..."""
+    if isinstance(annotation, types.UnionType):
+        return any(accepts(member, value) for member in typing.get_args(annotation))
+    if annotation is type(None):
+        return value is None
+    if typing.get_origin(annotation) is tuple:
+        (item, _) = typing.get_args(annotation)
+        return isinstance(value, tuple) and all(isinstance(part, item) for part in value)
+    if annotation is float:
+        return isinstance(value, float)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, annotation)
+
+
+def typical(option):
+    """A value a user gives, as the option's check returns it."""
+    if option.multiple:
+        return option.check(["a.txt", "b.txt"])
+    if option.const is not None and not option.choices:
+        return option.check(option.const)
+    if option.choices:
+        return option.check(option.choices[-1])
+    whole = getattr(option.type, "whole", None)  # a number's check says whether it is whole
+    if whole is not None:
+        return option.check("3" if whole else "0.5")
+    return option.check("latin-1" if option.type is config.text_encoding else "some.txt")
+
+
+@pytest.mark.parametrize("declared, value_class", config.VALUE_CLASSES,
+                         ids=lambda item: getattr(item, "__name__", ""))
+def test_each_value_class_is_its_declarations_typed(declared, value_class):
+    """settings.py writes the values out for editors; they stay the declarations: the same
+    fields in order, the same defaults, and types that hold what each check returns."""
+    fields = dataclasses.fields(value_class)
+    extra = ("explicit",) if value_class is config.Settings else ()
+    assert [field.name for field in fields] == [option.name for option in declared] + list(extra)
+    hints = typing.get_type_hints(value_class)
+    for option, field in zip(declared, fields):
+        assert field.default == option.default and type(field.default) is type(option.default), \
+            option.name
+        if not option.required:  # a required option has no default value to check
+            assert accepts(hints[option.name], option.check(option.default)), option.name
+        assert accepts(hints[option.name], typical(option)), option.name
+        assert hints[option.name] is not object, option.name
+    assert config.value_class_for(declared) is value_class
+
+
+def test_resolve_options_picks_the_class_by_its_fields_not_by_identity():
+    copied = tuple(config.GENERATION)  # another tuple, the same declarations
+    assert type(config.resolve_options({}, copied)) is config.GenerationOptions
+    assert type(config.resolve_options({}, config.SERVE)) is config.ServeOptions
+    with pytest.raises(ValueError, match="no value class"):
+        config.resolve_options({}, config.GENERATION[:3])

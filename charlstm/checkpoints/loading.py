@@ -14,7 +14,7 @@ default the bundled wonderland.txt), as in the tutorial.
 """
 
 import dataclasses
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from ..text.sources import load_sources
 from ..errors import UserError
 from ..model.models import build_model
 
+if TYPE_CHECKING:  # for the annotations only: models imports Keras already
+    import keras
+
 LEGACY_DEFAULT_TEXT = BUNDLED_NAME
 LEGACY_DEFAULT_SEQ_LENGTH = 100
 
@@ -31,7 +34,7 @@ LEGACY_DEFAULT_SEQ_LENGTH = 100
 class LoadedModel(NamedTuple):
     """A checkpoint's model, ready to generate or score (charlstm.Loaded is the API's)."""
 
-    model: object  # a keras.Sequential that reads windows of any length
+    model: "keras.Sequential"  # reads windows of any length
     checkpoint: Checkpoint
     seed_text: np.ndarray  # indices in the model's vocabulary; None if the file keeps none
 

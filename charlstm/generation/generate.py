@@ -17,15 +17,18 @@ window of the seed text (the tutorial's "Seed:"), or the user's --prime.
 """
 
 import dataclasses
+from collections.abc import Iterator
 
 import numpy as np
 
 from ..system.backend import choose_seed
 from ..text.rules import prepare_text
+from ..text.vocabulary import Vocabulary
 from .decoders import StatefulDecoder, WindowDecoder
 from ..system.devices import report_device
 from ..errors import UserError
 from ..checkpoints.run_folder import default_weights
+from ..checkpoints.format import Checkpoint
 from ..checkpoints.loading import load_for_generation
 from ..logs import log
 from .sampling import generate_indices, make_chooser
@@ -57,11 +60,11 @@ class Generation:
     sample), `length` of them."""
 
     weights: str
-    checkpoint: object
-    vocabulary: object
+    checkpoint: Checkpoint
+    vocabulary: Vocabulary
     primes: np.ndarray
     seed: int
-    steps: object
+    steps: Iterator[np.ndarray]
 
 
 # A prime longer than this is never needed: window decoding reads its last seq_length

@@ -41,6 +41,7 @@ from ..generation.decoders import STATEFUL_PRIME_CONTEXT, StatefulDecoder
 from ..errors import UserError
 from ..checkpoints.run_folder import parse_checkpoint_name
 from ..generation.generate import choose_primes
+from ..checkpoints.format import Checkpoint
 from ..checkpoints.loading import load_for_generation
 from ..logs import log
 from ..generation.sampling import choose_rows
@@ -53,8 +54,8 @@ class ServedModel:
 
     name: str
     path: str
-    checkpoint: object
-    seed_text: object
+    checkpoint: Checkpoint
+    seed_text: np.ndarray  # indices; None when the file keeps no text
     decoder: StatefulDecoder
 
     @classmethod

@@ -26,6 +26,8 @@ import os
 import tempfile
 import time
 
+import numpy as np
+
 from ..system.backend import choose_seed, import_keras
 from .callbacks import epoch_label, run_callbacks
 from ..checkpoints.format import SEED_TEXT_LIMIT, Checkpoint
@@ -89,14 +91,14 @@ class PreparedRun:
     settings: Settings
     corpus: Corpus
     vocabulary: Vocabulary
-    indices: object  # the whole text as indices
-    training_indices: object
-    held_out_indices: object
+    indices: np.ndarray  # the whole text as indices
+    training_indices: np.ndarray
+    held_out_indices: np.ndarray
     topology: Topology
-    table: object  # windows.input_table: row i is the model input for character i
+    table: np.ndarray  # windows.input_table: row i is the model input for character i
     batches: EpochBatches
     held_out: EpochBatches  # None without --validation-split
-    model: object  # the compiled keras model, with the resumed weights and training state
+    model: keras.Model  # the compiled keras model, with the resumed weights and training state
     checkpoint: Checkpoint  # the one resumed, else None
     device: str  # the device: line's text
     metadata: Metadata  # what every checkpoint of the run records
