@@ -213,7 +213,8 @@ def run_serve(options, verbose_backend=False):
 def plot(*histories, output=None):
     """plot.py: draw history.csv files as a loss plot (PNG); returns its path. Needs
     matplotlib. In a notebook: IPython.display.Image(charlstm.plot("runs/history.csv"))."""
-    from .training.plotting import plot_histories  # matplotlib, an optional extra, is imported there
+    # matplotlib, an optional extra, is imported there
+    from .training.plotting import plot_histories
 
     return plot_histories(list(histories), output)
 

@@ -142,7 +142,8 @@ class Option:
     help: str
     group: str  # the --help section (None: argparse's own "options")
     resume: str = None  # training settings: one of RESUME_RULES
-    type: Callable[[object], object] = None  # checks and converts a flag's text or a keyword argument's value
+    # checks and converts a flag's text or a keyword argument's value
+    type: Callable[[object], object] = None
     choices: tuple = None
     const: bool | str = None  # a switch: the flag sets this value
     flag: str = None  # the command-line flag when it is not --name-with-dashes

@@ -3,7 +3,7 @@
 Layout (what Keras 2 and Keras 3 `Model.load_weights(path)` both read, matching by order):
   root attrs  layer_names, backend, keras_version       the legacy Keras weights layout
   /<layer>    attr weight_names, one dataset per weight
-  root attr   charlstm: JSON metadata (charlstm.checkpoints.metadata: vocabulary, topology, the run)
+  root attr   charlstm: JSON metadata (checkpoints.metadata: vocabulary, topology, the run)
   /charlstm_seed_text  the seed text: the training text as indices (its first
                        SEED_TEXT_LIMIT characters), from which generation draws its random
                        seed windows, so it needs no other file
@@ -59,7 +59,7 @@ METADATA_ATTRIBUTE = "charlstm"
 SEED_TEXT_DATASET = "charlstm_seed_text"
 SEED_TEXT_LIMIT = 1_000_000
 TRAINING_STATE_GROUP = "charlstm_training_state"
-# The parts of the training state, in the order charlstm.checkpoints.snapshots reads and writes them.
+# The parts of the training state, in the order checkpoints.snapshots reads and writes them.
 TRAINING_STATE_PARTS = ("optimizer", "model", "weights")
 # Far beyond any character LSTM this project trains (the bigger model is 3 MB): a file that
 # declares more is refused before anything is read, so that a file from the internet cannot

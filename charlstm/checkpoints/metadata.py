@@ -39,7 +39,7 @@ REQUIRED = ("vocabulary", "seq_length", "layers", "units", "dropout", "input_enc
 RESULTS = (("epoch", positive_int), ("loss", non_negative_float),
            ("val_loss", non_negative_float), ("text_length", non_negative_int),
            ("format_version", positive_int),
-           # Since format 5, the run's clock (charlstm.training.callbacks.TimeBudget): the seconds of
+           # Since format 5, the run's clock (training.callbacks.TimeBudget): the seconds of
            # training and the steps up to this checkpoint, and a --minutes cosine run's plan
            # (the step at which the cosine ends, the steps a second it was planned from).
            ("elapsed_seconds", non_negative_float), ("steps", non_negative_int),

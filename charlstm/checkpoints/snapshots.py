@@ -1,5 +1,5 @@
-"""A Keras model's arrays, to and from a checkpoint file (charlstm.checkpoints.format writes and reads
-the file; this side knows the model).
+"""A Keras model's arrays, to and from a checkpoint file (checkpoints.format writes and reads the
+file; this side knows the model).
 
 snapshot(model) takes what a checkpoint holds: each layer's weights under the names Keras 2
 gave them, and for a compiled model whose optimizer has started, the training state (the

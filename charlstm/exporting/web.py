@@ -2,8 +2,8 @@
 and no network, opened from disk (file://) or put on any static host.
 
 The folder holds the page (charlstm/web's index.html, page.css and page.js, the one page
-serve.py serves too), the in-browser decoder (decoder.js: charlstm.generation.decoders.StatefulDecoder
-in plain JavaScript, float64 as the Python one, so greedy text is generate.py --stateful's),
+serve.py serves too), the in-browser decoder (decoder.js: generation.decoders.StatefulDecoder in
+plain JavaScript, float64 as the Python one, so greedy text is generate.py --stateful's),
 the page's browser engine (browser_engine.js) and the weights (model.js). The weights are a
 script that sets window.charlstmModel, not a JSON file, because a page opened from disk may
 not fetch() a file beside it but may load a <script src>. model.js holds the vocabulary, the

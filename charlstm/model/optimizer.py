@@ -40,8 +40,8 @@ class PlannedCosine(keras.optimizers.schedules.LearningRateSchedule):
     (alpha 0), except that its length is a variable. make_optimizer makes `end` a variable
     of the optimizer, so checkpoints carry it. A run with --epochs sets it once (epochs x
     steps an epoch); a --minutes run sets it when its time plan is made
-    (charlstm.training.callbacks.TimeBudget), and until then (end 0) the rate stays at its peak after
-    the warm-up. A warm-up longer than the run is cut to its length, as CosineDecay's is."""
+    (training.callbacks.TimeBudget), and until then (end 0) the rate stays at its peak after the
+    warm-up. A warm-up longer than the run is cut to its length, as CosineDecay's is."""
 
     def __init__(self, peak, warmup_steps, end=0.0):
         self.peak = float(peak)

@@ -1,5 +1,5 @@
-"""Many clients decoded together: serve.py's engine, with no HTTP in it (charlstm/serving/server.py is
-the web side).
+"""Many clients decoded together: serve.py's engine, with no HTTP in it (serving/server.py is the
+web side).
 
 Every request is a Group of rows (num_samples of them) of one model's batch. One thread steps
 every model's batch by one character at a time: a row still reading its prime takes the
@@ -91,7 +91,8 @@ class Group:
 
     def __init__(self, model, primes, seed, options, rng):
         self.model, self.primes, self.seed = model, primes, seed
-        self.options = options  # GenerationOptions, carried whole: a new option needs no field here
+        # GenerationOptions, carried whole: a new option needs no field here
+        self.options = options
         self.rng = rng  # drawn as make_chooser draws it: one number a row a step
         self.rows = len(primes)
         self.position = 0  # the prime characters read so far

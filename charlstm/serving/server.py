@@ -1,5 +1,5 @@
-"""serve.py's web side: a FastAPI app over charlstm.serving.engine's Engine, run by uvicorn. FastAPI
-and uvicorn are an optional extra (pip install -r requirements-serve.txt); nothing else in
+"""serve.py's web side: a FastAPI app over serving.engine's Engine, run by uvicorn. FastAPI and
+uvicorn are an optional extra (pip install -r requirements-serve.txt); nothing else in
 charlstm imports this module.
 
     POST /generate         {"prime": "alice was ", "length": 100} -> {"text", "seed", "model"}

@@ -37,7 +37,7 @@ def _backend():
 
 @dataclasses.dataclass(frozen=True)
 class Machine:
-    """What the checks of a run's settings need to know of this machine (charlstm.training.checks)."""
+    """What the checks of a run's settings need to know of this machine (training.checks)."""
 
     backend: str
     gpu_capability: tuple  # the first GPU's (major, minor); (0, 0) if it does not say; None
