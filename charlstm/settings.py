@@ -75,12 +75,20 @@ class Settings:
 
 
 @dataclasses.dataclass(frozen=True)
-class GenerationOptions:
-    """One generation's options: one field per config.GENERATION entry, checked."""
+class CheckpointChoice:
+    """Which checkpoint a command reads, the first fields of generation's and evaluation's
+    options (config's WEIGHTS, CHECKPOINT_DIR and LEGACY_SEQ_LENGTH): --weights, else the
+    best file in --checkpoint-dir; --seq-length for legacy files that do not record it."""
 
     weights: str | None = None
     checkpoint_dir: str = "."
     seq_length: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class GenerationOptions(CheckpointChoice):
+    """One generation's options: one field per config.GENERATION entry, checked."""
+
     text: str | None = None
     length: int = 1000
     seed: int | None = None
@@ -95,12 +103,9 @@ class GenerationOptions:
 
 
 @dataclasses.dataclass(frozen=True)
-class EvaluationOptions:
+class EvaluationOptions(CheckpointChoice):
     """One evaluation's options: one field per config.EVALUATION entry, checked."""
 
-    weights: str | None = None
-    checkpoint_dir: str = "."
-    seq_length: int | None = None
     text: str | tuple[str, ...] | None = None
     held_out: float = 0.0
     batch_size: int = 256
