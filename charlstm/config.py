@@ -30,6 +30,7 @@ a change makes a new value with dataclasses.replace, so what a run used is one v
 import argparse
 import codecs
 import dataclasses
+import json
 import os
 from collections.abc import Callable
 
@@ -129,6 +130,50 @@ RESUME_RULES = {
 }
 
 
+# --- how a text names an option: a flag (the commands) or a JSON field (serve.py) -------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Spelling:
+    """How help texts and error words name the options: generate.py says --top-k, the
+    server's schema and 4xx errors say top_k. An option's help is a template that writes a
+    sibling option as {top_k} and the few phrases that differ as {reported} / {dropped}
+    (Option.help_in); code that words an error takes a Spelling (generate.choose_primes).
+
+    >>> FLAGS.name("top_k"), FIELDS.name("top_k")
+    ('--top-k', 'top_k')
+    >>> FLAGS.given("unknown", "drop"), FIELDS.given("unknown", "drop")
+    ('--unknown drop', '"unknown": "drop"')
+    """
+
+    name: Callable[[str], str]  # an option's name as written: --top-k, top_k
+    given: Callable[[str, object], str]  # an option given a value: --unknown drop
+    words: dict  # {key: phrase} for a help template's phrases that are not names
+
+
+def _flag(name):
+    return "--" + name.replace("_", "-")
+
+
+FLAGS = Spelling(_flag, lambda name, value: f"{_flag(name)} {value}",
+                 {"reported": "printed on stderr", "dropped": "named on stderr"})
+FIELDS = Spelling(lambda name: name, lambda name, value: f"{json.dumps(name)}: "
+                  f"{json.dumps(value)}",
+                  {"reported": "sent back as the reply's \"seed\"",
+                   "dropped": "the reply's \"prime\" is the text read"})
+
+
+class _Spelled(dict):
+    """str.format_map's mapping for a help template: a phrase, else an option's name."""
+
+    def __init__(self, spelling):
+        super().__init__(spelling.words)
+        self.spelling = spelling
+
+    def __missing__(self, key):
+        return self.spelling.name(key)
+
+
 PATH_METAVARS = ("FILE", "DIR", "PATH")
 AS_DEFAULT = "the default"  # Option.before: files older than the option had its default
 
@@ -139,7 +184,8 @@ class Option:
 
     name: str  # the keyword argument, and the attribute of the frozen value
     default: object
-    help: str
+    # the help text; {other_option} and {reported}-like phrases are spelled by help_in
+    help_template: str
     group: str  # the --help section (None: argparse's own "options")
     resume: str = None  # training settings: one of RESUME_RULES
     # checks and converts a flag's text or a keyword argument's value
@@ -160,6 +206,16 @@ class Option:
     multiple: bool = False  # a flag taking one or more paths (a str for one, a tuple for more)
     before: object = AS_DEFAULT  # what files older than `since` did, where not the default
     init: bool = False  # shapes the model or its vocabulary: --init-from's file fixes it
+
+    @property
+    def help(self):
+        """The help text as the commands say it (--flags)."""
+        return self.help_in(FLAGS)
+
+    def help_in(self, spelling):
+        """The help text with other options and phrases spelled as `spelling` spells them
+        (FLAGS, FIELDS)."""
+        return self.help_template.format_map(_Spelled(spelling))
 
     @property
     def flag_name(self):
@@ -404,25 +460,25 @@ GENERATION = (
     Option("length", 1000, "characters to generate", "generation", type=positive_int,
            metavar="N"),
     Option("seed", None, "random seed for the seed window and sampling (default: a fresh one, "
-           "printed on stderr)", "generation", type=random_seed, metavar="N"),
+           "{reported})", "generation", type=random_seed, metavar="N"),
     Option("prime", None, "start from this text instead of a random window (lower-cased like "
            "the corpus unless it was trained with --keep-case; every character must be in the "
-           "vocabulary, or see --unknown)", "generation", exclusive="prime"),
+           "vocabulary, or see {unknown})", "generation", exclusive="prime"),
     Option("prime_file", None, "start from this UTF-8 file's text, of any length, by the same "
-           "rules as --prime", "generation", metavar="FILE", exclusive="prime"),
+           "rules as {prime}", "generation", metavar="FILE", exclusive="prime"),
     Option("unknown", "error", "what to do with prime characters the model never saw: error "
-           "refuses the prime and names them; drop leaves them out, and names them on stderr",
+           "refuses the prime and names them; drop leaves them out ({dropped})",
            "generation", choices=("error", "drop")),
     Option("temperature", 0.0, "0 takes the most likely character (the tutorial); T > 0 "
            "samples from softmax(log p / T): below 1 safer, above 1 wilder", "generation",
            type=non_negative_float, metavar="T"),
-    Option("top_k", None, "with --temperature > 0, sample among the K most likely characters "
+    Option("top_k", None, "with {temperature} > 0, sample among the K most likely characters "
            "only (default: all)", "generation", type=positive_int, metavar="K"),
-    Option("top_p", 1.0, "with --temperature > 0, nucleus sampling: sample among the fewest "
-           "most likely characters whose probabilities add up to P (after --temperature and "
-           "--top-k); 1 keeps all (default: 1)", "generation", type=probability, metavar="P"),
+    Option("top_p", 1.0, "with {temperature} > 0, nucleus sampling: sample among the fewest "
+           "most likely characters whose probabilities add up to P (after {temperature} and "
+           "{top_k}); 1 keeps all (default: 1)", "generation", type=probability, metavar="P"),
     Option("num_samples", 1, "independent continuations, generated together in one batch "
-           "(each from its own random seed window unless --prime is given)", "generation",
+           "(each from its own random seed window unless {prime} is given)", "generation",
            type=positive_int, metavar="N"),
     _switch("stateful", "feed one character a step and carry the LSTM state, instead of "
             "re-reading the last seq-length characters (much faster; see docs/decisions.md)",

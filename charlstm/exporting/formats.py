@@ -41,6 +41,7 @@ from ..system.files import check_output
 from ..checkpoints.run_folder import default_weights
 from ..checkpoints.loading import load_for_generation
 from ..logs import log
+from ..system.devices import report_device
 from ..model.cells import CELLS
 from .web import check_web_output, write_web_folder
 from ..text.windows import input_table
@@ -224,6 +225,7 @@ def export(options):
         inputs = [("checkpoint", options.weights), ("text file", options.text)]
         output = check_web_output(options.output, inputs)  # before the checkpoint is read
         loaded = load_for_generation(options.weights, options.text, options.seq_length)
+        report_device()  # once the inputs are known to be good: a mistake stays one line
         return write_web_folder(output, loaded, options.weights, inputs)
     if output_format == "savedmodel" and keras.backend.backend() != "tensorflow":
         raise UserError("--format savedmodel needs the TensorFlow backend (it is a TensorFlow "
@@ -232,6 +234,7 @@ def export(options):
     output = check_export_output(options)
     source, checkpoint, _ = load_for_generation(options.weights, options.text,
                                                 options.seq_length)
+    report_device()
     build = onestep_model if output_format == "onestep" else window_model
     model = build(checkpoint, source)
     folder = os.path.dirname(os.path.abspath(output))

@@ -30,6 +30,7 @@ from ..errors import UserError
 from ..checkpoints.run_folder import default_weights
 from ..checkpoints.format import Checkpoint
 from ..checkpoints.loading import load_for_generation
+from ..config import FLAGS
 from ..logs import log
 from .sampling import generate_indices, make_chooser
 from ..text.windows import pattern_count
@@ -91,28 +92,32 @@ def read_prime_file(path):
                         f"{data[error.start]:#04x})") from None
 
 
-def choose_primes(options, prime, checkpoint, seed_text, rng):
+def choose_primes(options, prime, checkpoint, seed_text, rng, spelling=FLAGS, report=log):
     """(num_samples, t) indices to start from: the prime (the text of --prime or
     --prime-file), prepared as the training text was (lower-cased unless --keep-case, and
     without punctuation for a model trained with --strip-punctuation), or random windows of
-    the seed text."""
+    the seed text. Errors name the options as `spelling` does (config.FLAGS, or FIELDS for
+    the server); `report` (None: nobody) hears which characters --unknown drop left out."""
     vocabulary = checkpoint.vocabulary
     if prime is not None:
         prepared = prepare_text(prime, checkpoint.text_rules)
-        flag = "--prime-file" if options.prime_file else "--prime"
+        name = spelling.name("prime_file" if options.prime_file else "prime")
         what = (f"the prime file '{options.prime_file}'" if options.prime_file
                 else "the prime text")
         unknown = vocabulary.unknown_characters(prepared)
         if unknown and options.unknown == "drop":
             prepared = "".join(char for char in prepared if char in vocabulary.char_to_index)
-            log(f"--unknown drop: left out of {what} {len(unknown)} character(s) the model "
-                "does not know: " + " ".join(repr(char) for char in unknown[:30]))
+            if report:
+                report(f"{spelling.given('unknown', 'drop')}: left out of {what} "
+                       f"{len(unknown)} character(s) the model does not know: "
+                       + " ".join(repr(char) for char in unknown[:30]))
         if not prepared:
-            raise UserError(f"{flag} is empty" + (" once the unknown characters are dropped"
+            raise UserError(f"{name} is empty" + (" once the unknown characters are dropped"
                                                   if unknown else "")
                             + ": give at least one character")
-        return np.tile(vocabulary.encode(prepared, what=what, hint=" (--unknown drop leaves "
-                                         "them out)"), (options.num_samples, 1))
+        hint = f" ({spelling.given('unknown', 'drop')} leaves them out)"
+        return np.tile(vocabulary.encode(prepared, what=what, hint=hint),
+                       (options.num_samples, 1))
     if seed_text is None:
         raise UserError(f"'{checkpoint.path}' carries no text (trained with "
                         "--no-text-in-checkpoint): give --text FILE for a random seed "

@@ -38,6 +38,7 @@ import numpy as np
 
 from ..system.backend import choose_seed
 from ..generation.decoders import STATEFUL_PRIME_CONTEXT, StatefulDecoder
+from ..config import FIELDS
 from ..errors import UserError
 from ..checkpoints.run_folder import parse_checkpoint_name
 from ..generation.generate import choose_primes
@@ -102,6 +103,7 @@ class Group:
         self.finished = threading.Event()
         self.error = None
         self.waker = None  # what the server's request waits on (an asyncio.Event)
+        self.prime_texts = []  # each row's prime or seed window, as text (Engine.submit)
 
     @property
     def length(self):
@@ -269,10 +271,13 @@ class Engine:
         # The generator draws the seed windows first, then one number a row a step: in the
         # order generation.start and sampling.make_chooser draw them.
         rng = np.random.default_rng(seed)
-        primes = choose_primes(options, options.prime, served.checkpoint, served.seed_text,
-                               rng)
-        primes = np.asarray(primes)[:, -STATEFUL_PRIME_CONTEXT:]
-        group = Group(served, primes, seed, options, rng)
+        primes = np.asarray(choose_primes(options, options.prime, served.checkpoint,
+                                          served.seed_text, rng, FIELDS, report=None))
+        chars = vocabulary.chars
+        # what each row continues, as the model reads it (prepared, unknowns dropped)
+        prime_texts = ["".join(chars[index] for index in row) for row in primes]
+        group = Group(served, primes[:, -STATEFUL_PRIME_CONTEXT:], seed, options, rng)
+        group.prime_texts = prime_texts
         with self._lock:
             if self._closed:
                 raise ShuttingDown("the server is shutting down: try again later")

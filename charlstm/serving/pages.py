@@ -18,7 +18,7 @@ import html
 import json
 import os
 
-from ..config import GENERATION
+from ..config import FLAGS, GENERATION
 
 ASSET_FOLDER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "web")
 
@@ -36,16 +36,20 @@ def asset_path(name):
 REQUEST_OPTIONS = ("prime", "length", "temperature", "top_k", "top_p", "seed", "num_samples")
 
 
-def option_declarations(options=None):
-    """REQUEST_OPTIONS as config declares them (GENERATION, or `options`), as JSON-ready
-    data: name, default, help, and for numbers whether whole, the words of a failed check
-    and JSON Schema's bounds. The page's fields and the browser engine's checks read this,
-    and the server's schema is built from it, so a default or a range is said once."""
+def option_declarations(options=None, names=REQUEST_OPTIONS, spelling=FLAGS):
+    """`names` (REQUEST_OPTIONS) as config declares them (GENERATION, or `options`), as
+    JSON-ready data: name, default, help (naming other options as `spelling` does: the
+    server's schema says top_k, not --top-k), the choices of one that has them, and for
+    numbers whether whole, the words of a failed check and JSON Schema's bounds. The
+    page's fields and the browser engine's checks read this, and the server's schema is
+    built from it, so a default or a range is said once."""
     declared = {option.name: option for option in (options or GENERATION)}
     entries = []
-    for name in REQUEST_OPTIONS:
+    for name in names:
         option, entry = declared[name], {"name": name}
-        entry.update(default=option.default, help=option.help)
+        entry.update(default=option.default, help=option.help_in(spelling))
+        if option.choices is not None:
+            entry.update(choices=list(option.choices))
         if option.type is not None:
             entry.update(whole=option.type.whole, requirement=option.type.requirement,
                          bounds=option.type.bounds)

@@ -29,30 +29,42 @@ generate.py has its flag.
 """
 
 import asyncio
+import importlib.util
 import json
 import logging
 import os
 import signal
 import socket
+import time
 
 import uvicorn
 from threadpoolctl import threadpool_limits
 from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.staticfiles import StaticFiles
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException
 
-from ..config import GENERATION, SERVE, resolve_options  # noqa: F401  (SERVE: the doctest)
+from ..config import FIELDS as AS_FIELDS, GENERATION, SERVE, resolve_options  # noqa: F401
 from ..errors import UserError
 from ..checkpoints.run_folder import checkpoints_in, default_weights
 from ..logs import log
-from .pages import PAGE_ASSETS, asset_path, option_declarations, page_html
+from .pages import PAGE_ASSETS, REQUEST_OPTIONS, asset_path, option_declarations, page_html
 from .engine import Busy, Engine, ServedModel, ShuttingDown
+from ..system.devices import report_device
 from ..system.signals import Terminated
 
 # A request's fields: generation's options that a client may set, and which model. What
 # each must be in JSON (a bool is never a number here, as in config's checks).
 WHOLE, NUMBER, TEXT = "a whole number", "a number", "a text"
 MODEL_HELP = "which model (GET /models names them; default: the first)"
+# The page's options, and what to do with prime characters the model does not know.
+SERVER_OPTIONS = REQUEST_OPTIONS + ("unknown",)
+
+
+def server_declarations(options=None):
+    """The request's options as the server names them (JSON fields: top_k, not --top-k)."""
+    return option_declarations(options, SERVER_OPTIONS, AS_FIELDS)
 
 
 def _kind(entry):
@@ -70,7 +82,7 @@ def request_fields(declarations):
     return dict(fields, model=TEXT), nullable | {"model"}
 
 
-FIELDS, NULLABLE = request_fields(option_declarations())
+FIELDS, NULLABLE = request_fields(server_declarations())
 JSON_TYPES = {WHOLE: (int,), NUMBER: (int, float), TEXT: (str,)}
 SCHEMA_TYPES = {WHOLE: "integer", NUMBER: "number", TEXT: "string"}
 
@@ -83,6 +95,8 @@ def request_schema(declarations):
         field = {"type": SCHEMA_TYPES[_kind(entry)], "description": entry["help"]}
         if entry["default"] is not None:
             field["default"] = entry["default"]
+        if "choices" in entry:
+            field["enum"] = entry["choices"]
         field.update(entry.get("bounds", {}))
         properties[entry["name"]] = field
     properties["model"] = {"type": "string", "description": MODEL_HELP}
@@ -137,15 +151,17 @@ def parse_request(body, limits):
 
 
 def _check_limits(given, limits):
+    # The limits are the operator's: named as serve.py's flags, which a client cannot set.
     for name, limit, flag in (("length", limits.max_length, "--max-length"),
                               ("num_samples", limits.max_samples, "--max-samples")):
         if isinstance(given.get(name), int) and given[name] > limit:
             raise RequestError(f"{name}: {given[name]} is more than this server's limit of "
-                               f"{limit} ({flag})")
+                               f"{limit} (serve.py {flag})")
     prime = given.get("prime")
     if prime is not None and len(prime) > limits.max_prime:
         raise RequestError(f"prime: {len(prime):,} characters is more than this server's "
-                           f"limit of {limits.max_prime:,} (--max-prime): give its last part")
+                           f"limit of {limits.max_prime:,} (serve.py --max-prime): give its "
+                           "last part")
 
 
 async def read_body(request, limit):
@@ -153,19 +169,27 @@ async def read_body(request, limit):
     told = request.headers.get("content-length")
     if told is not None and told.isdigit() and int(told) > limit:
         raise RequestError(f"the body is {int(told):,} bytes, more than this server's limit "
-                           f"of {limit:,} (--max-body)", 413)
+                           f"of {limit:,} (serve.py --max-body)", 413)
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
             raise RequestError(f"the body is more than this server's limit of {limit:,} "
-                               "bytes (--max-body)", 413)
+                               "bytes (serve.py --max-body)", 413)
     return bytes(body)
+
+
+def _continued(group):
+    """What the texts continue: {"prime": the prime as read, or the seed window}, or, for
+    several samples each from its own random window, {"primes": [...]}."""
+    if group.rows > 1 and group.options.prime is None:
+        return {"primes": list(group.prime_texts)}
+    return {"prime": group.prime_texts[0]}
 
 
 def _reply(group):
     texts = ["".join(text) for text in group.texts]
-    reply = {"seed": group.seed, "model": group.model.name}
+    reply = {"seed": group.seed, "model": group.model.name, **_continued(group)}
     if group.rows == 1:
         reply["text"] = texts[0]
     else:
@@ -221,10 +245,14 @@ class Waker:
 def create_app(engine, limits, waker, options=None):
     """The FastAPI app serving `engine` (serving.Engine) within `limits` (ServeOptions);
     `options`: generation's declarations (config.GENERATION unless given)."""
+    # /docs is our own route: FastAPI's would load Swagger UI from a CDN (blank offline).
     app = FastAPI(title="charlstm", version="1", summary="Alice, one character at a time: "
-                  "text from a character LSTM, all clients decoded together")
-    declarations = option_declarations(options)
+                  "text from a character LSTM, all clients decoded together",
+                  docs_url=None, redoc_url=None)
+    app.add_middleware(AccessLog)
+    declarations = server_declarations(options)
     _add_error_handlers(app)
+    _add_docs(app)
     start = _starter(engine, limits, waker)
     schema = request_schema(declarations)
     _add_generate(app, start, schema)
@@ -241,6 +269,7 @@ def _starter(engine, limits, waker):
         options, model = parse_request(await read_body(request, limits.max_body), limits)
         group = engine.submit(options, model)
         group.waker = asyncio.Event()
+        _record(request).model = group.model.name
         return group
     return start
 
@@ -249,7 +278,8 @@ def _add_generate(app, start, schema):
     """POST /generate: the whole text in one reply."""
     @app.post("/generate", openapi_extra=schema)
     async def generate(request: Request):
-        """The whole text at once: {"text", "seed", "model"} ("texts" for num_samples > 1)."""
+        """The whole text at once: {"text", "seed", "model", "prime"} ("texts" for
+        num_samples > 1, and "primes" when each continues its own random window)."""
         group = await start(request)
         try:
             while not group.finished.is_set():
@@ -260,7 +290,9 @@ def _add_generate(app, start, schema):
                         return Response(status_code=499)
                 group.waker.clear()
             group.wait_text()  # raises what went wrong in the engine, if anything did
-            return _reply(group)
+            reply = _reply(group)
+            _record(request).characters = group.produced * group.rows
+            return reply
         finally:
             group.cancel()  # a no-op once done; frees the rows of a client that went away
 
@@ -269,25 +301,28 @@ def _add_stream(app, start, schema):
     """POST /generate/stream: the text as Server-Sent Events while it is made."""
     @app.post("/generate/stream", openapi_extra=schema)
     async def generate_stream(request: Request):
-        """Server-Sent Events: "start" ({"seed", "model"}), then data events {"text": new
-        characters} ({"texts": [...]} for num_samples > 1), then "done" (or "error")."""
+        """Server-Sent Events: "start" ({"seed", "model", "prime"}, or "primes"), then data
+        events {"text": new characters} ({"texts": [...]} for num_samples > 1), then "done"
+        (or "error")."""
         group = await start(request)
-        return StreamingResponse(_events(group), media_type="text/event-stream",
+        return StreamingResponse(_events(group, _record(request)), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache",
                                           "X-Accel-Buffering": "no"})
 
 
-async def _events(group):
+async def _events(group, record):
     """A stream's events: "start", the new characters every STREAM_INTERVAL, then "done"
-    or "error"."""
+    or "error"; `record` (the access log's) counts the characters sent."""
     sent = [0] * group.rows
     try:
-        yield _event({"seed": group.seed, "model": group.model.name}, "start")
+        yield _event({"seed": group.seed, "model": group.model.name, **_continued(group)},
+                     "start")
         while True:
             ended = group.finished.is_set()  # first: once set, the texts are complete
             texts = _new_text(group, sent)
             if any(texts):
                 yield _event({"text": texts[0]} if group.rows == 1 else {"texts": texts})
+            record.characters = sum(sent)  # once written: a client gone keeps the last count
             if ended:
                 yield (_event({"error": _failure(group.error)}, "error") if group.error
                        else _event({}, "done"))
@@ -298,6 +333,97 @@ async def _events(group):
                 await group.waker.wait()
     finally:
         group.cancel()  # a client that went away frees its rows at the next step
+
+
+class _Record:
+    """What a route tells the access log of its request: the model, the characters sent."""
+
+    def __init__(self):
+        self.model = None
+        self.characters = 0
+
+
+ACCESS_KEY = "charlstm.access"  # the request's _Record, in its ASGI scope
+
+
+def _record(request):
+    """The request's access-log record (a throwaway one where no AccessLog runs)."""
+    return request.scope.setdefault(ACCESS_KEY, _Record())
+
+
+class AccessLog:
+    """One line on stderr a request, once its response has ended (a stream's too, with the
+    characters it streamed), greppable by its first word:
+
+        request: POST /generate 200 model=alice chars=100 ms=412
+
+    method, path (as sent: percent-escapes stay, so no line break gets in), status (499:
+    the client went away before the reply began; 500: a bug), the model that wrote (- for
+    none), the characters generated and sent, and the milliseconds from the request to the
+    response's end. An ASGI middleware rather than uvicorn's access log: it sees the end of
+    a stream, and what the routes record."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        began, record = time.perf_counter(), _Record()
+        scope[ACCESS_KEY] = record
+        status = None
+
+        async def sending(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception:
+            status = status or 500
+            raise
+        finally:
+            milliseconds = (time.perf_counter() - began) * 1000
+            log(access_line(scope, status or 499, record, milliseconds))
+
+
+def access_line(scope, status, record, milliseconds):
+    """The access log's line for a request (AccessLog)."""
+    path = scope.get("raw_path") or scope["path"].encode()
+    shown = path.decode("ascii", "backslashreplace")
+    return (f"request: {scope['method']} {shown} {status} model={record.model or '-'} "
+            f"chars={record.characters} ms={milliseconds:.0f}")
+
+
+DOCS_ASSETS = "/docs-assets"  # Swagger UI's files, from the serve extra (fastapi-offline)
+
+
+def docs_asset_folder():
+    """The folder of Swagger UI's script, style and icon that the fastapi-offline package
+    installs (a pinned requirement of the serve extra), found without importing it."""
+    spec = importlib.util.find_spec("fastapi_offline")
+    if spec is None or spec.origin is None:
+        raise UserError("serving needs fastapi-offline (Swagger UI's files for /docs): pip "
+                        "install -r requirements-serve.txt")
+    return os.path.join(os.path.dirname(spec.origin), "static")
+
+
+def _add_docs(app):
+    """GET /docs: Swagger UI over /openapi.json, its files served from here, so that it
+    renders with no network (FastAPI's own /docs loads them from a CDN)."""
+    app.mount(DOCS_ASSETS, StaticFiles(directory=docs_asset_folder()), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs():
+        # validatorUrl none: Swagger UI would otherwise ask an online validator for a badge
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url, title=f"{app.title}: the API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+            swagger_ui_parameters={"validatorUrl": None})
 
 
 def _add_error_handlers(app):
@@ -401,6 +527,7 @@ def run_server(options):
     app = create_app(engine, options, waker)
     host, port = listener.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
+    report_device()  # the backend's device, as every command says it; the decoder's next
     log(f"decoding on the CPU with NumPy (the stateful decoder, float64, one thread), all "
         f"streams in one batch a model; {os.cpu_count()} CPUs")
     log("serving " + ", ".join(f"{model.name} ({model.path})" for model in models))
