@@ -156,11 +156,11 @@ def _flag(name):
 
 
 FLAGS = Spelling(_flag, lambda name, value: f"{_flag(name)} {value}",
-                 {"reported": "printed on stderr", "dropped": "named on stderr"})
+                 {"reported": "printed on stderr", "dropped": ", and names them on stderr"})
 FIELDS = Spelling(lambda name: name, lambda name, value: f"{json.dumps(name)}: "
                   f"{json.dumps(value)}",
                   {"reported": "sent back as the reply's \"seed\"",
-                   "dropped": "the reply's \"prime\" is the text read"})
+                   "dropped": " (the reply's \"prime\" is the text read)"})
 
 
 class _Spelled(dict):
@@ -467,7 +467,7 @@ GENERATION = (
     Option("prime_file", None, "start from this UTF-8 file's text, of any length, by the same "
            "rules as {prime}", "generation", metavar="FILE", exclusive="prime"),
     Option("unknown", "error", "what to do with prime characters the model never saw: error "
-           "refuses the prime and names them; drop leaves them out ({dropped})",
+           "refuses the prime and names them; drop leaves them out{dropped}",
            "generation", choices=("error", "drop")),
     Option("temperature", 0.0, "0 takes the most likely character (the tutorial); T > 0 "
            "samples from softmax(log p / T): below 1 safer, above 1 wilder", "generation",
