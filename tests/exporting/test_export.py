@@ -48,6 +48,7 @@ def test_a_keras_export_loads_without_charlstm_and_predicts_the_same(source, tmp
     output = str(tmp_path / "alice.keras")
     result = run_main("export.py", "--weights", weights, "--output", output)
     assert result.returncode == 0, result.stderr
+    assert "device: " in result.stderr
     assert result.stdout.strip() == output and os.path.exists(output + ".json")
     text = "alice was beginning to get very tired of sitting by her sister"
     predicted = tmp_path / "predicted.npy"

@@ -107,6 +107,7 @@ def alice_web(tmp_path_factory):
     result = run_main("export.py", "--format", "web", "--output", "alice-web", cwd=folder)
     assert result.returncode == 0, result.stderr
     assert "using the bundled model" in result.stderr
+    assert "\ndevice: " in result.stderr  # as every command says it
     assert result.stdout.strip() == "alice-web"
     return str(folder / "alice-web")
 
@@ -297,6 +298,7 @@ def test_an_output_that_is_a_file_or_another_folder_is_one_line(tmp_path):
     result = run_main("export.py", "--format", "web", "--output", str(afile), cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr.strip().endswith("it exists and is not a folder; name a new one")
+    assert "device:" not in result.stderr  # said once the inputs are good: a mistake is one line
     result = run_main("export.py", "--format", "web", "--output", str(tmp_path), cwd=tmp_path)
     assert result.returncode == 1 and "holds other files" in result.stderr
     assert afile.read_text() == "mine"
