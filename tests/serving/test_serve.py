@@ -4,6 +4,7 @@
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -87,6 +88,50 @@ def test_sampled_text_and_several_samples_repeat_the_python_api_for_their_seed(s
                                               length=30, seed=3)
 
 
+def test_the_reply_and_the_start_event_say_what_the_text_continues(server):
+    # A typed prime, as the model reads it (lower-cased; the unknown '{' dropped).
+    status, reply = request(server, "POST", "/generate",
+                            {"prime": "Alice {was} ", "unknown": "drop", "length": 20})
+    assert status == 200 and reply["prime"] == "alice was "
+    assert reply["text"] == request(server, "POST", "/generate",
+                                    {"prime": "alice was ", "length": 20})[1]["text"]
+    # No prime: the seed window that the seed chose, which generate.py continues the same.
+    status, reply = request(server, "POST", "/generate", {"length": 30, "seed": 3})
+    assert len(reply["prime"]) == 100 and reply["text"] == charlstm.generate(
+        BUNDLED_MODEL, stateful=True, verbose=0, prime=reply["prime"], length=30)
+    status, reply = request(server, "POST", "/generate",
+                            {"length": 10, "seed": 3, "num_samples": 2})
+    assert reply["primes"][0] == request(server, "POST", "/generate", {"length": 30, "seed": 3}
+                                         )[1]["prime"] and len(reply["primes"]) == 2
+    start = stream(server, {"prime": "the queen ", "length": 5, "seed": 9})[0]
+    assert start[:2] == ("start", {"seed": 9, "model": "alice", "prime": "the queen "})
+
+
+def test_every_request_is_one_access_log_line_and_the_device_is_said(tmp_path):
+    process, port = start_server(cwd=tmp_path)
+    try:
+        request(port, "POST", "/generate", {"prime": "alice ", "length": 25, "num_samples": 2})
+        stream(port, {"prime": "alice ", "length": 40})
+        request(port, "POST", "/generate", {"length": 0})
+        request(port, "GET", "/nowhere")
+        for _ in range(40):
+            request(port, "GET", "/health")
+    finally:
+        assert stop(process) == 143
+    deadline = time.time() + 10  # the thread reading its stderr may still be at work
+    while time.time() < deadline and "".join(process.log).count("\nrequest: ") < 44:
+        time.sleep(0.1)
+    log = "".join(process.log)
+    assert re.search(r"^device: CPU", log, re.M)
+    lines = re.findall(r"^request: .*$", log, re.M)
+    assert len(lines) == 44, log
+    assert re.fullmatch(r"request: POST /generate 200 model=alice chars=50 ms=\d+", lines[0])
+    assert re.fullmatch(r"request: POST /generate/stream 200 model=alice chars=40 ms=\d+",
+                        lines[1])
+    assert re.fullmatch(r"request: POST /generate 400 model=- chars=0 ms=\d+", lines[2])
+    assert re.fullmatch(r"request: GET /nowhere 404 model=- chars=0 ms=\d+", lines[3])
+
+
 def test_streaming_sends_characters_as_they_are_made(server):
     body = {"prime": "alice was ", "length": 1000}
     events = stream(server, body)
@@ -134,15 +179,18 @@ def test_a_request_gives_the_same_text_alone_and_among_31_others(server):
     ({"seed": -1}, 400, "seed: -1 must be between 0 and 4294967295"),
     ({"prime": ["a"]}, 400, "prime: a list is not a text"),
     ({"prime": "{alice}"}, 400, "2 character(s) the model does not know: '{', '}'"),
-    ({"prime": ""}, 400, "is empty"),
+    ({"prime": ""}, 400, "prime is empty: give at least one character"),
+    ({"prime": "{alice}"}, 400, '(\"unknown\": \"drop\" leaves them out)'),
+    ({"unknown": "skip"}, 400, "unknown: 'skip' must be one of 'error', 'drop'"),
     ({"model": "nobody"}, 400, "model: no model named 'nobody'; the models are 'alice'"),
     ({"lenght": 5}, 400, "unknown field 'lenght': the fields are prime, length"),
     ({"length": 3001}, 400, "length: 3001 is more than this server's limit of 3000 "
-     "(--max-length)"),
-    ({"num_samples": 5}, 400, "limit of 4 (--max-samples)"),
+     "(serve.py --max-length)"),
+    ({"num_samples": 5}, 400, "limit of 4 (serve.py --max-samples)"),
     ({"prime": "a" * 501}, 400, "prime: 501 characters is more than this server's limit of "
-     "500 (--max-prime)"),
-    ({"prime": "a" * 1990}, 413, "more than this server's limit of 2,000 (--max-body)"),
+     "500 (serve.py --max-prime)"),
+    ({"prime": "a" * 1990}, 413, "more than this server's limit of 2,000 (serve.py "
+     "--max-body)"),
     ([1, 2], 400, "the body must be a JSON object"),
 ])
 def test_bad_requests_get_a_4xx_json_error_in_generate_py_words(server, body, status, message):
