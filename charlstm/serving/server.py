@@ -2,16 +2,19 @@
 uvicorn are an optional extra (pip install -r requirements-serve.txt); nothing else in
 charlstm imports this module.
 
-    POST /generate         {"prime": "alice was ", "length": 100} -> {"text", "seed", "model"}
+    POST /generate         {"prime": "alice was ", "length": 100} -> {"text", "seed", "model",
+                           "prime"}: the text, and the text it continues
     POST /generate/stream  the same request; Server-Sent Events as the characters are made
     GET  /models           each model's name, settings, vocabulary size and loss
     GET  /health           {"status": "ok", ...}
-    GET  /                 the page (charlstm/web) with the server engine; /docs: OpenAPI
+    GET  /                 the page (charlstm/web) with the server engine
+    GET  /docs             Swagger UI over /openapi.json, its files served from here (no CDN)
 
 A request takes generation's options (config.GENERATION: prime, length, temperature, top_k,
-top_p, seed, num_samples) and model, with generate.py's defaults and checks; anything wrong
-is a 4xx JSON {"error": "..."} in generate.py's words, with the field's name where
-generate.py has its flag.
+top_p, seed, num_samples, unknown) and model, with generate.py's defaults and checks;
+anything wrong is a 4xx JSON {"error": "..."} in generate.py's words, with the JSON field's
+name where generate.py has its flag (config.FIELDS spells them). Every request is one
+access-log line on stderr (AccessLog).
 
     >>> import json
     >>> limits = resolve_options({}, SERVE)
