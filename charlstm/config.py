@@ -94,6 +94,11 @@ def text_encoding(value):
                                          "(utf-8, latin-1, cp1252, ...)") from None
     if not getattr(known, "_is_text_encoding", True):  # base64, rot13: bytes to bytes
         raise argparse.ArgumentTypeError(f"{value!r} is not a text encoding")
+    try:  # 'undefined' is a text encoding that decodes nothing, not even no bytes
+        codecs.getincrementaldecoder(value)().decode(b"", final=True)
+    except Exception:  # noqa: BLE001 - a codec may raise anything; any is a refusal
+        raise argparse.ArgumentTypeError(f"{value!r} is not an encoding that can read a "
+                                         "text (utf-8, latin-1, cp1252, ...)") from None
     return value
 
 
