@@ -23,11 +23,12 @@ import hashlib
 import json
 import os
 import re
+import stat
 import sys
 
 import numpy as np
 
-from ..errors import UserError
+from ..errors import UserError, shown
 from ..system.files import atomic_output
 from ..logs import log
 from .boilerplate import Boilerplate, find_boilerplate, within_book
@@ -307,7 +308,11 @@ def load_corpus(path, rules=TextRules(), chunk_bytes=CHUNK_BYTES, cache=True):
                 return read_prepared_pieces(path, rules, chunk_bytes, boilerplate)
         else:
             # A pipe or FIFO (`--text <(zcat book.gz)`) can be read once only: keep its text,
-            # up to a limit (it could be endless: /dev/zero, `yes`).
+            # up to a limit (it could be endless: /dev/zero, `yes`). Opening a FIFO waits for
+            # its writer, as cat does: say so, so that a wait is never silent.
+            if stat.S_ISFIFO(os.stat(path).st_mode):
+                log(f"reading text file '{shown(path)}', a pipe, until its writer closes it "
+                    "(Ctrl-C stops)")
             kept = _kept_pieces(path, _decoded_pieces(path, rules.encoding, chunk_bytes))
             boilerplate = None if rules.keep_boilerplate else find_boilerplate(kept)
 
