@@ -63,7 +63,7 @@ def train(verbose=1, **settings):
 
 def run_training(settings, verbose=1):
     """train() for resolved Settings (what train.py parsed)."""
-    start_backend(settings.verbose_backend, settings.distribute)
+    start_backend(settings.verbose_backend, settings.distribute, training=True)
     from .training import run as training
 
     return training.train(settings, verbose)

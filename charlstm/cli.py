@@ -26,7 +26,7 @@ from .config import (EVALUATE_COMMAND, EVALUATION, EXPORT, EXPORT_COMMAND,
                      GENERATE_COMMAND, GENERATION, PLOT, SERVE, SERVE_COMMAND, SETTINGS,
                      RESUME_RULES, add_arguments, describe_default, resolve,
                      resolve_options)
-from .errors import UserError
+from .errors import UserError, shown
 from .logs import log, show_on_stderr
 from .system.signals import StopRequests, Terminated, exit_status, sigterm_like_ctrl_c
 
@@ -117,7 +117,7 @@ class ArgumentParser(argparse.ArgumentParser):
         super().__init__(**kwargs)
 
     def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        self.exit(2, _error_line(self.prog, f"{message} (see --help)") + "\n")
 
     def _print_message(self, message, file=None):
         """--help and --version into a full disk or a closed pipe: one line, exit status 1."""
@@ -269,9 +269,16 @@ def _output_failed(program, error):
     pointed at /dev/null so that Python's final flush does not complain again."""
     _abandon_stdout()
     if not isinstance(error, BrokenPipeError):
-        print(f"{program}: error: cannot write the output: {error.strerror or error}",
+        print(_error_line(program, f"cannot write the output: {error.strerror or error}"),
               file=sys.stderr)
     return 1
+
+
+def _error_line(program, message):
+    """The one line a command's error is: a UserError's message is one line already
+    (errors.shown), and this is the last defence for any other (argparse's, an unforeseen
+    exception's): nothing in it may split the line or colour the terminal."""
+    return shown(f"{program}: error: {message}")
 
 
 def run(command, program=None):
@@ -284,7 +291,7 @@ def run(command, program=None):
             status = command() or 0
         except UserError as error:
             sys.stdout.flush()
-            print(f"{program}: error: {error}", file=sys.stderr)
+            print(_error_line(program, error), file=sys.stderr)
             status = 1
         except KeyboardInterrupt as interrupt:
             sys.stdout.flush()
@@ -298,7 +305,7 @@ def run(command, program=None):
             if os.environ.get("CHARLSTM_DEBUG") == "1":
                 raise
             sys.stdout.flush()
-            print(f"{program}: error: {unforeseen(error, program)}", file=sys.stderr)
+            print(_error_line(program, unforeseen(error, program)), file=sys.stderr)
             status = 1
     sys.exit(status)
 

@@ -43,6 +43,29 @@ from .settings import (EvaluationOptions, ExportOptions, GenerationOptions,  # n
 # --- checked values: one parser per kind, shared by flags and keyword arguments -------------
 
 
+# The longest text read as a number, from a flag or a file: more than any number in range
+# needs (a loss of 1e308 written with six decimals is 316 characters), and far below the
+# 4,300 digits beyond which Python refuses to convert a text to an int at all.
+LONGEST_NUMBER = 400
+
+
+def too_long_for_a_number(value, kind="a number"):
+    """The words for a text too long to be read as a number (None when it is not): the
+    length is checked before anything is converted."""
+    if isinstance(value, str) and len(value) > LONGEST_NUMBER:
+        return f"{value[:20]!r}... ({len(value):,} characters) is too long to be {kind}"
+    return None
+
+
+def _described(value):
+    """A value as a message shows it: repr, which for an int of more than 4,300 digits
+    Python refuses to write."""
+    try:
+        return repr(value)
+    except ValueError:
+        return f"a number of {value.bit_length() * 0.30103:,.0f} digits"
+
+
 def _checked(convert, kind, accept, requirement, bounds=None):
     """Convert a value (a flag's text or a Python value), then check it; ValueError (an
     argparse.ArgumentTypeError) with one clear message on failure. kind, requirement and
@@ -52,14 +75,16 @@ def _checked(convert, kind, accept, requirement, bounds=None):
     def parse(value):
         if isinstance(value, bool):  # True is an int to Python, not to a user
             raise argparse.ArgumentTypeError(f"{value!r} is not {kind}")
+        if too_long_for_a_number(value, kind):
+            raise argparse.ArgumentTypeError(too_long_for_a_number(value, kind))
         try:
             number = convert(value)
         except (TypeError, ValueError):
-            raise argparse.ArgumentTypeError(f"{value!r} is not {kind}") from None
+            raise argparse.ArgumentTypeError(f"{_described(value)} is not {kind}") from None
         if isinstance(value, float) and convert is int and number != value:
             raise argparse.ArgumentTypeError(f"{value!r} is not {kind}")
         if not accept(number):  # NaN fails every comparison, so it is refused too
-            raise argparse.ArgumentTypeError(f"{value!r} must be {requirement}")
+            raise argparse.ArgumentTypeError(f"{_described(value)} must be {requirement}")
         return number
 
     parse.__name__ = kind  # argparse names the type in its messages
@@ -73,6 +98,14 @@ positive_int = _checked(int, "a whole number", lambda n: n >= 1, "1 or more", {"
 positive_float = _checked(float, "a number", lambda n: 0 < n < INFINITY, "above 0")
 non_negative_float = _checked(float, "a number", lambda n: 0 <= n < INFINITY, "0 or more",
                               {"minimum": 0})
+# --minutes: at most ten years, longer than any run is kept going, and short enough that the
+# clock's arithmetic (the time the budget ends, shown by time.localtime) stays far inside what
+# the platform's time_t holds: 1e308 minutes passed a bare "above 0" and overflowed it after
+# the first step.
+MOST_MINUTES = 10 * 365 * 24 * 60
+budget_minutes = _checked(float, "a number", lambda n: 0 < n <= MOST_MINUTES,
+                          f"above 0 and at most {MOST_MINUTES} (ten years)",
+                          {"exclusiveMinimum": 0, "maximum": MOST_MINUTES})
 non_negative_int = _checked(int, "a whole number", lambda n: n >= 0, "0 or more")
 # A dropout rate, a held-out share of the text.
 fraction = _checked(float, "a number", lambda n: 0 <= n < 1, "at least 0 and below 1")
@@ -95,6 +128,11 @@ def text_encoding(value):
                                          "(utf-8, latin-1, cp1252, ...)") from None
     if not getattr(known, "_is_text_encoding", True):  # base64, rot13: bytes to bytes
         raise argparse.ArgumentTypeError(f"{value!r} is not a text encoding")
+    try:  # 'undefined' is a text encoding that decodes nothing, not even no bytes
+        codecs.getincrementaldecoder(value)().decode(b"", final=True)
+    except Exception:  # noqa: BLE001 - a codec may raise anything; any is a refusal
+        raise argparse.ArgumentTypeError(f"{value!r} is not an encoding that can read a "
+                                         "text (utf-8, latin-1, cp1252, ...)") from None
     return value
 
 
@@ -345,7 +383,7 @@ SETTINGS = (
            "first step, which compiles) instead of a number of epochs; the last epoch, cut "
            "short, is checkpointed if it improved; with --lr-schedule cosine the cosine "
            "reaches 0 when the time is up (see docs/training.md; default: no budget)",
-           "training", ADJUSTABLE, type=positive_float, metavar="M", since=5),
+           "training", ADJUSTABLE, type=budget_minutes, metavar="M", since=5),
     Option("steps_per_epoch", None, "end an epoch (and check for a better checkpoint) after "
            "this many batches, for texts too big for one pass an epoch; the next epoch "
            "carries on through the text (default: one pass)", "training", FIXED,

@@ -448,3 +448,216 @@ def test_history_rows_keep_their_text(tmp_path):
                                 "device": "CPU (2 cores)"}]
     with open(path, newline="") as handle:
         assert list(csv.DictReader(handle))[0]["device"] == "CPU (2 cores)"
+
+
+# --- issue 30: folders that cannot hang training, numbers, codecs, flags, one line -------------
+
+def odd_folder(folder):
+    """A folder holding one text and every kind of entry that is not a regular file: a
+    dangling link, a link to itself, a unix socket and a device (a FIFO where this user may
+    not make one). Returns the open socket, which must outlive the run."""
+    import socket
+
+    folder.mkdir()
+    (folder / "a.txt").write_text(TINY_TEXT)
+    os.symlink(folder / "nowhere", folder / "dangling.txt")
+    os.symlink(folder / "self.txt", folder / "self.txt")
+    listening = socket.socket(socket.AF_UNIX)
+    listening.bind(str(folder / "sock.txt"))
+    device_or_fifo(folder / "node.txt")
+    return listening
+
+
+def test_30_1_a_folder_holding_a_fifo_is_read_without_waiting_for_it(tmp_path):
+    (tmp_path / "texts").mkdir()
+    (tmp_path / "texts" / "a.txt").write_text(TINY_TEXT)
+    fifo(tmp_path / "texts" / "pipe.txt")  # nobody ever writes to it
+    # A real process, so that a hang fails within 30 s instead of stopping the suite: the
+    # text room alone (train.py's reading of --text, test_30_1_odd_entries...), since starting
+    # TensorFlow alone can take 30 s on a busy 2-core machine.
+    reader = ("import sys; from charlstm.text.sources import load_sources, describe_skipped; "
+              "print(describe_skipped(load_sources(sys.argv[1]).skipped))")
+    result = run_command("-c", reader, str(tmp_path / "texts"), timeout=30)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "skipped 1 file(s): a FIFO: pipe.txt"
+
+
+def test_30_1_odd_entries_in_a_folder_are_skipped_with_their_reason(tmp_path):
+    listening = odd_folder(tmp_path / "texts")
+    with listening:
+        result = run_main("train.py", "--text", str(tmp_path / "texts"), "--dry-run")
+    assert result.returncode == 0, result.stderr[-2000:]
+    node = "a device" if IS_ROOT and stat.S_ISCHR(os.lstat(tmp_path / "texts" / "node.txt")
+                                                  .st_mode) else "a FIFO"
+    summary = [line for line in result.stderr.splitlines() if line.startswith("skipped ")]
+    assert len(summary) == 1, result.stderr
+    for reason in ("skipped 4 file(s)", "a dangling link: dangling.txt", "a link loop: self.txt",
+                   "a socket: sock.txt", f"{node}: node.txt"):
+        assert reason in summary[0]
+
+
+@pytest.mark.skipif(IS_ROOT, reason="root reads a file whatever its mode")
+def test_30_1_an_unreadable_file_in_a_folder_is_skipped(tmp_path):
+    (tmp_path / "texts").mkdir()
+    (tmp_path / "texts" / "a.txt").write_text(TINY_TEXT)
+    (tmp_path / "texts" / "secret.txt").write_text(TINY_TEXT)
+    os.chmod(tmp_path / "texts" / "secret.txt", 0)
+    result = run_main("train.py", "--text", str(tmp_path / "texts"), "--dry-run")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "unreadable (Permission denied): secret.txt" in result.stderr
+
+
+def test_30_1_an_odd_entry_named_on_its_own_keeps_todays_rules(tmp_path):
+    os.symlink(tmp_path / "nowhere", tmp_path / "dangling.txt")
+    last = one_line(run_main("train.py", "--text", str(tmp_path / "dangling.txt"),
+                             "--dry-run"))
+    assert last.endswith(f"text file '{tmp_path / 'dangling.txt'}' does not exist")
+
+
+FIVE_THOUSAND_DIGITS = "9" * 5000
+
+
+def test_30_3_a_history_epoch_too_long_for_python_is_one_line(run_folder, tmp_path):
+    folder, checkpoint = copy_of(run_folder[0], tmp_path / "run")
+    path = history_file(folder, f"epoch,loss\n{FIVE_THOUSAND_DIGITS},2.5\n")
+    reason = "row 1, epoch '99999999999999999999'... (5,000 characters) is too long to be an "
+    with unchanged(folder):
+        resumed = one_line(run_main("train.py", "--resume", checkpoint, "--epochs", "9"))
+        plotted = one_line(run_main("plot.py", path))
+    for last in (resumed, plotted):
+        assert f"'{path}' has a row that is not numbers: {reason}epoch number" in last
+
+
+def test_30_3_a_history_loss_too_long_to_read_is_one_line(tmp_path):
+    path = history_file(tmp_path, f"epoch,loss\n1,{FIVE_THOUSAND_DIGITS}\n")
+    with unchanged(tmp_path):
+        last = one_line(run_main("plot.py", path))
+    assert "row 1, loss '99999999999999999999'... (5,000 characters) is too long" in last
+
+
+def test_30_3_a_metadata_number_too_long_for_python_is_one_line(tiny_checkpoint, tmp_path):
+    path = str(tmp_path / "long-epoch.hdf5")
+    shutil.copy(tiny_checkpoint, path)
+    with h5py.File(path, "a") as handle:
+        metadata = json.loads(handle.attrs["charlstm"])
+        metadata["epoch"] = "EPOCH"
+        handle.attrs["charlstm"] = json.dumps(metadata).replace('"EPOCH"', FIVE_THOUSAND_DIGITS)
+    for command, argv in (("generate.py", ["--length", "3"]), ("train.py", ["--epochs", "9"])):
+        flag = "--weights" if command == "generate.py" else "--resume"
+        last = one_line(run_main(command, flag, path, *argv))
+        assert last.endswith(f"weights file '{path}' is damaged: its metadata holds a number "
+                             "of 5,000 digits")
+
+
+@pytest.mark.parametrize("flag", ["--epochs", "--seed", "--minutes"])
+def test_30_3_a_flag_too_long_for_python_is_a_flag_error(flag):
+    last = one_line(run_main("train.py", flag, FIVE_THOUSAND_DIGITS, "--dry-run"), status=2,
+                    alone=True)
+    assert f"argument {flag}: '99999999999999999999'... (5,000 characters) is too long" in last
+    assert len(last) < 200
+
+
+def test_30_7_any_codec_error_is_one_line_naming_the_file_and_encoding(tiny_text_path,
+                                                                       tmp_path):
+    # UTF-8 without a byte-order mark, read as utf-16: the codec's plain UnicodeError.
+    last = one_line(run_main("train.py", "--text", tiny_text_path, "--encoding", "utf-16",
+                             "--dry-run"))
+    assert f"text file '{tiny_text_path}' cannot be read as utf-16 (the codec says: " in last
+    assert "name the encoding it is in with --encoding" in last
+    path = tmp_path / "latin.txt"
+    path.write_bytes("caf\u00e9 au lait".encode("latin-1"))
+    last = one_line(run_main("train.py", "--text", str(path), "--encoding", "ascii",
+                             "--dry-run"))
+    assert last.endswith(f"text file '{path}' is not ascii (bad byte at offset 3): name the "
+                         "encoding it is in with --encoding (older Project Gutenberg files are "
+                         "often latin-1 or cp1252), or convert it with iconv -t utf-8")
+
+
+def test_30_7_an_encoding_that_decodes_nothing_is_a_flag_error(tiny_text_path):
+    last = one_line(run_main("train.py", "--text", tiny_text_path, "--encoding", "undefined",
+                             "--dry-run"), status=2, alone=True)
+    assert "argument --encoding: 'undefined' is not an encoding that can read a text" in last
+
+
+def test_30_8_minutes_beyond_ten_years_are_a_flag_error(tiny_text_path, tmp_path):
+    with unchanged(tmp_path):
+        last = one_line(run_main("train.py", "--text", tiny_text_path, *TINY, "--minutes",
+                                 "1e308", "--epochs", "1", "--checkpoint-dir",
+                                 str(tmp_path / "run")), status=2, alone=True)
+    assert "argument --minutes: '1e308' must be above 0 and at most 5256000 (ten years)" in last
+
+
+@pytest.mark.parametrize("backend", ["numpy", "openvino"])
+def test_30_8_a_backend_that_cannot_train_is_refused_at_once(tiny_text_path, backend):
+    result = run_command(os.path.join(ROOT, "train.py"), "--text", tiny_text_path, "--dry-run",
+                         env=dict(os.environ, KERAS_BACKEND=backend), timeout=60)
+    last = one_line(result, alone=True)
+    assert last.endswith(f"KERAS_BACKEND='{backend}' is not a Keras backend that can train: "
+                         "use tensorflow, jax or torch, or unset it")
+
+
+# A newline, the Unicode line and paragraph separators, a terminal's title escape (no '[',
+# which would make the path a glob pattern), a bell and a carriage return.
+ODD_NAME = "a\nb\u2028c\u2029d\x1b]0;e\x07\r.txt"
+ODD_NAME_SHOWN = "a\\nb\\u2028c\\u2029d\\x1b]0;e\\x07\\r.txt"
+
+
+def test_30_9_a_path_that_could_split_the_line_is_shown_escaped(tmp_path):
+    path = str(tmp_path / ODD_NAME)
+    result = run_main("train.py", "--text", path, "--dry-run")
+    last = one_line(result, alone=True)
+    assert last.endswith(f"text file '{tmp_path}/{ODD_NAME_SHOWN}' does not exist")
+    with pytest.raises(charlstm.UserError) as raised:  # the API: the same one line
+        charlstm.train(text=path, verbose=0)
+    assert str(raised.value) == f"text file '{tmp_path}/{ODD_NAME_SHOWN}' does not exist"
+
+
+def test_30_9_a_locks_command_field_is_shown_escaped(tiny_text_path, tmp_path):
+    import socket
+
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / LOCK_NAME).write_text(json.dumps({
+        "pid": os.getpid(), "host": socket.gethostname(), "started": "2026-12-03 07:00:00",
+        "command": "train.py\nnext line\u2028\x1b[2J"}))
+    last = one_line(run_main("train.py", "--text", tiny_text_path, *TINY, "--epochs", "1",
+                             "--checkpoint-dir", str(tmp_path / "run")))
+    assert "train.py\\nnext line\\u2028\\x1b[2J" in last
+
+
+def test_30_9_the_error_line_is_one_line_whatever_argparse_says():
+    # argparse writes unrecognised arguments as they are: the command layer escapes them.
+    last = one_line(run_main("train.py", "--dry-run", ODD_NAME), status=2, alone=True)
+    assert f"unrecognized arguments: {ODD_NAME_SHOWN}" in last
+
+
+def test_30_9_a_gutenberg_only_file_says_what_emptied_it(tmp_path):
+    path = tmp_path / "only-licence.txt"
+    path.write_text("Title: X\n*** START OF THE PROJECT GUTENBERG EBOOK X ***\n\n"
+                    "*** END OF THE PROJECT GUTENBERG EBOOK X ***\nLicence\n")
+    last = one_line(run_main("train.py", "--text", str(path), "--dry-run"))
+    assert last.endswith(f"text file '{path}' is empty once its Project Gutenberg header and "
+                         "footer are removed (--keep-boilerplate keeps them)")
+
+
+@pytest.mark.slow  # train.py starts TensorFlow before it reads the text
+def test_30_1_a_fifo_named_on_its_own_says_it_waits_and_a_signal_ends_the_wait(tmp_path):
+    import select
+    import signal
+
+    from conftest import start
+
+    pipe = fifo(tmp_path / "pipe.txt")  # named on its own: read, as `--text <(zcat ...)` is
+    process = start(os.path.join(ROOT, "train.py"), "--text", pipe, "--dry-run")
+    try:
+        waited = ""
+        while "until its writer closes it" not in waited:
+            ready, _, _ = select.select([process.stderr], [], [], 120)
+            assert ready and process.poll() is None, waited  # no line: a silent wait
+            waited = process.stderr.readline()
+        assert waited.strip() == (f"reading text file '{pipe}', a pipe, until its writer "
+                                  "closes it (Ctrl-C stops)")
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 143
+    finally:
+        process.kill()
+        process.wait()

@@ -15,8 +15,12 @@ import csv
 import math
 import os
 
+from ..config import too_long_for_a_number
 from ..errors import UserError
 
+# An epoch number has at most this many digits (no run reaches 10**18 epochs): checked before
+# int() converts it, which Python refuses beyond 4,300 digits.
+EPOCH_DIGITS = 18
 COLUMNS = ("epoch", "loss", "val_loss", "learning_rate", "seconds", "checkpoint", "device")
 # The numeric columns: (name, whether it may be empty). Text columns are kept as they are.
 NUMBERS = (("loss", False), ("val_loss", True), ("learning_rate", True), ("seconds", True))
@@ -25,11 +29,12 @@ NUMBERS = (("loss", False), ("val_loss", True), ("learning_rate", True), ("secon
 def _checked_row(path, number, row):
     """The row's values as text, each numeric one checked; UserError naming the field."""
     def damaged(name, value, kind):
-        return UserError(f"'{path}' has a row that is not numbers: row {number}, {name} "
-                         f"{value!r} is not {kind}")
+        what = too_long_for_a_number(value, kind) or f"{value!r} is not {kind}"
+        return UserError(f"'{path}' has a row that is not numbers: row {number}, {name} {what}")
 
     epoch = row.get("epoch")
-    if epoch is None or not (epoch.isascii() and epoch.isdigit()) or int(epoch) < 1:
+    if (epoch is None or not (epoch.isascii() and epoch.isdigit()) or len(epoch) > EPOCH_DIGITS
+            or int(epoch) < 1):
         raise damaged("epoch", epoch, "an epoch number")
     for name, optional in NUMBERS:
         value = row.get(name)
@@ -38,6 +43,8 @@ def _checked_row(path, number, row):
         if optional and value == "":
             continue
         try:
+            if too_long_for_a_number(value):
+                raise ValueError(value)
             parsed = float(value)
         except (TypeError, ValueError):
             raise damaged(name, value, "a number") from None

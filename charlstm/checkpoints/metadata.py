@@ -25,8 +25,8 @@ import collections.abc
 import json
 import os
 
-from ..config import (ADJUSTABLE, BY_NAME, FIXED, SETTINGS, check_value, non_negative_float,
-                     non_negative_int, positive_int)
+from ..config import (ADJUSTABLE, BY_NAME, FIXED, LONGEST_NUMBER, SETTINGS, check_value,
+                      non_negative_float, non_negative_int, positive_int)
 
 FORMAT_VERSION = 5  # 2: training state group, idea and resume settings; 3: text_in_checkpoint;
 #                    4: lr_schedule, warmup_steps, weight_decay, ema, early_stopping;
@@ -117,7 +117,9 @@ class Metadata(collections.abc.Mapping):
         """The record in a file's attribute, every field checked (and converted) as its flag
         would be; ValueError saying what is wrong otherwise."""
         try:
-            fields = json.loads(raw)
+            fields = json.loads(raw, parse_int=_bounded_int)
+        except _TooLong as error:
+            raise ValueError(str(error)) from None
         except (TypeError, ValueError):
             raise ValueError("its metadata is not JSON") from None
         if not isinstance(fields, dict):
@@ -142,6 +144,17 @@ class Metadata(collections.abc.Mapping):
         if not _documents_record(fields.get("documents", [])):
             raise ValueError("its documents are not a list of [name, bytes, characters]")
         return cls(fields)
+
+
+class _TooLong(ValueError):
+    """A number in the metadata too long to convert (json would raise a bare ValueError)."""
+
+
+def _bounded_int(text):
+    """json's parse_int, with the text's length checked before int() converts it."""
+    if len(text) > LONGEST_NUMBER:
+        raise _TooLong(f"its metadata holds a number of {len(text):,} digits")
+    return int(text)
 
 
 def _documents_record(documents):

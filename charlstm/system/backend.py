@@ -65,6 +65,9 @@ def multi_worker_strategy():
 # Keras 3's backends, and the package each needs.
 BACKENDS = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch", "numpy": "numpy",
             "openvino": "openvino"}
+# The backends Keras can train with: numpy and openvino only run a model (Keras' fit raises
+# NotImplementedError there, after the text is read and the model built).
+TRAINING_BACKENDS = ("tensorflow", "jax", "torch")
 
 
 def _logical_cpus():
@@ -75,14 +78,25 @@ def _logical_cpus():
     return int(text)
 
 
-def check_environment():
-    """UserError for a KERAS_BACKEND Keras does not have or whose package is missing, and
-    for a CHARLSTM_LOGICAL_CPUS that is not a number: one line instead of Keras' traceback."""
+def check_training_backend(backend):
+    """UserError, in the words for a backend Keras does not have, for one that cannot
+    train."""
+    if backend not in TRAINING_BACKENDS:
+        raise UserError(f"KERAS_BACKEND={backend!r} is not a Keras backend that can train: "
+                        "use tensorflow, jax or torch, or unset it")
+
+
+def check_environment(training=False):
+    """UserError for a KERAS_BACKEND Keras does not have, cannot train with (training) or
+    whose package is missing, and for a CHARLSTM_LOGICAL_CPUS that is not a number: one line
+    instead of Keras' traceback."""
     backend = os.environ.get("KERAS_BACKEND")
     if backend is not None:
         if backend not in BACKENDS:
             raise UserError(f"KERAS_BACKEND={backend!r} is not a Keras backend: use "
                             "tensorflow, jax or torch, or unset it")
+        if training:
+            check_training_backend(backend)
         if importlib.util.find_spec(BACKENDS[backend]) is None:
             raise UserError(f"KERAS_BACKEND={backend} needs the {BACKENDS[backend]} package, "
                             f"which is not installed: pip install {BACKENDS[backend]}, or "
@@ -147,10 +161,16 @@ def choose_seed(seed):
     return seed if seed is not None else int.from_bytes(os.urandom(4), "little") >> 1
 
 
-def start_backend(verbose=False, distribute=False):
+def start_backend(verbose=False, distribute=False, training=False):
     """Start Keras as a command or an API call asks: quietly unless verbose (--verbose-backend),
     and, for a multi-machine run (--distribute with TF_CONFIG), with its strategy made before
-    TensorFlow's first tensor. Returns keras."""
+    TensorFlow's first tensor. training: UserError at once for a backend that cannot train,
+    named by KERAS_BACKEND (before Keras is imported) or by keras.json. Returns keras."""
+    if training:
+        check_environment(training=True)
     if distribute and os.environ.get("TF_CONFIG"):
         request_multi_worker()
-    return import_keras(verbose=verbose)
+    keras = import_keras(verbose=verbose)
+    if training:
+        check_training_backend(keras.backend.backend())
+    return keras

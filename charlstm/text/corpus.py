@@ -23,11 +23,12 @@ import hashlib
 import json
 import os
 import re
+import stat
 import sys
 
 import numpy as np
 
-from ..errors import UserError
+from ..errors import UserError, shown
 from ..system.files import atomic_output
 from ..logs import log
 from .boilerplate import Boilerplate, find_boilerplate, within_book
@@ -79,9 +80,17 @@ class EmptyText(UserError):
     """A text file with no characters once prepared."""
 
 
-def _empty_text(path, rules):
+def _empty_text(path, rules, boilerplate=None):
+    """EmptyText saying what emptied the file: the Project Gutenberg header and footer
+    removed (boilerplate: what was found), punctuation stripped, or nothing."""
+    removed = []
+    if boilerplate is not None:
+        removed.append("its Project Gutenberg header and footer are removed")
+    if rules.strip_punctuation:
+        removed.append("punctuation is stripped")
+    hint = " (--keep-boilerplate keeps them)" if boilerplate is not None else ""
     return EmptyText(f"text file '{path}' is empty"
-                     + (" once punctuation is stripped" if rules.strip_punctuation else ""))
+                     + (" once " + " and ".join(removed) if removed else "") + hint)
 
 
 def read_text(path, rules=TextRules()):
@@ -100,6 +109,22 @@ def encoding_label(encoding):
     return "UTF-8" if codecs.lookup(encoding).name == "utf-8" else encoding
 
 
+def _not_in_encoding(path, encoding, offset, error):
+    """NotInEncoding for what a codec raised while decoding a file: UnicodeDecodeError names
+    a byte; any other error (utf-16 without a byte-order mark on an odd length, the codec
+    'undefined', which decodes nothing) is said in the codec's own words."""
+    label = encoding_label(encoding)
+    if isinstance(error, UnicodeDecodeError):
+        what = f"is not {label} (bad byte at offset {offset + error.start})"
+    else:
+        what = f"cannot be read as {label} (the codec says: {error})"
+    which = "its encoding" if label == "UTF-8" else "the encoding it is in"
+    return NotInEncoding(
+        f"text file '{path}' {what}: name {which} with --encoding (older "
+        "Project Gutenberg files are often latin-1 or cp1252), or convert it with "
+        "iconv -t utf-8")
+
+
 def _decoded_pieces(path, encoding="utf-8", chunk_bytes=CHUNK_BYTES):
     """Yield a file's text a piece at a time, decoded, its byte-order mark dropped and its
     line ends folded to LF, case kept: a multi-byte sequence or a CRLF split between two
@@ -111,14 +136,8 @@ def _decoded_pieces(path, encoding="utf-8", chunk_bytes=CHUNK_BYTES):
             raw = handle.read(chunk_bytes)
             try:
                 piece = carried + decoder.decode(raw, final=not raw)
-            except UnicodeDecodeError as error:
-                other = " another" if encoding_label(encoding) != "UTF-8" else ""
-                raise NotInEncoding(
-                    f"text file '{path}' is not {encoding_label(encoding)} (bad byte at offset "
-                    f"{offset + error.start}): name its{other} encoding with --encoding (older "
-                    "Project Gutenberg files are often latin-1 or cp1252), or convert it with "
-                    "iconv -t utf-8"
-                ) from None
+            except (ValueError, TypeError, LookupError) as error:  # anything the codec says
+                raise _not_in_encoding(path, encoding, offset, error) from None
             offset += len(raw)
             if first and piece:
                 piece, first = (piece[1:] if piece.startswith("\ufeff") else piece), False
@@ -289,7 +308,11 @@ def load_corpus(path, rules=TextRules(), chunk_bytes=CHUNK_BYTES, cache=True):
                 return read_prepared_pieces(path, rules, chunk_bytes, boilerplate)
         else:
             # A pipe or FIFO (`--text <(zcat book.gz)`) can be read once only: keep its text,
-            # up to a limit (it could be endless: /dev/zero, `yes`).
+            # up to a limit (it could be endless: /dev/zero, `yes`). Opening a FIFO waits for
+            # its writer, as cat does: say so, so that a wait is never silent.
+            if stat.S_ISFIFO(os.stat(path).st_mode):
+                log(f"reading text file '{shown(path)}', a pipe, until its writer closes it "
+                    "(Ctrl-C stops)")
             kept = _kept_pieces(path, _decoded_pieces(path, rules.encoding, chunk_bytes))
             boilerplate = None if rules.keep_boilerplate else find_boilerplate(kept)
 
@@ -302,7 +325,7 @@ def load_corpus(path, rules=TextRules(), chunk_bytes=CHUNK_BYTES, cache=True):
             digest.update(piece.encode("utf-8"))
             length += len(piece)
         if not length:
-            raise _empty_text(path, rules)
+            raise _empty_text(path, rules, boilerplate)
         vocabulary = Vocabulary(sorted(characters))
         indices = np.empty(length, dtype=vocabulary.dtype)
         position = 0

@@ -4,7 +4,9 @@
 named on its own is read, or refused, as it always was. A file found in a folder or by a
 pattern is skipped, with one line naming it, when it is binary (a NUL byte in its first
 8 KiB), not in the --encoding, or empty once prepared; hidden files and folders (.git) and
-charlstm's own corpus caches are not looked at.
+charlstm's own corpus caches are not looked at. Only regular files found are opened: a FIFO
+(which would block the open), a socket, a device, a dangling link, a link loop and a file this
+user cannot read are skipped too, each with its reason in that line.
 
 Documents are joined in the order found (sources in the order given, each folder's files in
 sorted order), with DOCUMENT_SEPARATOR between two documents, a character the model learns
@@ -32,9 +34,11 @@ found, and adding a file does not move the others between the parts.
 """
 
 import dataclasses
+import errno
 import glob
 import hashlib
 import os
+import stat
 
 import numpy as np
 
@@ -43,7 +47,8 @@ from .corpus import (CACHE_FILE, Corpus, EmptyText, NotInEncoding, encoding_labe
                      resolve_text_path, split_held_out)
 from .rules import TextRules
 from .vocabulary import Vocabulary
-from ..errors import UserError
+from ..errors import UserError, shown
+from ..system.files import KINDS
 
 DOCUMENT_SEPARATOR = "\x1c"  # ASCII's "file separator", which no ordinary text holds
 BINARY_SNIFF_BYTES = 8192
@@ -135,18 +140,48 @@ def candidates(sources):
     return found
 
 
-def _binary(path):
+def _unopenable(path, error):
+    """Why a file found cannot be opened, as the skipped line says it."""
+    if error.errno == errno.ELOOP:
+        return "a link loop"
+    if error.errno == errno.ENOENT:
+        return "a dangling link" if os.path.islink(path) else "gone"
+    return f"unreadable ({error.strerror})"
+
+
+def _not_regular(mode):
+    return next((kind for test, kind in KINDS if test(mode)), "not a regular file")
+
+
+def _sniff(path):
+    """(its first BINARY_SNIFF_BYTES, None) for a regular file found, or (None, why it is
+    skipped). Only a regular file is opened: opening a FIFO would wait for a writer, and a
+    device could be anything. The open is non-blocking and checked again on the open file,
+    so a file swapped for a FIFO after the first check cannot hang the read either."""
     try:
-        with open(path, "rb") as handle:
-            return b"\0" in handle.read(BINARY_SNIFF_BYTES)
-    except OSError:
-        return False  # load_corpus says what is wrong
+        mode = os.stat(path).st_mode  # through links: where a link leads is what is read
+        if not stat.S_ISREG(mode):
+            return None, _not_regular(mode)
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as error:
+        return None, _unopenable(path, error)
+    with os.fdopen(descriptor, "rb") as handle:
+        mode = os.fstat(handle.fileno()).st_mode
+        if not stat.S_ISREG(mode):
+            return None, _not_regular(mode)
+        try:
+            return handle.read(BINARY_SNIFF_BYTES), None
+        except OSError as error:
+            return None, _unopenable(path, error)
 
 
 def _read_found(name, path, rules):
     """(Corpus, None) for a file found in a folder or by a pattern, or (None, why it is
     skipped)."""
-    if _binary(path):
+    head, reason = _sniff(path)
+    if reason is not None:
+        return None, reason
+    if b"\0" in head:
         return None, "binary"
     try:
         return load_corpus(path, rules), None
@@ -205,8 +240,9 @@ def join(parts, skipped=()):
 
 
 def _names(names):
-    shown = ", ".join(names[:SHOWN_NAMES])
-    return shown + (f" and {len(names) - SHOWN_NAMES} more" if len(names) > SHOWN_NAMES else "")
+    listed = ", ".join(shown(name) for name in names[:SHOWN_NAMES])
+    return listed + (f" and {len(names) - SHOWN_NAMES} more" if len(names) > SHOWN_NAMES
+                     else "")
 
 
 def describe_skipped(skipped):
