@@ -56,6 +56,23 @@ def test_no_bar_unless_stderr_is_a_terminal():
         assert show_progress_bar()
 
 
+def test_keras_bar_draws_on_stderr_and_a_log_line_ends_it_first():
+    from charlstm.model.keras_compat import EpochProgress
+
+    progress = EpochProgress()
+    progress.set_params({"verbose": 1, "epochs": 2, "steps": 10})
+    screen, out = Terminal(), io.StringIO()
+    with contextlib.redirect_stderr(screen), contextlib.redirect_stdout(out):
+        progress.on_epoch_begin(0)
+        progress.on_train_batch_end(0, {"loss": 3.5})
+        log("time budget: a line of its own")
+    assert out.getvalue() == ""
+    lines = screen.getvalue().split("\n")
+    assert lines[0] == "Epoch 1/2" and "1/10" in lines[1] and "loss: 3.5000" in lines[1]
+    assert lines[2] == "time budget: a line of its own"
+
+
+@pytest.mark.slow  # 8-12 s on 2 cores: keeps the quick tier within 5 minutes
 def test_on_a_terminal_the_bar_is_on_stderr_and_log_lines_start_their_own_line(
         tiny_text_path, tmp_path):
     # --minutes logs its "time budget:" line after the first step, while the bar is drawn.
