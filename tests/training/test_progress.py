@@ -48,6 +48,20 @@ def test_a_log_line_ends_an_open_progress_line_first():
                                  "\r 4/10 ━━━ 2s/step\nafter the bar's own end\n")
 
 
+def test_an_error_during_a_bar_gets_its_own_line():
+    from charlstm.cli import run
+    from charlstm.errors import UserError
+
+    def command():
+        progress_stream().write("\r 3/10 ━━━ 2s/step")
+        raise UserError("no space left on device")
+
+    screen = Terminal()
+    with contextlib.redirect_stderr(screen), pytest.raises(SystemExit):
+        run(command, "train.py")
+    assert screen.getvalue().endswith("2s/step\ntrain.py: error: no space left on device\n")
+
+
 def test_no_bar_unless_stderr_is_a_terminal():
     assert not show_progress_bar() or sys.stderr.isatty()
     with contextlib.redirect_stderr(io.StringIO()):
