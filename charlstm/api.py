@@ -3,8 +3,8 @@ do, as functions a notebook calls. The commands are thin wrappers of these (char
 
 Mistakes raise charlstm.UserError (a ValueError) with the one-line message the commands print;
 nothing here calls sys.exit. Progress and status lines go to the logger "charlstm" (shown on
-stderr; verbose=0 keeps only warnings), Keras' progress bar and the tutorial's figures to
-stdout.
+stderr; verbose=0 keeps only warnings), Keras' progress bar to stderr where it is a terminal
+(never in a notebook, whose stderr is not), and the tutorial's figures to stdout.
 
 This module is where charlstm meets Keras: importing it imports no backend. Each call first
 starts the backend as it was asked to (quietly unless verbose_backend; a multi-machine

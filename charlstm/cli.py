@@ -27,7 +27,7 @@ from .config import (EVALUATE_COMMAND, EVALUATION, EXPORT, EXPORT_COMMAND,
                      RESUME_RULES, add_arguments, describe_default, resolve,
                      resolve_options)
 from .errors import UserError, shown
-from .logs import log, show_on_stderr
+from .logs import end_open_line, log, show_on_stderr
 from .system.signals import StopRequests, Terminated, exit_status, sigterm_like_ctrl_c
 
 TRAIN_DESCRIPTION = """\
@@ -291,6 +291,7 @@ def run(command, program=None):
             status = command() or 0
         except UserError as error:
             sys.stdout.flush()
+            end_open_line()  # a progress bar's, on a terminal: the error gets its own line
             print(_error_line(program, error), file=sys.stderr)
             status = 1
         except KeyboardInterrupt as interrupt:
@@ -305,6 +306,7 @@ def run(command, program=None):
             if os.environ.get("CHARLSTM_DEBUG") == "1":
                 raise
             sys.stdout.flush()
+            end_open_line()
             print(_error_line(program, unforeseen(error, program)), file=sys.stderr)
             status = 1
     sys.exit(status)

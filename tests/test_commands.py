@@ -27,8 +27,13 @@ def trained_dir(tiny_text_path, tmp_path_factory):
 
 def test_train_prints_the_tutorials_figures_and_writes_checkpoints(trained_dir):
     directory, result = trained_dir
-    assert result.stdout.startswith("Total Characters: ")
-    assert "Epoch 1/2" in result.stdout  # Keras' own progress bar
+    # Stdout is the tutorial's three figures and nothing else: no progress bar.
+    assert [line.split(":")[0] for line in result.stdout.splitlines()] == [
+        "Total Characters", "Total Vocab", "Total Patterns"]
+    # Stderr is a pipe here: plain lines, no bar's \x1b colours, \r or \b.
+    for stream in (result.stdout, result.stderr):
+        assert not {"\x1b", "\r", "\b"} & set(stream), repr(stream[-2000:])
+    assert result.stderr.startswith("device: "), result.stderr[:500]
     summaries = [l for l in result.stderr.splitlines() if l.startswith("epoch ")]
     assert len(summaries) == 2 and summaries[0].startswith("epoch 1/2 loss ")
     assert "oneDNN" not in result.stderr and "cuda" not in result.stderr.lower()

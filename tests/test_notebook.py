@@ -50,6 +50,10 @@ def test_the_notebook_runs_end_to_end_in_a_jupyter_kernel(tmp_path, monkeypatch)
     cells = code_cells(notebook)
     printed = "".join(stream_text(cell) for cell in cells)
     assert "device: CPU" in printed
+    # A kernel's stderr is no terminal: no progress bar, plain lines on both streams.
+    streamed = "".join(output.get("text", "") for cell in cells for output in cell.outputs
+                       if output.output_type == "stream")
+    assert "epoch 1/" in streamed and not {"\x1b", "\r", "\b", "━"} & set(streamed)
     assert printed.count("\n---\n") == 3  # three samples
     # The loss plot is displayed as a PNG, from the file train wrote beside its history.
     images = [output["data"]["image/png"] for cell in cells for output in cell.outputs

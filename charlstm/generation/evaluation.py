@@ -16,7 +16,6 @@ Probabilities are clipped below at Keras' epsilon (1e-7), as Keras' own loss doe
 
 import contextlib
 import math
-import sys
 from typing import NamedTuple
 
 import numpy as np
@@ -27,7 +26,7 @@ from ..system.devices import report_device
 from ..errors import UserError
 from ..checkpoints.run_folder import default_weights
 from ..checkpoints.loading import load_for_generation, text_for_model
-from ..logs import log
+from ..logs import log, progress_stream, show_progress_bar
 from ..model.models import compiled_forward
 from ..text.windows import encode_inputs, gather_patterns, input_table, pattern_count
 
@@ -116,6 +115,7 @@ def evaluate(options, verbose=1):
         progress = None
         if verbose:
             log(f"scoring {name}: {windows} windows")
+        if verbose and show_progress_bar():  # a bar on a terminal only, never in a pipe
             progress = _progress_on_stderr(keras.utils.Progbar(windows, unit_name="window"))
         loss, windows = tutorial_loss(model, checkpoint.topology, part, checkpoint.seq_length,
                                       options.batch_size, progress)
@@ -124,10 +124,11 @@ def evaluate(options, verbose=1):
 
 
 def _progress_on_stderr(bar):
-    """Keras' progress bar writes to stdout, which here holds the results: draw it on stderr."""
+    """Keras' progress bar writes to stdout, which here holds the results: draw it on stderr,
+    where a log line ends its line first (logs.progress_stream)."""
 
     def update(done):
-        with contextlib.redirect_stdout(sys.stderr):
+        with contextlib.redirect_stdout(progress_stream()):
             bar.update(done)
 
     return update

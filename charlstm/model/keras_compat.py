@@ -12,9 +12,11 @@ shims at risk when the installed Keras is not the one they were written for
     []
 """
 
+import contextlib
 import importlib
 from typing import NamedTuple
 
+from ..logs import progress_stream
 from ..system.backend import import_keras
 
 keras = import_keras()  # quietly, once: see charlstm.system.backend
@@ -84,8 +86,12 @@ def missing_private_apis():
 
 
 class EpochProgress(keras.callbacks.ProgbarLogger):
-    """Keras' progress bar, except that an epoch stopped part-way (Ctrl-C, a divergence) ends
-    its bar at the step it reached instead of repainting it as complete.
+    """Keras' progress bar, drawn on stderr (stdout carries only a command's output), and
+    only where stderr is a terminal (logs.show_progress_bar; the caller checks): its \r, \b
+    and colour codes would fill a pipe, a file or a notebook with garbage. Log lines written
+    while the bar's line is open start on a line of their own (logs.progress_stream). An
+    epoch stopped part-way (Ctrl-C, a divergence) ends its bar at the step it reached instead
+    of repainting it as complete.
 
     Private: overrides ProgbarLogger._finalize_progbar (Keras 3.15.1), the one place where
     the bar is completed.
@@ -100,15 +106,24 @@ class EpochProgress(keras.callbacks.ProgbarLogger):
         self.epoch_limit = epoch_limit
 
     def on_epoch_begin(self, epoch, logs=None):
-        if self.epoch_limit:
-            return super().on_epoch_begin(epoch, logs)
-        # A --minutes run without --epochs has no last epoch to name: "Epoch 3", not
-        # "Epoch 3/1000000" (the bar itself is Keras').
-        epochs, self.epochs = self.epochs, 1  # 1: Keras prints no epoch line
-        super().on_epoch_begin(epoch, logs)
-        self.epochs = epochs
-        if self.verbose:
-            print(f"Epoch {epoch + 1}", flush=True)
+        with contextlib.redirect_stdout(progress_stream()):
+            if self.epoch_limit:
+                return super().on_epoch_begin(epoch, logs)
+            # A --minutes run without --epochs has no last epoch to name: "Epoch 3", not
+            # "Epoch 3/1000000" (the bar itself is Keras').
+            epochs, self.epochs = self.epochs, 1  # 1: Keras prints no epoch line
+            super().on_epoch_begin(epoch, logs)
+            self.epochs = epochs
+            if self.verbose:
+                print(f"Epoch {epoch + 1}", flush=True)
+
+    def on_train_batch_end(self, batch, logs=None):
+        with contextlib.redirect_stdout(progress_stream()):
+            super().on_train_batch_end(batch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        with contextlib.redirect_stdout(progress_stream()):
+            super().on_epoch_end(epoch, logs)
 
     def _finalize_progbar(self, logs):
         stopped = bool(getattr(self.model, "stop_training", False))

@@ -34,7 +34,7 @@ from ..errors import UserError
 from ..checkpoints.run_folder import checkpoint_name
 from ..checkpoints.history import COLUMNS, read_rows
 from ..model.keras_compat import EpochProgress, moving_averages
-from ..logs import log
+from ..logs import log, show_progress_bar
 from ..model.optimizer import PLATEAU_FACTOR, PLATEAU_PATIENCE, cosine_end_variable
 from ..generation.sampling import generate_indices, greedy, make_chooser
 from ..system.signals import StopRequests
@@ -518,6 +518,7 @@ class RunCallbacks:
     history: HistoryLog  # None where this process writes no files
     early_stop: EarlyStop  # None without --early-stopping
     clock: TimeBudget = None
+    progress: EpochProgress = None  # the bar: verbose, on a terminal only
 
 
 def _sample_writer(run):
@@ -543,8 +544,12 @@ def run_callbacks(run, history_path, writes_files, verbose):
         clock=clock)
     interrupt, divergence = GracefulInterrupt(), DivergenceStop(len(run.vocabulary))
     # The progress bar first, so that it finishes its line before the summary line; the
-    # state reset next, before any batch.
-    ordered = [EpochProgress(not unbounded(settings.epochs))] if verbose else []
+    # state reset next, before any batch. A bar only on a terminal: in a pipe, a file or a
+    # notebook the summary line is an epoch's one line of progress.
+    progress = None
+    if verbose and show_progress_bar():
+        progress = EpochProgress(not unbounded(settings.epochs))
+    ordered = [progress] if progress else []
     if settings.stateful:
         ordered.append(StateReset())
     # The clock before the checkpoints, which record it.
@@ -568,4 +573,4 @@ def run_callbacks(run, history_path, writes_files, verbose):
         early_stop = EarlyStop(settings.monitor, settings.early_stopping, start.best_value)
         ordered.append(early_stop)
     return RunCallbacks(ordered, interrupt, divergence, checkpointer, history, early_stop,
-                        clock)
+                        clock, progress)

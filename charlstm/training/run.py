@@ -277,8 +277,6 @@ def prepare(settings, verbose=1):
     this_machine = machine(settings.distribute, settings.mixed_precision)
     validate(settings, TextLengths(len(corpus), len(training_indices), len(held_out_indices),
                                    len(corpus.vocabulary)), this_machine)
-    if verbose:
-        print_figures(settings, corpus)
     history_path = settings.history or default_path(settings.checkpoint_dir, settings.bigger)
     if not settings.dry_run:
         check_outputs(settings, checkpoint, history_path, corpus.documents)
@@ -286,6 +284,8 @@ def prepare(settings, verbose=1):
     # Where it runs, once the text and the folder are known to be good (so that a mistake
     # there stays a one-line error).
     device, strategy = set_up_devices(settings, this_machine)
+    if verbose:  # after the device: line, as the README shows
+        print_figures(settings, corpus)
     for line in read_lines:
         log(line)
     if init:
@@ -345,7 +345,7 @@ def train(settings, verbose=1):
     writes_files = is_chief()
     history_path = run.history_path
     callbacks = run_callbacks(run, history_path, writes_files, verbose)
-    fit(run, callbacks, history_path, writes_files, verbose)
+    fit(run, callbacks, history_path, writes_files)
     return report(run, callbacks, history_path, writes_files)
 
 
@@ -373,7 +373,7 @@ def check_outputs(settings, checkpoint, history_path, documents=()):
                  inputs + [("history file", history_path)])
 
 
-def fit(run, callbacks, history_path, writes_files, verbose):
+def fit(run, callbacks, history_path, writes_files):
     """Model.fit from the run's start to its last epoch, holding the folder's lock."""
     settings = run.settings
     data, steps_per_epoch = training_data(run.batches, settings.epochs, run.start.epoch,
@@ -395,7 +395,7 @@ def fit(run, callbacks, history_path, writes_files, verbose):
         run.model.fit(data, epochs=settings.epochs, initial_epoch=run.start.epoch,
                       steps_per_epoch=steps_per_epoch, shuffle=False,
                       validation_data=validation, callbacks=callbacks.ordered,
-                      verbose=1 if verbose else 0)
+                      verbose=1 if callbacks.progress else 0)
 
 
 def report(run, callbacks, history_path, writes_files):
