@@ -72,7 +72,7 @@ def score(weights):
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(checkpoint.vocabulary.decode(tail))
         with contextlib.redirect_stdout(io.StringIO()):
-            (part,) = charlstm.evaluate(weights, text=path, verbose=0)
+            (part,) = charlstm.evaluate(weights, text=path, all=True, verbose=0)
     return part
 
 

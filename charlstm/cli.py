@@ -54,10 +54,13 @@ Write text with a trained character LSTM, one character at a time, as the tutori
 
 EVALUATE_DESCRIPTION = """\
 Score a checkpoint by the tutorial's own loss: the mean cross-entropy of the character after
-each window, over every window of a text (no dropout). Works for any checkpoint, legacy
-tutorial files included, whatever targets or input encoding it was trained with.
+each window of a text (no dropout), estimated from an even sample of --windows windows of
+each part with its standard error (±), or over every window with --all. Works for any
+checkpoint, legacy tutorial files included, whatever targets or input encoding it was
+trained with. A checkpoint trained with --validation-split gets its held-out part apart.
 
     python evaluate.py                        # the lowest-loss checkpoint in this folder
+    python evaluate.py --all                  # every window: the exact figure
     python evaluate.py --checkpoint-dir runs --held-out 0.1   # training part and tail apart
 """
 
@@ -408,9 +411,13 @@ def print_results(results):
     for score in results:
         if score.loss is None:
             print(f"{score.part}: too short for one {score.seq_length}-character window")
-        else:
+        elif score.exact:
             print(f"{score.part}: loss {score.loss:.4f} nats ({score.bits_per_character:.4f} "
                   f"bits) a character over {score.windows} windows", flush=True)
+        else:  # an even sample: the mean ± its standard error
+            print(f"{score.part}: loss {score.loss:.4f} ± {score.standard_error:.4f} nats "
+                  f"({score.bits_per_character:.4f} ± {score.standard_error_bits:.4f} bits) a "
+                  f"character over {score.scored:,} of {score.windows:,} windows", flush=True)
 
 
 def evaluate_main(argv=None, prog=None):

@@ -533,9 +533,15 @@ EVALUATION = (
     Option("text", None, "text to score on: files, folders or patterns, as train.py's --text "
            "(default: the training text stored in our checkpoints; wonderland.txt for legacy "
            "files)", "data", metavar="FILE", multiple=True),
-    Option("held_out", 0.0, "also score the training part and the held-out part separately, "
+    Option("held_out", None, "also score the training part and the held-out part separately, "
            "split as train.py --validation-split F splits: the last fraction F of one text, "
-           "whole files of several", "data", type=fraction, metavar="F"),
+           "whole files of several (default: the checkpoint's own --validation-split on the "
+           "text it stores; 0 scores the whole text only)", "data", type=fraction,
+           metavar="F"),
+    Option("windows", 10_000, "score an even sample of this many windows of each part and "
+           "print the mean with its standard error (10,000 keeps the bundled model's to about "
+           "0.01 nats)", "data", type=positive_int, metavar="N"),
+    _switch("all", "score every window, for the exact figure (minutes on a CPU)", "data"),
     Option("batch_size", 256, "windows per forward call", "data", type=positive_int,
            metavar="N"),
 )

@@ -107,7 +107,9 @@ class EvaluationOptions(CheckpointChoice):
     """One evaluation's options: one field per config.EVALUATION entry, checked."""
 
     text: str | tuple[str, ...] | None = None
-    held_out: float = 0.0
+    held_out: float | None = None
+    windows: int = 10_000
+    all: bool = False
     batch_size: int = 256
 
 

@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..system.backend import import_keras
-from ..text.sources import split
+from ..text.sources import Document, split
 from ..system.devices import report_device
 from ..errors import UserError
 from ..checkpoints.run_folder import default_weights
@@ -38,19 +38,40 @@ EPSILON = 1e-7
 class PartScore(NamedTuple):
     part: str  # "all", "training part", "held-out tail" or "held-out files"
     loss: float  # mean cross-entropy in nats; None if the part is shorter than one window
-    windows: int
+    windows: int  # the part's windows
     seq_length: int
+    scored: int = None  # the windows scored: all of them (exact), or an even sample
+    standard_error: float = 0.0  # of loss, in nats: 0 when every window was scored
 
     @property
     def bits_per_character(self):
         """The loss in bits (nats / ln 2): what char-rnn papers and compression report."""
         return None if self.loss is None else self.loss / math.log(2)
 
+    @property
+    def standard_error_bits(self):
+        return self.standard_error / math.log(2)
 
-class _Indices(NamedTuple):
-    """A seed text as charlstm.text.sources.split takes it: one document."""
+    @property
+    def exact(self):
+        """Whether every window of the part was scored (no standard error)."""
+        return self.scored is None or self.scored == self.windows
+
+
+class _Text(NamedTuple):
+    """A text as charlstm.text.sources.split takes it: indices, and for a corpus of several
+    files its documents (with their starts) and vocabulary."""
 
     indices: np.ndarray
+    documents: tuple = ()
+    vocabulary: object = None
+
+
+class _Stratum(NamedTuple):
+    """Windows sampled and scored together: their starts in text (the whole or a part's)."""
+
+    text: np.ndarray
+    starts: np.ndarray
 
 
 def window_losses(forward, table, indices, seq_length, starts, batch_size=256, progress=None):
@@ -88,9 +109,14 @@ def tutorial_loss(model, topology, indices, seq_length, batch_size=256, progress
 def evaluate(options, verbose=1):
     """The tutorial loss of a checkpoint (options.weights, or the best one in
     options.checkpoint_dir; EvaluationOptions, charlstm.config) on a text (default: the one
-    it was trained on), and with held_out > 0 on the training part and the held-out tail
-    apart: a list of PartScore, loss None for a part too short for one window. verbose
-    shows Keras' progress bar for each part."""
+    it was trained on): a list of PartScore, "all" first, then with a held-out fraction
+    (options.held_out, by default the checkpoint's --validation-split) the training part and
+    the held-out part; loss None for a part too short for one window.
+
+    Each part's figure is the mean over an even sample of options.windows of its windows,
+    with its standard error, or over every window with options.all. Every window is scored
+    once: the whole text's figure is put together from its parts' (see _strata). verbose
+    shows Keras' progress bar."""
     weights = options.weights or default_weights(options.checkpoint_dir)
     model, checkpoint, indices = load_for_generation(weights, options.text, options.seq_length)
     if indices is None:
@@ -98,29 +124,154 @@ def evaluate(options, verbose=1):
                         "give --text FILE to score it on")
     log(f"weights: {weights}")
     report_device()
-    parts = [("all", indices)]
-    if options.held_out:
-        # As train.py splits: whole files of a --text of several, else the last fraction.
-        several = options.text and not checkpoint.is_legacy
-        text = text_for_model(options.text, checkpoint) if several else _Indices(indices)
-        training, held_out, files = split(text, options.held_out)
-        parts += [("training part", training),
-                  ("held-out files" if files else "held-out tail", held_out)]
-    results = []
-    for name, part in parts:
-        windows = pattern_count(len(part), checkpoint.seq_length)
-        if not windows:
-            results.append(PartScore(name, None, 0, checkpoint.seq_length))
+    seq_length = checkpoint.seq_length
+    fraction = held_out_fraction(options, checkpoint)
+    names = ["all"]
+    parts = []
+    if fraction:
+        parts = split_parts(options, checkpoint, indices, fraction)
+        names += [name for name, _, _ in parts]
+    strata = _strata(indices, parts, seq_length)
+    picks = {key: _even_sample(len(stratum.starts), None if options.all else options.windows)
+             for key, stratum in strata.items()}
+    losses = _score(model, checkpoint, strata, picks, options.batch_size, verbose)
+    windows = {key: len(stratum.starts) for key, stratum in strata.items()}
+    return [_estimate(name, _strata_of(name, strata), windows, losses, seq_length)
+            for name in names]
+
+
+def held_out_fraction(options, checkpoint):
+    """--held-out, else the checkpoint's own --validation-split when scoring the text it
+    stores (its held-out part is then exactly the one training held out), else 0."""
+    if options.held_out is not None:
+        return options.held_out
+    if options.text or checkpoint.is_legacy:
+        return 0.0
+    return checkpoint.metadata.setting("validation_split") or 0.0
+
+
+def split_parts(options, checkpoint, indices, fraction):
+    """[(name, indices, positions)] of the training part and the held-out part, split as
+    train.py --validation-split splits (charlstm.text.sources.split): whole files of a
+    corpus of several, else the last fraction; positions: where each of a part's characters
+    lies in the whole text (a separator joining two files of a part: the one after the
+    first)."""
+    if options.text and not checkpoint.is_legacy:
+        text = text_for_model(options.text, checkpoint)
+    else:
+        text = _stored_text(checkpoint, indices)
+    training, held_out, files = split(text, fraction)
+    if not files:
+        return [("training part", training, np.arange(len(training))),
+                ("held-out tail", held_out, np.arange(len(indices) - len(held_out),
+                                                      len(indices)))]
+    held_names = {document.name for document in files}
+    kept = [document for document in text.documents if document.name not in held_names]
+    return [("training part", training, _positions(kept)),
+            ("held-out files", held_out, _positions(files))]
+
+
+def _stored_text(checkpoint, indices):
+    """The text a checkpoint stores, with the documents its metadata records (name, bytes,
+    characters each) when it was a corpus of several files and they add up to it."""
+    records = [] if checkpoint.is_legacy else checkpoint.metadata.get("documents") or []
+    documents, start = [], 0
+    for name, size, length in records:
+        documents.append(Document(name, name, size, length, start))
+        start += length + 1  # and the separator after it
+    if len(documents) < 2 or start - 1 != len(indices):
+        return _Text(indices)
+    return _Text(indices, tuple(documents), checkpoint.vocabulary)
+
+
+def _positions(documents):
+    """Where each character of documents joined by separators lies in the whole corpus."""
+    pieces = []
+    for document in documents:
+        if pieces:
+            pieces.append([pieces[-1][-1] + 1])  # the separator after the previous one
+        pieces.append(np.arange(document.start, document.start + document.length))
+    return np.concatenate(pieces) if pieces else np.zeros(0, np.int64)
+
+
+def _strata(indices, parts, seq_length):
+    """{(part name, whether these are windows of the whole text): _Stratum}, windows sampled
+    and scored apart, every window in one stratum. Without parts: ("all", True), every
+    window of the text. With them, for each part its windows that are also the whole's and
+    those across the gap a held-out file left (a part's own); and ("between", True): the
+    whole's windows in no part, across the cut. The whole's figure is put together from
+    the strata marked True, a part's from its own two."""
+    whole_windows = pattern_count(len(indices), seq_length)
+    if not parts:
+        return {("all", True): _Stratum(indices, np.arange(whole_windows))}
+    strata = {}
+    covered = np.zeros(whole_windows, bool)
+    for name, part, positions in parts:
+        starts = np.arange(pattern_count(len(part), seq_length))
+        in_whole = positions[starts + seq_length] - positions[starts] == seq_length
+        covered[positions[starts[in_whole]]] = True
+        strata[name, True] = _Stratum(part, starts[in_whole])
+        strata[name, False] = _Stratum(part, starts[~in_whole])
+    strata["between", True] = _Stratum(indices, np.flatnonzero(~covered))
+    return strata
+
+
+def _strata_of(name, strata):
+    """The strata a part's figure is made of: the whole's ("all") are those marked True."""
+    if name == "all":
+        return [key for key in strata if key[1]]
+    return [key for key in strata if key[0] == name]
+
+
+def _even_sample(count, size):
+    """Positions of an even sample of size out of count (all of them for size None or >=
+    count): one in the middle of each of size equal stretches, the same every run. At
+    least two, for a standard error."""
+    if size is None or size >= count:
+        return np.arange(count)
+    size = max(size, 2)
+    return ((np.arange(size) + 0.5) * count / size).astype(np.int64)
+
+
+def _score(model, checkpoint, strata, picks, batch_size, verbose):
+    """{stratum key: losses of its picked windows}, each window scored once."""
+    total = sum(len(chosen) for chosen in picks.values())
+    population = sum(len(stratum.starts) for stratum in strata.values())
+    progress = None
+    if verbose:
+        log(f"scoring {total:,} of {population:,} windows")
+    if verbose and show_progress_bar():  # a bar on a terminal only, never in a pipe
+        progress = _progress_on_stderr(keras.utils.Progbar(total, unit_name="window"))
+    forward = compiled_forward(model)
+    table = input_table(checkpoint.topology.vocab_size, checkpoint.topology.input_encoding)
+    losses, done = {}, 0
+    for key, stratum in strata.items():
+        shown = None if progress is None else (lambda count, done=done: progress(done + count))
+        losses[key] = window_losses(forward, table, stratum.text, checkpoint.seq_length,
+                                    stratum.starts[picks[key]], batch_size, shown)
+        done += len(picks[key])
+    return losses
+
+
+def _estimate(name, keys, windows, losses, seq_length):
+    """A part's PartScore from its strata: the stratified mean (each stratum's mean weighted
+    by its windows) and its standard error, each stratum's sample standard deviation / sqrt
+    (sampled) with the finite-population correction sqrt(1 - sampled / windows), so 0 for a
+    stratum scored whole."""
+    total = sum(windows[key] for key in keys)
+    scored = sum(len(losses[key]) for key in keys)
+    if not total:
+        return PartScore(name, None, 0, seq_length, 0)
+    mean = variance = 0.0
+    for key in keys:
+        sample, share = losses[key], windows[key] / total
+        if not len(sample):
             continue
-        progress = None
-        if verbose:
-            log(f"scoring {name}: {windows} windows")
-        if verbose and show_progress_bar():  # a bar on a terminal only, never in a pipe
-            progress = _progress_on_stderr(keras.utils.Progbar(windows, unit_name="window"))
-        loss, windows = tutorial_loss(model, checkpoint.topology, part, checkpoint.seq_length,
-                                      options.batch_size, progress)
-        results.append(PartScore(name, loss, windows, checkpoint.seq_length))
-    return results
+        mean += share * float(sample.mean())
+        if len(sample) < windows[key]:
+            correction = 1 - len(sample) / windows[key]
+            variance += share**2 * float(sample.var(ddof=1)) / len(sample) * correction
+    return PartScore(name, mean, total, seq_length, scored, math.sqrt(variance))
 
 
 def _progress_on_stderr(bar):
