@@ -2,13 +2,14 @@
 web side).
 
 Every request is a Group of rows (num_samples of them) of one model's batch. One thread steps
-every model's batch by one character at a time, each row taking the character chosen for it
-at the last step. A new request reads its prime apart (below) and then joins, and a finished
-or cancelled one leaves at the next step and frees its rows. The arithmetic is the StatefulDecoder's (float64: a row's numbers do not depend
-on the rows around it). Every row's next character is chosen in one call
-(sampling.choose_rows) with its request's settings, each request drawing from its own random
-generator, seeded and drawn exactly as generate.py draws it, so a request's text is the text
-that `generate.py --stateful` writes for the same options, alone or among 127 others.
+every model's batch by one character at a time, each row taking the character chosen for it at
+the last step. A new request reads its prime apart (below) and then joins, and a finished or
+cancelled one leaves at the next step and frees its rows. The arithmetic is the
+StatefulDecoder's (float64: a row's numbers do not depend on the rows around it). Every row's
+next character is chosen in one call (sampling.choose_rows) with its request's settings, each
+request drawing from its own random generator, seeded and drawn exactly as generate.py draws
+it, so a request's text is the text that `generate.py --stateful` writes for the same options,
+alone or among 127 others.
 
 A new request's prime is read apart from the running batch, before it joins: the newcomers of
 a turn are stepped together in a small batch of their own, all their prime characters in one
