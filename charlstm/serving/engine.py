@@ -2,18 +2,22 @@
 web side).
 
 Every request is a Group of rows (num_samples of them) of one model's batch. One thread steps
-every model's batch by one character at a time: a row still reading its prime takes the
-prime's next character, the others the character chosen for them at the last step. A new
-request joins at the next step, and a finished or cancelled one leaves at the next step and
-frees its rows. The arithmetic is the StatefulDecoder's (float64: a row's numbers do not depend
-on the rows around it). Every row's next character is chosen in one call
-(sampling.choose_rows) with its request's settings, each request drawing from its own random
-generator, seeded and drawn exactly as generate.py draws it, so a request's text is the text
-that `generate.py --stateful` writes for the same options, alone or among 127 others.
+every model's batch by one character at a time, each row taking the character chosen for it at
+the last step. A new request reads its prime apart (below) and then joins, and a finished or
+cancelled one leaves at the next step and frees its rows. The arithmetic is the
+StatefulDecoder's (float64: a row's numbers do not depend on the rows around it). Every row's
+next character is chosen in one call (sampling.choose_rows) with its request's settings, each
+request drawing from its own random generator, seeded and drawn exactly as generate.py draws
+it, so a request's text is the text that `generate.py --stateful` writes for the same options,
+alone or among 127 others.
 
-A prime is read in the batch too, one character a step like every other row: it costs other
-streams nothing but a row, and a prime of P characters makes its request wait P steps for its
-first character (serve.py --max-prime bounds P).
+A new request's prime is read apart from the running batch, before it joins: the newcomers of
+a turn are stepped together in a small batch of their own, all their prime characters in one
+go (at most PRIME_STEPS_PER_TURN steps a turn, so a 4,000-character prime delays the running
+streams by a few such turns, not one long stall), and their first characters are chosen
+there. They join the running batch with their states and first characters, so a client that
+joins 31 busy streams waits one of its prime's short steps per character and one step of
+the batch, not a step of the whole batch per prime character.
 
     >>> import os
     >>> from charlstm.config import resolve_options
@@ -97,6 +101,7 @@ class Group:
         self.rng = rng  # drawn as make_chooser draws it: one number a row a step
         self.rows = len(primes)
         self.position = 0  # the prime characters read so far
+        self.states = None  # its rows' own states while it reads its prime
         self.texts = [[] for _ in range(self.rows)]
         self.produced = 0
         self.cancelled = False
@@ -128,105 +133,179 @@ class Group:
         return ["".join(text) for text in self.texts]
 
 
+# How many prime characters the newcomers read in one turn of the engine, between two steps
+# of the running batch: a prime up to this long is read in one go (bench/serve.py's are 16
+# at most), and a longer one (--max-prime allows 4,000) goes on at the next turn, so that the
+# running streams wait for at most this many short steps at a time.
+PRIME_STEPS_PER_TURN = 64
+
+
+def _row_settings(groups, size):
+    """Each row's (temperatures, top_ks, top_ps), for sampling.choose_rows; size: the
+    vocabulary's (a top_k of None keeps every character)."""
+    per_row = [(group.options.temperature, group.options.top_k or size, group.options.top_p)
+               for group in groups for _ in range(group.rows)]
+    if not per_row:
+        return (np.zeros(0),) * 3
+    return tuple(np.array(column) for column in zip(*per_row))
+
+
+def _choose(probabilities, groups, settings):
+    """Every row's next character (the groups' rows in order), in one call for the sampled
+    rows: each group draws from its own generator, one number a row, as make_chooser would."""
+    temperatures, top_ks, top_ps = settings
+    chosen = np.argmax(probabilities, axis=1)  # greedy rows (temperature 0) keep this
+    sampled = temperatures > 0
+    if sampled.any():
+        draws = np.concatenate([group.rng.random((group.rows, 1))
+                                for group in groups if group.sampled])
+        chosen[sampled] = choose_rows(probabilities[sampled], temperatures[sampled],
+                                      top_ks[sampled], top_ps[sampled], draws)
+    return chosen
+
+
+def _append(groups, chosen):
+    """Each group's rows' new characters (chosen, the groups' rows in order)."""
+    offset = 0
+    for group in groups:
+        chars = group.model.checkpoint.vocabulary.chars
+        for text, index in zip(group.texts, chosen[offset:offset + group.rows]):
+            text.append(chars[index])
+        offset += group.rows
+        group.produced += 1
+
+
+def _stack(states_list):
+    """Several row blocks' states (each per layer a tuple of arrays) as one block."""
+    return [tuple(np.concatenate(arrays) for arrays in zip(*layers))
+            for layers in zip(*states_list)]
+
+
+def _rows(states, rows):
+    return [tuple(array[rows] for array in layer) for layer in states]
+
+
 class _Batch:
-    """One model's rows: the groups in row order, their stacked recurrent states, each row's
-    next input character, and each row's sampling settings (for sampling.choose_rows)."""
+    """One model's rows: the running groups in row order, their stacked recurrent states,
+    each row's next input character and sampling settings; and the newcomers still reading
+    their primes, apart (each with its own states until it joins)."""
 
     def __init__(self, model):
         self.model = model
+        self.size = len(model.checkpoint.vocabulary)
         self.groups = []
+        self.reading = []  # newcomers reading their primes, each with group.states
         self.states = None  # per layer, a tuple of (rows, units) arrays
         self.inputs = np.zeros(0, np.int64)
-        self._settings()
-
-    def _settings(self):
-        size = len(self.model.checkpoint.vocabulary)
-        per_row = [(group.options.temperature, group.options.top_k or size,
-                    group.options.top_p) for group in self.groups for _ in range(group.rows)]
-        temperatures, top_ks, top_ps = (np.array(column) for column in zip(*per_row)) \
-            if per_row else (np.zeros(0),) * 3
-        self.temperatures, self.top_ks, self.top_ps = temperatures, top_ks, top_ps
+        self.settings = _row_settings([], self.size)
 
     @property
     def rows(self):
-        return sum(group.rows for group in self.groups)
+        return sum(group.rows for group in self.groups + self.reading)
 
-    def join(self, groups):
-        """Add the groups' rows, from zero state (they read their primes first)."""
-        if not groups:
-            return
-        fresh = self.model.decoder.zero_states(sum(group.rows for group in groups))
-        self.states = fresh if self.states is None else [
-            tuple(np.concatenate([old, new]) for old, new in zip(layer, added))
-            for layer, added in zip(self.states, fresh)]
-        self.inputs = np.concatenate([self.inputs, np.zeros(len(fresh[0][0]), np.int64)])
+    @property
+    def busy(self):
+        return bool(self.groups or self.reading)
+
+    def take(self, groups):
+        """Newcomers: they read their primes from zero state, apart from the running rows."""
+        for group in groups:
+            group.states = self.model.decoder.zero_states(group.rows)
+        self.reading += groups
+
+    def step(self):
+        """One character for every running row, then a turn of the newcomers' primes; the
+        groups that made their first characters (those that finished their primes)."""
+        if self.groups:
+            decoder = self.model.decoder
+            decoder.states = self.states
+            probabilities = decoder.probabilities(decoder.step_rows(self.inputs))
+            self.states = decoder.states
+            self.inputs = _choose(probabilities, self.groups, self.settings)
+            _append(self.groups, self.inputs)
+        return self._read() if self.reading else []
+
+    def _read(self):
+        """Up to PRIME_STEPS_PER_TURN characters of every newcomer's prime, the newcomers'
+        rows stepped together (those whose primes are shorter drop out as they end); the
+        newcomers that read their whole primes choose their first characters and join."""
+        decoder, groups = self.model.decoder, self.reading
+        starts = np.cumsum([0] + [group.rows for group in groups])
+        states, tops = _stack([group.states for group in groups]), [None] * len(groups)
+        for _ in range(PRIME_STEPS_PER_TURN):
+            active = [n for n, group in enumerate(groups)
+                      if group.position < group.primes.shape[1]]
+            if not active:
+                break
+            rows = np.concatenate([np.arange(starts[n], starts[n + 1]) for n in active])
+            subset = len(rows) < starts[-1]
+            decoder.states = _rows(states, rows) if subset else states
+            top = decoder.step_rows(np.concatenate(
+                [groups[n].primes[:, groups[n].position] for n in active]))
+            states = self._put(states, decoder.states, rows) if subset else decoder.states
+            offset = 0
+            for n in active:
+                group = groups[n]
+                group.position += 1
+                if group.position == group.primes.shape[1]:  # its last prime character
+                    tops[n] = top[offset:offset + group.rows]
+                offset += group.rows
+        for n, group in enumerate(groups):
+            group.states = _rows(states, np.arange(starts[n], starts[n + 1]))
+        read = [group for group, top in zip(groups, tops) if top is not None]
+        self.reading = [group for group, top in zip(groups, tops) if top is None]
+        if read:
+            self._join(read, np.concatenate([top for top in tops if top is not None]))
+        return read
+
+    @staticmethod
+    def _put(states, new, rows):
+        """states with the given rows replaced by new (fresh arrays: zero_states shares one
+        array between a layer's states)."""
+        replaced = []
+        for layer, added in zip(states, new):
+            arrays = []
+            for array, rows_new in zip(layer, added):
+                array = array.copy()
+                array[rows] = rows_new
+                arrays.append(array)
+            replaced.append(tuple(arrays))
+        return replaced
+
+    def _join(self, groups, tops):
+        """The groups that read their primes (tops: their rows' top hidden states) choose
+        their first characters and join the running rows with their states."""
+        chosen = _choose(self.model.decoder.probabilities(tops), groups,
+                         _row_settings(groups, self.size))
+        _append(groups, chosen)
+        joined = _stack([group.states for group in groups])
+        self.states = joined if self.states is None else _stack([self.states, joined])
+        self.inputs = np.concatenate([self.inputs, chosen])
         self.groups += groups
-        self._settings()
+        for group in groups:
+            group.states = None  # the batch's states are its states now
+        self.settings = _row_settings(self.groups, self.size)
 
     def leave(self):
-        """Drop the rows of finished or cancelled groups, and set their `finished`; returns
-        them."""
-        keep, gone, start = [], [], 0
+        """Drop the rows of finished or cancelled groups, running or reading, and set their
+        `finished`; returns them."""
+        gone = [group for group in self.reading if group.done]
+        self.reading = [group for group in self.reading if not group.done]
+        keep, start = [], 0
         for group in self.groups:
             if group.done:
                 gone.append(group)
             else:
                 keep.extend(range(start, start + group.rows))
             start += group.rows
-        if gone:
+        if len(keep) < start:
             self.groups = [group for group in self.groups if not group.done]
-            self.states = ([tuple(array[keep] for array in layer) for layer in self.states]
-                           if self.groups else None)
+            self.states = _rows(self.states, keep) if self.groups else None
             self.inputs = self.inputs[keep]
-            self._settings()
-            for group in gone:
-                group.finished.set()
+            self.settings = _row_settings(self.groups, self.size)
+        for group in gone:
+            group.finished.set()
         return gone
-
-    def step(self):
-        """One character for every row: the next prime character for a row still reading its
-        prime, else the one chosen for it at the last step. Returns the groups that made
-        their first characters."""
-        emitting, start = [], 0
-        for group in self.groups:
-            if group.position < group.primes.shape[1]:
-                self.inputs[start:start + group.rows] = group.primes[:, group.position]
-                group.position += 1
-            if group.position == group.primes.shape[1]:  # its prime read: it emits
-                emitting.append((group, start))
-            start += group.rows
-        decoder = self.model.decoder
-        decoder.states = self.states
-        top = decoder.step_rows(self.inputs)
-        self.states = decoder.states
-        if not emitting:
-            return []
-        rows = np.concatenate([np.arange(start, start + group.rows)
-                               for group, start in emitting])
-        chosen = self._choose(decoder.probabilities(top[rows]), rows, emitting)
-        self.inputs[rows] = chosen
-        chars, offset, first = self.model.checkpoint.vocabulary.chars, 0, []
-        for group, _ in emitting:
-            for text, index in zip(group.texts, chosen[offset:offset + group.rows]):
-                text.append(chars[index])
-            offset += group.rows
-            group.produced += 1
-            if group.produced == 1:
-                first.append(group)
-        return first
-
-    def _choose(self, probabilities, rows, emitting):
-        """Every emitting row's next character, in one call for the sampled rows: each group
-        draws from its own generator, as make_chooser would."""
-        chosen = np.argmax(probabilities, axis=1)  # greedy rows (temperature 0) keep this
-        sampled = self.temperatures[rows] > 0
-        if sampled.any():
-            draws = np.concatenate([group.rng.random((group.rows, 1))
-                                    for group, _ in emitting if group.sampled])
-            picked = rows[sampled]
-            chosen[sampled] = choose_rows(probabilities[sampled], self.temperatures[picked],
-                                          self.top_ks[picked], self.top_ps[picked], draws)
-        return chosen
 
 
 class Engine:
@@ -315,8 +394,8 @@ class Engine:
                 joining, self._joining = self._joining, []
                 closed = self._closed
             for batch in self._batches.values():
-                batch.join([group for group in joining if group.model is batch.model])
-            active = [batch for batch in self._batches.values() if batch.groups]
+                batch.take([group for group in joining if group.model is batch.model])
+            active = [batch for batch in self._batches.values() if batch.busy]
             if not active and not closed:
                 self._wake.wait()  # nothing to decode: sleep until a request comes
                 self._wake.clear()
@@ -338,10 +417,10 @@ class Engine:
                 news = batch.step()
         except Exception as error:  # noqa: BLE001 - a bug: end these groups, not the server
             log(f"the decoder failed on model {batch.model.name}: {type(error).__name__}: "
-                f"{error}; its {len(batch.groups)} request(s) ended")
-            for group in batch.groups:
+                f"{error}; its {len(batch.groups + batch.reading)} request(s) ended")
+            for group in batch.groups + batch.reading:
                 group.error = error
-        for group in batch.groups:
+        for group in batch.groups + batch.reading:
             if closed and not group.done:
                 group.error = ShuttingDown("the server is shutting down: the text stopped "
                                            f"after {group.produced} characters")

@@ -223,8 +223,20 @@ def _new_text(group, sent):
 
 # How often a stream sends what has been made since it last sent. Per character would be one
 # event, one write and one wake of the event loop a character a stream; every 25 ms is 40
-# updates a second, smooth to read, and at 128 streams a small share of the CPU.
+# updates a second, smooth to read. Beyond THIN_STREAMS open streams the interval grows with
+# them (100 ms at 128), so that the event loop sends at most THIN_STREAMS / STREAM_INTERVAL
+# events a second in all and keeps up, leaving the CPU to the decoder.
 STREAM_INTERVAL = 0.025
+THIN_STREAMS = 32
+
+
+def send_interval(streams):
+    """Seconds between a stream's sends while `streams` are open.
+
+    >>> send_interval(1), send_interval(32), send_interval(128)
+    (0.025, 0.025, 0.1)
+    """
+    return STREAM_INTERVAL * max(1, streams / THIN_STREAMS)
 
 
 class Waker:
@@ -259,7 +271,7 @@ def create_app(engine, limits, waker, options=None):
     start = _starter(engine, limits, waker)
     schema = request_schema(declarations)
     _add_generate(app, start, schema)
-    _add_stream(app, start, schema)
+    _add_stream(app, start, schema, engine)
     _add_pages_and_status(app, engine, options)
     return app
 
@@ -300,7 +312,7 @@ def _add_generate(app, start, schema):
             group.cancel()  # a no-op once done; frees the rows of a client that went away
 
 
-def _add_stream(app, start, schema):
+def _add_stream(app, start, schema, engine):
     """POST /generate/stream: the text as Server-Sent Events while it is made."""
     @app.post("/generate/stream", openapi_extra=schema)
     async def generate_stream(request: Request):
@@ -308,13 +320,14 @@ def _add_stream(app, start, schema):
         events {"text": new characters} ({"texts": [...]} for num_samples > 1), then "done"
         (or "error")."""
         group = await start(request)
-        return StreamingResponse(_events(group, _record(request)), media_type="text/event-stream",
+        return StreamingResponse(_events(group, engine, _record(request)),
+                                 media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache",
                                           "X-Accel-Buffering": "no"})
 
 
-async def _events(group, record):
-    """A stream's events: "start", the new characters every STREAM_INTERVAL, then "done"
+async def _events(group, engine, record):
+    """A stream's events: "start", the new characters every send_interval(), then "done"
     or "error"; `record` (the access log's) counts the characters sent."""
     sent = [0] * group.rows
     try:
@@ -331,7 +344,7 @@ async def _events(group, record):
                        else _event({}, "done"))
                 return
             if group.produced:
-                await asyncio.sleep(STREAM_INTERVAL)
+                await asyncio.sleep(send_interval(engine.streams))
             else:  # the first characters are sent the moment they are made
                 await group.waker.wait()
     finally:
