@@ -26,7 +26,9 @@ from .config import (EVALUATE_COMMAND, EVALUATION, EXPORT, EXPORT_COMMAND,
                      GENERATE_COMMAND, GENERATION, PLOT, SERVE, SERVE_COMMAND, SETTINGS,
                      RESUME_RULES, add_arguments, describe_default, resolve,
                      resolve_options)
+from .checkpoints.run_folder import recorded_loss
 from .errors import UserError, shown
+from .generation.repetition import find_loop, monotonous
 from .logs import end_open_line, log, show_on_stderr
 from .system.signals import StopRequests, Terminated, exit_status, sigterm_like_ctrl_c
 
@@ -392,16 +394,41 @@ def write_samples(generation, raw, out=None, stop=None):
     if interrupted is not None:
         log(f"interrupted after {len(generated[0])} characters")
         raise interrupted
+    return ["".join(sample) for sample in generated]
+
+
+def text_notes(generation, texts, temperature):
+    """generate.py's notes on what it wrote (stderr lines, stdout untouched): a model that
+    writes mostly whitespace or one character is undertrained; greedy text (temperature 0,
+    the tutorial's decoding) that loops says where (generation.repetition)."""
+    lines = []
+    sameness = monotonous("".join(texts))
+    if sameness is not None:
+        what = "whitespace" if sameness == "whitespace" else f"the character {sameness!r}"
+        loss = recorded_loss(generation.checkpoint)
+        lines.append(f"note: the model writes mostly {what}: it is undertrained"
+                     + (f" ({loss} in its checkpoint)" if loss else "")
+                     + "; train it longer (--minutes, --epochs) or with --preset fast")
+    elif temperature == 0:
+        loop = find_loop(texts[0])
+        if loop is not None:
+            lines.append(f"note: greedy text loops after {loop.start} characters (a "
+                         f"{loop.period}-character cycle); --temperature 0.7 writes varied "
+                         "text")
+    return lines
 
 
 def generate_main(argv=None, prog=None):
     args = parse_generate_args(argv, prog)
 
     def command():
-        generation = api.start_generation(_options(args, GENERATION), args.verbose_backend)
+        options = _options(args, GENERATION)
+        generation = api.start_generation(options, args.verbose_backend)
         # Ctrl-C and SIGTERM only record a request, read between two characters.
         with StopRequests() as requests:
-            write_samples(generation, args.raw, stop=requests.exception)
+            texts = write_samples(generation, args.raw, stop=requests.exception)
+        for line in text_notes(generation, texts, options.temperature):
+            log(line)
 
     run(command, prog)
 

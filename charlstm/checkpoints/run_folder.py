@@ -66,6 +66,25 @@ def parse_checkpoint_name(name):
     return int(match.group(1)), float(match.group(2)), val_loss
 
 
+def recorded_loss(checkpoint):
+    """The loss a checkpoint records, as "val_loss 1.2345" or "loss 1.2345": its metadata's
+    val_loss or loss, else the one in its file name (a legacy file); None when none.
+
+    >>> recorded_loss(type("Legacy", (), {"metadata": None,
+    ...                                   "path": "weights-improvement-19-1.9536.hdf5"}))
+    'loss 1.9536'
+    """
+    metadata = checkpoint.metadata or {}
+    for key in ("val_loss", "loss"):
+        if metadata.get(key) is not None:
+            return f"{key} {metadata[key]:.4f}"
+    parsed = parse_checkpoint_name(checkpoint.path)
+    if parsed is None:
+        return None
+    _, loss, val_loss = parsed
+    return f"val_loss {val_loss:.4f}" if val_loss is not None else f"loss {loss:.4f}"
+
+
 def is_bigger_name(name):
     """Whether a checkpoint file name ends in -bigger.hdf5 (the tutorial's bigger model)."""
     return name.endswith("-bigger.hdf5")

@@ -19,11 +19,15 @@ only plain facts, no backend: the text's lengths and devices.Machine.
 
 from typing import NamedTuple
 
+import os
+
 from ..checkpoints.format import MAX_WEIGHT_BYTES
 from ..errors import UserError
 from ..model.cells import CELLS
+from ..presets import PRESETS
+from ..text.corpus import BUNDLED_NAME
 from ..text.sequences import StreamBatches
-from ..text.sources import describe_sources
+from ..text.sources import describe_sources, source_list
 
 
 class TextLengths(NamedTuple):
@@ -114,6 +118,43 @@ def encoding_advice(settings, vocab_size):
     return (f"the text has {vocab_size} distinct characters: scaled input puts them 1/"
             f"{vocab_size} apart on one number; --input-encoding embedding gives each its "
             "own vector")
+
+
+# What --preset fast gave on a text other than the book, in its own ten minutes on a 2-core CPU:
+# held-out loss in nats on the json package (bench/own_texts.py, bench/results/own_texts.txt;
+# tests/training/test_own_text_advice.py keeps these figures that file's). Two minutes is too
+# few for either recipe there (bench/results/own_texts_presets.txt: both wrote only spaces).
+OWN_TEXT_BENCH = dict(text="json", minutes=10, fast=1.7420,
+                      results="bench/results/own_texts.txt")
+# Settings that choose the model or its recipe: a run that gives any of them is tuned by hand,
+# and gets no advice to take a preset.
+RECIPE_SETTINGS = (set(PRESETS["fast"]) - {"minutes"}) | {"cell", "bigger"}
+
+
+def preset_advice(settings):
+    """A log line recommending --preset fast for a text other than the tutorial's book trained
+    with the tutorial's small model (no --preset, no --bigger, no model or recipe flag, not
+    resumed): on such texts its greedy output can stay only spaces. None otherwise.
+
+    >>> from charlstm.config import resolve
+    >>> preset_advice(resolve({"text": "src/", "minutes": 2})).startswith("your own text")
+    True
+    >>> preset_advice(resolve({"text": "src/", "preset": "fast"})) is None
+    True
+    >>> preset_advice(resolve({})) is None      # the book
+    True
+    """
+    own_text = any(os.path.basename(os.path.normpath(path)) != BUNDLED_NAME
+                   for path in source_list(settings.text))
+    tuned = settings.preset or settings.resume or settings.init_from or (
+        RECIPE_SETTINGS & settings.explicit)
+    if not own_text or tuned:
+        return None
+    bench = OWN_TEXT_BENCH
+    return (f"your own text with the tutorial's small model: --preset fast is the recipe "
+            f"measured on own texts (held-out loss {bench['fast']:.2f} nats on the standard "
+            f"library's {bench['text']} package after its {bench['minutes']} minutes on a "
+            f"2-core CPU, {bench['results']})")
 
 
 def check_size(settings, vocab_size):

@@ -31,7 +31,8 @@ import numpy as np
 from ..system.backend import choose_seed, import_keras
 from .callbacks import epoch_label, run_callbacks
 from ..checkpoints.format import SEED_TEXT_LIMIT, Checkpoint
-from .checks import TextLengths, encoding_advice, precision_policy, validate, weight_count
+from .checks import (TextLengths, encoding_advice, precision_policy, preset_advice, validate,
+                     weight_count)
 from ..config import Settings, unbounded
 from ..text.corpus import Corpus, resolve_text_path
 from ..text.rules import TextRules
@@ -291,9 +292,9 @@ def prepare(settings, verbose=1):
     if init:
         log(f"starting from the weights of '{init.path}' (--init-from): its topology and "
             "vocabulary, a fresh optimizer, epochs from 1")
-    advice = encoding_advice(settings, len(corpus.vocabulary))
-    if advice:
-        log(advice)
+    for advice in (encoding_advice(settings, len(corpus.vocabulary)), preset_advice(settings)):
+        if advice:
+            log(advice)
     settings = dataclasses.replace(settings, seed=choose_seed(settings.seed))
     log(f"random seed: {settings.seed} (pass --seed {settings.seed} to repeat this run)")
     set_random_seed(settings.seed)
