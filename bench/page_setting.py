@@ -12,10 +12,10 @@ It picks the setting with the highest mean book-word share among those with no r
 in any seed; charlstm/serving/pages.py's PAGE_SETTING is that choice (a test keeps the two
 equal by reading the results file).
 
-    python bench/page_setting.py                     # 10 seeds, writes bench/results/...
-
 All rows step together in one batch: about 1.5 CPU-minutes for 10 seeds (9 minutes of wall
 clock on the 2-core machine at a load of 11).
+
+    python bench/page_setting.py                     # 10 seeds, writes bench/results/...
     python bench/page_setting.py --seeds 1 2 --output ''
 """
 
