@@ -152,9 +152,9 @@
 
   // Let the page draw and take input between slices: a timer, not only a MessageChannel
   // message. Chromium runs posted messages back to back ahead of drawing a frame, and a mouse
-  // event waits for its frame: under load a Stop click took seconds to arrive (1.9 s to
-  // chromedriver's click, 0.5-0.8 s with the timer). A timer leaves a gap (4 ms once timers
-  // nest) for the frame and the click. A hidden page draws no frames and throttles timers to
+  // event waits for its frame: under load a Stop click took about twice as long to arrive
+  // (bench/page_stop.py). A timer leaves a gap (4 ms once timers nest) for the frame and the
+  // click. A hidden page draws no frames and throttles timers to
   // one a second: there the message goes on at full speed.
   const channel = new MessageChannel();
   const waiting = [];
