@@ -68,6 +68,9 @@ def test_generate_with_the_defaults_writes_no_loop_after_the_seed_window_it_show
     driver, _ = page
     driver.refresh()
     wait_for_state(driver, "idle")
+    # The defaults, but for a fixed seed: how often the setting loops over many seeds is
+    # bench/page_setting.py's measure; a random one here would fail now and then.
+    fill(driver, seed=1)
     driver.find_element("id", "generate").click()
     assert wait_for_state(driver, "done", "error") == "done"
     text = output(driver)
