@@ -13,8 +13,8 @@ for folder in (ROOT, os.path.join(ROOT, "tests")):
     if folder not in sys.path:
         sys.path.insert(0, folder)
 
-from helpers import (CHROMIUM, start_chromium, start_server, tutorial_loop,  # noqa: E402,F401
-                     wait_for_state)
+from helpers import (CHROMIUM, repeated_span, start_chromium, start_server,  # noqa: E402,F401
+                     tutorial_loop, wait_for_state)
 
 
 def save_table(table, path):

@@ -1,5 +1,6 @@
 """docs/serve.png: the page at serve.py's /, in a real headless Chromium, after one sampled
-text (prime "alice was ", temperature 0.6, seed 2026, 600 characters) from the bundled model.
+text (prime "alice was ", seed 2026, 600 characters, the page's opening setting: PAGE_SETTING
+in charlstm/serving/pages.py) from the bundled model.
 
 Needs the serve extra, selenium (requirements-dev.txt) and Debian's chromium and
 chromium-driver (/usr/bin/chromium, /usr/bin/chromedriver).
@@ -13,7 +14,7 @@ import tempfile
 
 from common import ROOT, start_chromium, start_server, wait_for_state
 
-FIELDS = {"prime": "alice was ", "length": 600, "temperature": 0.6, "seed": 2026}
+FIELDS = {"prime": "alice was ", "length": 600, "seed": 2026}
 
 
 def main():

@@ -47,9 +47,23 @@ def start_chromium(profile, *flags, script_timeout=120):
     options.binary_location = CHROMIUM
     for flag in (*CHROMIUM_FLAGS, *flags, f"--user-data-dir={profile}"):
         options.add_argument(flag)
+    # The page's console (errors, a missing favicon's 404) for driver.get_log("browser").
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_script_timeout(script_timeout)
     return driver
+
+
+def repeated_span(text, span=50):
+    """The first span-character stretch of text that occurs in it twice (overlaps count), or
+    None: how a looping text shows (bench/page_setting.py and the page's tests)."""
+    seen = set()
+    for start in range(len(text) - span + 1):
+        piece = text[start : start + span]
+        if piece in seen:
+            return piece
+        seen.add(piece)
+    return None
 
 
 def wait_for_state(driver, *states, seconds=120, every=0.05):

@@ -12,8 +12,11 @@ engine scripts to load before page.js (the contract is at the top of page.js).
     ['page.css', 'page.js']
     >>> [entry["default"] for entry in option_declarations() if entry["name"] == "length"]
     [1000]
+    >>> page_settings()["tutorial"]
+    {'temperature': 0.0, 'top_k': None, 'top_p': 1.0}
 """
 
+import base64
 import html
 import json
 import os
@@ -57,16 +60,49 @@ def option_declarations(options=None, names=REQUEST_OPTIONS, spelling=FLAGS):
     return entries
 
 
+# The setting the page opens on: sampled, not generate.py's greedy default, because greedy text
+# from the bundled model loops (one sentence about six times in 1,000 characters). Chosen by
+# bench/page_setting.py: the highest share of book words with no repeated 50-character span in
+# any seed; its table is bench/results/page_setting.txt, which tests/serving/
+# test_page_setting.py keeps this equal to. The page's "greedy, as the tutorial" button goes
+# back to the declared defaults (page_settings()["tutorial"]).
+PAGE_SETTING = {"temperature": 0.5, "top_p": 0.9}
+
+# The options a page setting sets: the ones that decide how a character is chosen.
+SETTING_OPTIONS = ("temperature", "top_k", "top_p")
+
+
+def page_settings(options=None):
+    """The page's two settings of SETTING_OPTIONS, as JSON-ready data: "opening" (the
+    declared defaults with PAGE_SETTING over them) and "tutorial" (the declared defaults,
+    generate.py's greedy)."""
+    declared = {option.name: option for option in (options or GENERATION)}
+    tutorial = {name: declared[name].default for name in SETTING_OPTIONS}
+    return {"opening": dict(tutorial, **PAGE_SETTING), "tutorial": tutorial}
+
+
+def favicon_uri():
+    """web/favicon.svg as a data: URI, so the icon needs no request (offline, file://)."""
+    with open(asset_path("favicon.svg"), "rb") as handle:
+        return "data:image/svg+xml;base64," + base64.b64encode(handle.read()).decode("ascii")
+
+
+def _json_block(data):
+    # "</" cannot end the block early once written "<\/", which JSON reads as "</".
+    return json.dumps(data).replace("</", "<\\/")
+
+
 def page_html(engine_scripts, assets="", options=None):
     """index.html with a <script> tag for each of engine_scripts (URLs, in order), its own
     page.css and page.js under the URL prefix `assets` ("" for files beside it), and
-    generation's option declarations (option_declarations(options)) as a JSON block."""
+    generation's option declarations (option_declarations(options)) and the page's settings
+    (page_settings(options)) as JSON blocks."""
     with open(asset_path("index.html"), encoding="utf-8") as handle:
         template = handle.read()
     tags = "\n".join(f'<script src="{html.escape(source)}"></script>'
                      for source in engine_scripts)
-    # "</" cannot end the block early once written "<\/", which JSON reads as "</".
-    declarations = json.dumps(option_declarations(options)).replace("</", "<\\/")
     return (template.replace("{{engine_scripts}}", tags)
-            .replace("{{options}}", declarations)
+            .replace("{{options}}", _json_block(option_declarations(options)))
+            .replace("{{page_settings}}", _json_block(page_settings(options)))
+            .replace("{{favicon}}", favicon_uri())
             .replace("{{assets}}", html.escape(assets)))

@@ -12,7 +12,7 @@
 
 (function () {
   const WEIGHTS_SCRIPT = "model.js";
-  const SLICE_MS = 25; // compute this long, then let the page draw and Stop be pressed
+  const SLICE_MS = 25; // compute this long (at most 50 ms), then let the page draw and Stop in
   const decoding = window.charlstmDecoding;
 
   // A <script> that cannot be read fires "error" on its element, which does not bubble:
@@ -150,12 +150,21 @@
     return crypto.getRandomValues(new Uint32Array(1))[0];
   }
 
-  // A task of its own, sooner than setTimeout (which waits 4 ms once timers nest).
+  // Let the page draw and take input between slices: a timer, not only a MessageChannel
+  // message. Chromium runs posted messages back to back ahead of drawing a frame, and a mouse
+  // event waits for its frame: under load a Stop click took about twice as long to arrive
+  // (bench/page_stop.py). A timer leaves a gap (4 ms once timers nest) for the frame and the
+  // click. A hidden page draws no frames and throttles timers to
+  // one a second: there the message goes on at full speed.
   const channel = new MessageChannel();
   const waiting = [];
   channel.port1.onmessage = () => waiting.shift()();
   function nextTask() {
     return new Promise((resolve) => {
+      if (!document.hidden) {
+        setTimeout(resolve, 0);
+        return;
+      }
       waiting.push(resolve);
       channel.port2.postMessage(null);
     });
@@ -178,7 +187,7 @@
     return decoder.advance(context[context.length - 1]);
   }
 
-  async function generate(request, { onText, onSeed, signal }) {
+  async function generate(request, { onText, onSeed, onPrime, signal }) {
     const { model, network, vocabulary } = load();
     const options = checkRequest(request, model);
     const seed = options.seed === null ? freshSeed() : options.seed;
@@ -186,6 +195,7 @@
     const prime = options.prime === null ? randomWindow(model, random) :
       encodePrime(options.prime, model);
     onSeed(seed);
+    onPrime(prime.map((index) => vocabulary[index]).join(""));
     const choose = decoding.makeChooser({ temperature: options.temperature,
       topK: options.top_k, topP: options.top_p, random });
     const decoder = new decoding.StatefulDecoder(network);

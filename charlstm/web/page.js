@@ -3,8 +3,10 @@
 // before this one, defines window.charlstmEngine:
 //   name: "server" or "browser"
 //   models(): a promise of [{name, vocabulary_size, loss, settings}]
-//   generate(request, {onText, onSeed, signal}): a promise that settles when the text is
-//     done or the signal aborts; it rejects with an Error whose message the page shows.
+//   generate(request, {onText, onSeed, onPrime, signal}): a promise that settles when the
+//     text is done or the signal aborts; it rejects with an Error whose message the page
+//     shows. onPrime(text) gives the text the generation continues (the prime as the model
+//     reads it, or the random seed window), shown before the text and set apart from it.
 // document.body.dataset.state says where the page is (loading, idle, generating, done,
 // stopped, error), for people's CSS and for the tests that wait on it.
 "use strict";
@@ -42,6 +44,32 @@
       const lowest = bounds.minimum ?? bounds.exclusiveMinimum;
       if (lowest !== undefined) box.min = String(lowest);
     }
+  }
+
+  // The page's settings (serving/pages.py's page_settings): "opening", the sampled setting
+  // the page opens on (bench/page_setting.py chose it: greedy text from the bundled model
+  // loops), and "tutorial", generate.py's greedy defaults. null leaves a box empty.
+  const settings = JSON.parse(element("page-settings").textContent);
+
+  function applySetting(setting) {
+    for (const [name, value] of Object.entries(setting)) {
+      element(name.replace("_", "-")).value = value === null ? "" : String(value);
+    }
+  }
+
+  // A long prime is shown by its end: the part the text continues.
+  const PRIME_SHOWN = 400;
+
+  function showPrime(prime) {
+    const shown = element("prime-shown");
+    if (prime === null || prime === undefined) {
+      shown.hidden = true;
+      return;
+    }
+    const characters = Array.from(prime);
+    element("prime-text").textContent = characters.length > PRIME_SHOWN ?
+      "…" + characters.slice(-PRIME_SHOWN).join("") : prime;
+    shown.hidden = false;
   }
 
   // An empty box is "not given" (null), as a missing flag is for generate.py.
@@ -98,6 +126,7 @@
     running = new AbortController();
     const signal = running.signal;
     output.textContent = "";
+    showPrime(request.prime); // what the page knows now; the engine's onPrime says more
     const text = output.appendChild(document.createTextNode(""));
     element("seed-used").textContent = "…";
     element("rate").textContent = "";
@@ -108,7 +137,13 @@
       await engine.generate(request, {
         signal,
         onSeed: (seed) => { element("seed-used").textContent = String(seed); },
-        onText: (chunk) => { text.appendData(chunk); count += chunk.length; },
+        onPrime: showPrime,
+        // After Stop, nothing more is shown, even from a slice the engine is finishing.
+        onText: (chunk) => {
+          if (signal.aborted) return;
+          text.appendData(chunk);
+          count += chunk.length;
+        },
       });
       const seconds = (performance.now() - started) / 1000;
       element("rate").textContent = seconds > 0 ?
@@ -124,6 +159,9 @@
 
   async function start() {
     fillDefaults();
+    applySetting(settings.opening);
+    element("greedy").addEventListener("click", () => applySetting(settings.tutorial));
+    element("sampled").addEventListener("click", () => applySetting(settings.opening));
     const engine = window.charlstmEngine;
     if (!engine) {
       setState("error", "this page has no engine: its script did not load");

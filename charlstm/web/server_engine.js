@@ -43,7 +43,7 @@
       return (await response.json()).models;
     },
 
-    async generate(request, { onText, onSeed, signal }) {
+    async generate(request, { onText, onSeed, onPrime, signal }) {
       let response;
       try {
         response = await fetch("generate/stream", {
@@ -60,7 +60,13 @@
       let pending = "";
       let failure = null;
       const handle = (name, data) => {
-        if (name === "start") onSeed(data.seed);
+        if (name === "start") {
+          onSeed(data.seed);
+          // The text the generation continues; a server older than "prime" in its start
+          // event leaves the page with the typed prime (null: a seed window it cannot show).
+          const typed = request.prime === undefined ? null : request.prime;
+          onPrime(data.prime !== undefined ? data.prime : typed);
+        }
         else if (name === "error") failure = new Error(data.error);
         else if (name === "message") onText(data.text !== undefined ? data.text : data.texts[0]);
       };

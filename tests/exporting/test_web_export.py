@@ -6,6 +6,7 @@ for a missing or damaged weights file."""
 import hashlib
 import os
 import shutil
+import time
 
 import h5py
 import numpy as np
@@ -24,7 +25,10 @@ from charlstm.checkpoints.snapshots import snapshot
 from charlstm.training.run import topology_of
 from charlstm.exporting.web import WEB_FILES, WEIGHTS_SCRIPT
 
+from charlstm.serving.pages import page_settings
+
 from conftest import run_main, stop_on_the_page, text_grows_in_steps, train_args, wait_for_state
+from helpers import repeated_span
 
 
 def message(driver):
@@ -136,8 +140,9 @@ def test_the_bundled_model_writes_generate_py_stateful_greedy_text(alice_page):
     command = run_main("generate.py", "--weights", BUNDLED_MODEL, "--stateful", "--prime",
                        "alice was ", "--length", "1000", "--raw")
     assert command.stdout == expected + "\n"
-    # And through the page's own controls: temperature 0 is greedy.
-    assert generate_on_page(driver, prime="Alice was ", length=1000, temperature=0) == expected
+    # And through the page's own controls: one click on "greedy, as the tutorial".
+    driver.find_element("id", "greedy").click()
+    assert generate_on_page(driver, prime="Alice was ", length=1000) == expected
     assert driver.find_element("id", "seed-used").text.isdigit()
 
 
@@ -183,6 +188,87 @@ def test_text_appears_as_it_is_made_and_stop_stops_it(alice_page):
     driver.find_element("id", "generate").click()
     assert text_grows_in_steps(driver), "the text did not grow in steps"
     stop_on_the_page(driver, 100000)
+
+
+def box_values(driver):
+    """The setting the page's boxes show, as numbers (None: an empty box)."""
+    values = {name: driver.find_element("id", name.replace("_", "-")).get_attribute("value")
+              for name in ("temperature", "top_k", "top_p")}
+    return {name: float(value) if value else None for name, value in values.items()}
+
+
+@pytest.mark.slow
+def test_the_page_opens_sampled_writes_no_loop_and_shows_the_seed_window(alice_page):
+    """Issue 29's done-when: Generate with the defaults gives a text with no repeated
+    50-character span, after the random seed window it continues, shown set apart."""
+    driver = alice_page
+    assert box_values(driver) == page_settings()["opening"]
+    assert driver.find_element("id", "prime").get_attribute("value") == ""
+    assert not driver.find_element("id", "prime-shown").is_displayed()
+    # The defaults, but for a fixed seed: how often the setting loops over many seeds is
+    # bench/page_setting.py's measure; a random one here would fail now and then.
+    fill(driver, seed=1)
+    driver.find_element("id", "generate").click()
+    assert wait_for_state(driver, "done", "error") == "done", message(driver)
+    text = output(driver)
+    assert len(text) == 1000 and repeated_span(text) is None, repeated_span(text)
+    window = driver.find_element("id", "prime-text").get_attribute("textContent")
+    assert driver.find_element("id", "prime-shown").is_displayed()
+    seed_text = driver.execute_script("return charlstmModel.seed_text")
+    assert len(window) == 100 and window in seed_text
+    # A typed prime is shown as the model reads it (lower-cased), the text after it.
+    generate_on_page(driver, prime="The Queen ", length=20)
+    shown = driver.find_element("id", "prime-text").get_attribute("textContent")
+    assert shown == "the queen "
+    # The sampled button goes back to the opening setting after greedy.
+    driver.find_element("id", "greedy").click()
+    assert box_values(driver) == page_settings()["tutorial"]
+    driver.find_element("id", "sampled").click()
+    assert box_values(driver) == page_settings()["opening"]
+
+
+# Records, in the page, when the browser took the Stop click (the event's own time stamp),
+# when the text last grew and when the page said "stopped". (From the test's side a
+# chromedriver click on this loaded 2-core machine takes ~90 ms even on an idle page, so the
+# page's own clock is the measure.)
+WATCH_STOP = """
+window.stopTiming = {};
+const timing = window.stopTiming;
+document.addEventListener("pointerdown", (event) => {
+  if (event.target.id === "stop") timing.clicked = event.timeStamp;
+}, true);
+new MutationObserver(() => { timing.grew = performance.now(); }).observe(
+  document.getElementById("output"), {characterData: true, childList: true, subtree: true});
+new MutationObserver(() => {
+  if (document.body.dataset.state === "stopped") timing.stopped = performance.now();
+}).observe(document.body, {attributes: true, attributeFilter: ["data-state"]});
+"""
+
+
+@pytest.mark.slow
+def test_stop_stops_a_10000_character_run_within_100_ms(alice_page):
+    """From the Stop click to the page's last growth or its "stopped", whichever is later,
+    during a 10,000-character run."""
+    driver = alice_page
+    fill(driver, prime="the queen ", length=10000, temperature=0.8, seed=5)
+    driver.execute_script(WATCH_STOP)
+    driver.find_element("id", "generate").click()
+    deadline = time.time() + 60
+    while len(output(driver)) < 1000 and time.time() < deadline:  # well under way
+        time.sleep(0.05)
+    stopped_at = stop_on_the_page(driver, 10000)  # clicks Stop
+    timing = driver.execute_script("return window.stopTiming")
+    waited = max(timing["stopped"], timing["grew"]) - timing["clicked"]
+    assert waited < 100, f"the text stopped {waited:.0f} ms after Stop ({stopped_at} chars)"
+
+
+@pytest.mark.slow
+def test_the_page_logs_no_console_error(browser, alice_web):
+    browser.get_log("browser")  # what earlier pages left
+    assert open_page(browser, alice_web) == "idle", message(browser)
+    generate_on_page(browser, prime="alice ", length=50)
+    problems = [entry for entry in browser.get_log("browser") if entry["level"] != "INFO"]
+    assert problems == []
 
 
 # --- a missing or damaged weights file ---------------------------------------------------------
