@@ -294,6 +294,18 @@
     if (!encodings.includes(model.input_encoding)) {
       throw new Error(`its input encoding '${model.input_encoding}' is unknown`);
     }
+    // Sizes and the vocabulary are read before any array: a file missing them must say so,
+    // not fail later on an undefined (a "Cannot read properties of undefined" on the page).
+    for (const name of ["vocab_size", "output_size", "units", "layers"]) {
+      if (!Number.isInteger(model[name]) || model[name] < 1) {
+        throw new Error(`its ${name} is missing or not a positive whole number`);
+      }
+    }
+    const vocabulary = model.vocabulary;
+    if (!Array.isArray(vocabulary) || vocabulary.length !== model.vocab_size ||
+        !vocabulary.every((char) => typeof char === "string" && char.length > 0)) {
+      throw new Error(`its vocabulary is missing or is not ${model.vocab_size} characters`);
+    }
   }
 
   // A weights file's object (window.charlstmModel) as a network the decoder steps; Error

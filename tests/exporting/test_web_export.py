@@ -288,6 +288,13 @@ def flip_one_weight(path):
     path.write_text(text[:position] + replacement + text[position + 1:])
 
 
+def drop_the_vocabulary(path):
+    # Issue 30: the page said "Cannot read properties of undefined (reading 'length')".
+    text = path.read_text()
+    assert text.count('"vocabulary":') == 1
+    path.write_text(text.replace('"vocabulary":', '"words":'))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("change, words", [
     (lambda path: path.unlink(), "the weights file model.js is missing"),
@@ -295,7 +302,8 @@ def flip_one_weight(path):
      "the weights file model.js is damaged: it did not run"),
     (flip_one_weight, "the weights file model.js is damaged: array layer_1/kernel fails its "
                       "CRC-32 check"),
-], ids=["missing", "cut short", "one weight changed"])
+    (drop_the_vocabulary, "the weights file model.js is damaged: its vocabulary is missing"),
+], ids=["missing", "cut short", "one weight changed", "no vocabulary"])
 def test_a_missing_or_damaged_weights_file_is_one_message_on_the_page(browser, alice_web,
                                                                       tmp_path, change, words):
     folder = broken_copy(alice_web, tmp_path, change)
