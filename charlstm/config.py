@@ -107,6 +107,10 @@ budget_minutes = _checked(float, "a number", lambda n: 0 < n <= MOST_MINUTES,
                           f"above 0 and at most {MOST_MINUTES} (ten years)",
                           {"exclusiveMinimum": 0, "maximum": MOST_MINUTES})
 non_negative_int = _checked(int, "a whole number", lambda n: n >= 0, "0 or more")
+# A TCP port: 0 asks the system for a free one. Checked at the flag, before the models load
+# (70000 used to pass here and fail at bind, after seconds of loading).
+port_number = _checked(int, "a whole number", lambda n: 0 <= n <= 65535, "between 0 and 65535",
+                       {"minimum": 0, "maximum": 65535})
 # A dropout rate, a held-out share of the text.
 fraction = _checked(float, "a number", lambda n: 0 <= n < 1, "at least 0 and below 1")
 # A share of the probability (nucleus sampling): 1 keeps everything.
@@ -571,7 +575,7 @@ SERVE = (
     Option("host", "127.0.0.1", "the address to listen on: 127.0.0.1 is this machine only; "
            "0.0.0.0 opens it to the network", "server"),
     Option("port", 8000, "the port to listen on; 0 takes a free one, which the start-up line "
-           "names", "server", type=non_negative_int, metavar="N"),
+           "names", "server", type=port_number, metavar="N"),
     Option("max_length", 10_000, "the longest text a request may ask for (its length)",
            "limits", type=positive_int, metavar="N"),
     Option("max_samples", 8, "the most texts one request may ask for (its num_samples)",

@@ -32,6 +32,7 @@ access-log line on stderr (AccessLog).
 """
 
 import asyncio
+import errno
 import importlib.util
 import json
 import logging
@@ -49,7 +50,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 from starlette.exceptions import HTTPException
 
 from ..config import FIELDS as AS_FIELDS, GENERATION, SERVE, resolve_options  # noqa: F401
-from ..errors import UserError
+from ..errors import UserError, shown
 from ..checkpoints.run_folder import checkpoints_in, default_weights
 from ..logs import log
 from .pages import PAGE_ASSETS, REQUEST_OPTIONS, asset_path, option_declarations, page_html
@@ -511,16 +512,32 @@ def listen(host, port):
     except (OSError, OverflowError) as error:
         listener.close()
         reason = getattr(error, "strerror", None) or str(error)
-        raise UserError(f"cannot listen on {host}:{port}: {reason} (--port N picks another "
-                        "port, --port 0 any free one)") from None
+        raise UserError(f"cannot listen on {host}:{port}: {reason} ({_listen_hint(error)})"
+                        ) from None
     listener.listen(2048)
     return listener
 
 
+def _listen_hint(error):
+    """What to change when binding failed: the host when it names no address of this machine
+    (a name that does not resolve, an address of another machine), else the port."""
+    if isinstance(error, socket.gaierror) or getattr(error, "errno", None) in (
+            errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
+        return ("--host takes an address of this machine: 127.0.0.1 or ::1 for this machine "
+                "only, 0.0.0.0 for every network")
+    return "--port N picks another port, --port 0 any free one"
+
+
 def run_server(options):
     """Load the models, start the decoding thread and serve until Ctrl-C or SIGTERM."""
-    models = load_models(model_paths(options))
+    # Listening first: a taken port or a host that is not this machine's is one line at
+    # once, not after seconds of loading (connections wait in the backlog meanwhile).
     listener = listen(options.host, options.port)
+    try:
+        models = load_models(model_paths(options))
+    except BaseException:
+        listener.close()
+        raise
     # One BLAS thread: the decoder's products are small (a row a stream), and on a few cores
     # OpenBLAS' helper threads spin against the event loop that serves the streams; with one,
     # 8 clients got 6 times the characters a second here (docs/decisions.md).
@@ -578,6 +595,9 @@ def _one_line(record):
     (a client that never reads, cancelled at shutdown; or a bug, answered 500)."""
     if record.exc_info:
         error = record.exc_info[1]
-        record.msg = f"{record.getMessage()}: {type(error).__name__}: {error}".rstrip(": ")
+        # uvicorn's own message ends in a newline ("Exception in ASGI application\n"), and an
+        # exception's text may hold more: shown() keeps the whole on one line.
+        said = f"{record.getMessage().strip()}: {type(error).__name__}: {error}".rstrip(": ")
+        record.msg = shown(said)
         record.args, record.exc_info, record.exc_text = (), None, None
     return True
