@@ -34,9 +34,11 @@ access-log line on stderr (AccessLog).
 import asyncio
 import errno
 import importlib.util
+import ipaddress
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import time
@@ -45,11 +47,13 @@ import uvicorn
 from threadpoolctl import threadpool_limits
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException
 
 from ..config import FIELDS as AS_FIELDS, GENERATION, SERVE, resolve_options  # noqa: F401
+from ..config import too_long_for_a_number
 from ..errors import UserError, shown
 from ..checkpoints.run_folder import checkpoints_in, default_weights
 from ..logs import log
@@ -128,12 +132,55 @@ def _shown(value):
     return "a list" if isinstance(value, list) else "an object"
 
 
-def parse_request(body, limits):
-    """(GenerationOptions, model name or None) from a request body; RequestError else."""
+# The deepest nesting of lists and objects a body may have. A request is one object of plain
+# values (depth 1); anything deeper is refused by its field's type anyway, so the bound only
+# has to be far below where the JSON parser's recursion fails (a 60 KB "[[[[...": 500).
+DEEPEST_JSON = 32
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def json_depth(body):
+    """The deepest nesting of brackets in a JSON text, outside its strings (cheap: only the
+    brackets are walked, and only when there are more than DEEPEST_JSON of them)."""
+    outside_strings = _JSON_STRING.sub(b"", body)
+    if outside_strings.count(b"[") + outside_strings.count(b"{") <= DEEPEST_JSON:
+        return 0
+    depth = deepest = 0
+    for bracket in _JSON_BRACKET.findall(outside_strings):
+        depth += 1 if bracket in (b"[", b"{") else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _number(convert):
+    """json.loads' hook for a number: its literal's length checked before it is converted
+    (Python refuses an int of more than 4,300 digits with a ValueError: a 500)."""
+    def parse(literal):
+        refused = too_long_for_a_number(literal)
+        if refused:
+            raise RequestError(f"the body holds a number {refused}")
+        return convert(literal)
+    return parse
+
+
+def parse_json(body):
+    """A request body's JSON value: RequestError (400) for anything that is not JSON, nests
+    deeper than DEEPEST_JSON or holds a number too long to read."""
+    if json_depth(body) > DEEPEST_JSON:
+        raise RequestError(f"the body nests lists or objects more than {DEEPEST_JSON} deep: "
+                           "give a JSON object of fields")
     try:
-        given = json.loads(body or b"{}")
+        return json.loads(body, parse_int=_number(int), parse_float=_number(float))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise RequestError(f"the body is not JSON: {error}") from None
+    except RecursionError:  # the depth check above is meant to make this unreachable
+        raise RequestError("the body nests lists or objects too deep") from None
+
+
+def parse_request(body, limits):
+    """(GenerationOptions, model name or None) from a request body; RequestError else."""
+    given = parse_json(body or b"{}")
     if not isinstance(given, dict):
         raise RequestError("the body must be a JSON object of fields: "
                            + ", ".join(FIELDS))
@@ -253,7 +300,13 @@ def create_app(engine, limits, waker, options=None):
     app = FastAPI(title="charlstm", version="1", summary="Alice, one character at a time: "
                   "text from a character LSTM, all clients decoded together",
                   docs_url=None, redoc_url=None)
-    app.add_middleware(AccessLog)
+    if getattr(limits, "allow_origin", None):  # their pages may read replies: CORS for them
+        allowed = _as_tuple(limits.allow_origin)
+        app.add_middleware(CORSMiddleware, allow_origins=list(allowed),
+                           allow_methods=["GET", "POST"], allow_headers=["content-type"])
+    app.add_middleware(Guard, check_host=is_loopback(limits.host),
+                       allowed_origins=_as_tuple(limits.allow_origin))
+    app.add_middleware(AccessLog)  # the outermost: refusals are logged too
     declarations = server_declarations(options)
     _add_error_handlers(app)
     _add_docs(app)
@@ -263,6 +316,11 @@ def create_app(engine, limits, waker, options=None):
     _add_stream(app, start, schema)
     _add_pages_and_status(app, engine, options)
     return app
+
+
+def _as_tuple(value):
+    """A flag given once (a str), several times (a tuple) or not at all (None), as a tuple."""
+    return () if value is None else (value,) if isinstance(value, str) else tuple(value)
 
 
 def _starter(engine, limits, waker):
@@ -401,6 +459,73 @@ def access_line(scope, status, record, milliseconds):
             f"chars={record.characters} ms={milliseconds:.0f}")
 
 
+def is_loopback(host):
+    """Whether a host (a name or an address, no port) is this machine only: localhost,
+    127.x.x.x, ::1."""
+    name = host.strip().lower().rstrip(".")
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def host_name(header):
+    """The host of a Host header, without its port: "[::1]:8000" -> "::1"."""
+    if header.startswith("["):
+        return header[1:header.find("]")] if "]" in header else header
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+def _refusal(status, message):
+    return JSONResponse({"error": shown(message)}, status_code=status)
+
+
+class Guard:
+    """Who may use the server, before any route runs (docs/serve.md, "Who may call it"):
+
+    - Bound to a loopback address, it answers only requests whose Host is a loopback name
+      or address (421 else): a page on another site that rebinds its own name to 127.0.0.1
+      (DNS rebinding) sends its own name as the Host. Bound to another address (--host
+      0.0.0.0), the Host is not checked: the operator opened it to whatever names reach it.
+    - A request with an Origin (a browser's, from a page) must come from this server's own
+      pages (Origin = scheme://Host) or an --allow-origin site; 403 else.
+    - A POST body must be sent as application/json (415 else): the one type a page of
+      another site cannot send without asking first (a CORS preflight, which is refused)."""
+
+    def __init__(self, app, check_host, allowed_origins=()):
+        self.app = app
+        self.check_host = check_host
+        self.allowed_origins = {origin.lower() for origin in allowed_origins}
+
+    async def __call__(self, scope, receive, send):
+        refusal = self.refusal(scope) if scope["type"] == "http" else None
+        if refusal is not None:
+            return await refusal(scope, receive, send)
+        return await self.app(scope, receive, send)
+
+    def refusal(self, scope):
+        """The response refusing this request, or None to let it through."""
+        headers = {name.decode("latin-1").lower(): value.decode("latin-1")
+                   for name, value in scope["headers"]}
+        host = headers.get("host", "")
+        if self.check_host and not is_loopback(host_name(host)):
+            return _refusal(421, f"this server answers requests for localhost only, not for "
+                            f"Host {host!r} (serve.py --host 0.0.0.0 opens it to the network)")
+        origin = headers.get("origin")
+        if origin is not None and origin.lower() not in self.allowed_origins | {
+                f"{scope.get('scheme', 'http')}://{host}".lower()}:
+            return _refusal(403, f"requests from pages of {origin!r} are refused: this server "
+                            "answers its own page (serve.py --allow-origin ORIGIN lets another "
+                            "site in)")
+        kind = headers.get("content-type", "").split(";")[0].strip().lower()
+        if scope["method"] == "POST" and kind != "application/json":
+            return _refusal(415, f"a request body must be JSON sent as Content-Type: "
+                            f"application/json, not {kind or 'none'!r}")
+        return None
+
+
 DOCS_ASSETS = "/docs-assets"  # Swagger UI's files, from the serve extra (fastapi-offline)
 
 
@@ -465,9 +590,6 @@ def _add_pages_and_status(app, engine, options=None):
             raise HTTPException(404, f"no file {name!r} here")
         with open(asset_path(name), "rb") as handle:
             return Response(handle.read(), media_type=CONTENT_TYPES[name[name.rindex("."):]])
-
-
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def model_paths(options):
@@ -551,9 +673,9 @@ def run_server(options):
     log(f"decoding on the CPU with NumPy (the stateful decoder, float64, one thread), all "
         f"streams in one batch a model; {os.cpu_count()} CPUs")
     log("serving " + ", ".join(f"{model.name} ({model.path})" for model in models))
-    if options.host not in LOCAL_HOSTS:
+    if not is_loopback(options.host):
         log(f"--host {options.host}: open to every machine that can reach this one, with no "
-            "password; anyone there can use it")
+            "password, whatever name it is called by; anyone there can use it")
     log(f"listening on http://{shown}:{port} (the page; /docs: the API); Ctrl-C stops it")
     config = uvicorn.Config(app, log_level="warning", access_log=False,
                             timeout_graceful_shutdown=2, lifespan="off")
