@@ -39,11 +39,14 @@ import json
 import logging
 import os
 import re
+import resource
 import signal
 import socket
 import time
 
+import h11
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 from threadpoolctl import threadpool_limits
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -677,7 +680,8 @@ def run_server(options):
         log(f"--host {options.host}: open to every machine that can reach this one, with no "
             "password, whatever name it is called by; anyone there can use it")
     log(f"listening on http://{shown}:{port} (the page; /docs: the API); Ctrl-C stops it")
-    config = uvicorn.Config(app, log_level="warning", access_log=False,
+    BoundedProtocol.limit = most_connections()
+    config = uvicorn.Config(app, log_level="warning", access_log=False, http=BoundedProtocol,
                             timeout_graceful_shutdown=2, lifespan="off")
     logging.getLogger("uvicorn.error").addFilter(_one_line)
     server = _Server(config, on_exit=engine.stop)
@@ -695,6 +699,100 @@ def run_server(options):
         raise KeyboardInterrupt
 
 
+# A request must have arrived whole (headers and body) this many seconds after its connection
+# opened or its previous reply ended; a slower one is closed. Without it, a client that sent
+# a header byte every few seconds held its connection, and its file, for ever.
+REQUEST_SECONDS = 10
+# Files the process keeps for itself beyond its connections: the listening socket, the
+# models' files, stdio, the libraries' own. Connections beyond the open-files limit minus
+# these get 503 at once, so that accept() never runs out of files.
+OWN_FILES = 64
+BUSY_REPLY = json.dumps({"error": "too many connections are open: try again shortly"})
+
+
+def most_connections():
+    """The open connections the server keeps: below the process's open-files limit."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 4096
+    return max(8, soft - OWN_FILES)
+
+
+class BoundedProtocol(H11Protocol):
+    """uvicorn's HTTP/1.1 connection, with two bounds of its own: a request that has not
+    arrived whole within REQUEST_SECONDS is closed (uvicorn times out only an idle
+    kept-alive connection, and any byte resets that), and a connection beyond
+    most_connections() gets 503 and is closed at once."""
+
+    limit = None  # set by run_server: most_connections()
+
+    def connection_made(self, transport):
+        super().connection_made(transport)
+        self.arrival = None
+        if self.limit is not None and len(self.connections) > self.limit:
+            transport.write(b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: "
+                            b"application/json\r\nconnection: close\r\ncontent-length: %d"
+                            b"\r\n\r\n%s" % (len(BUSY_REPLY), BUSY_REPLY.encode()))
+            transport.close()
+            return
+        self._watch()
+
+    def handle_events(self):
+        super().handle_events()
+        self._watch()
+
+    def on_response_complete(self):
+        super().on_response_complete()
+        self._watch()
+
+    def connection_lost(self, exc):
+        self._stop_watching()
+        super().connection_lost(exc)
+
+    def _watch(self):
+        """The clock runs while a request is arriving; it stops once it has all arrived."""
+        if self.conn.their_state in (h11.DONE, h11.MUST_CLOSE, h11.CLOSED, h11.ERROR):
+            self._stop_watching()
+        elif self.arrival is None and not self.transport.is_closing():
+            self.arrival = self.loop.call_later(REQUEST_SECONDS, self._too_slow)
+
+    def _stop_watching(self):
+        if getattr(self, "arrival", None) is not None:
+            self.arrival.cancel()
+            self.arrival = None
+
+    def _too_slow(self):
+        self.arrival = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+class AcceptFailures:
+    """The event loop's exception handler: a failed accept (out of open files, most often)
+    is one log line a PERIOD with the count, not asyncio's traceback for each (one
+    connection flood wrote 77,693 of them in 10 s); anything else goes to asyncio's
+    default handler."""
+
+    PERIOD = 10
+
+    def __init__(self):
+        self.last = None
+        self.count = 0
+
+    def __call__(self, loop, context):
+        if not context.get("message", "").startswith("socket.accept() out of system resource"):
+            return loop.default_exception_handler(context)
+        self.count += 1
+        now = time.monotonic()
+        if self.last is None or now - self.last >= self.PERIOD:
+            error = context.get("exception")
+            reason = getattr(error, "strerror", None) or str(error)
+            log(f"cannot accept connections: {reason} ({self.count} time"
+                f"{'s' if self.count > 1 else ''} since the last line; open connections are "
+                "answered until they close)")
+            self.last, self.count = now, 0
+
+
 class _Server(uvicorn.Server):
     """uvicorn's server, remembering the signal that stopped it. On that signal on_exit
     (Engine.stop) ends the texts under way at the engine's next step, so that their streams
@@ -705,6 +803,10 @@ class _Server(uvicorn.Server):
         super().__init__(config)
         self.on_exit = on_exit
         self.stopped_by = None
+
+    async def serve(self, sockets=None):
+        asyncio.get_running_loop().set_exception_handler(AcceptFailures())
+        await super().serve(sockets)
 
     def handle_exit(self, sig, frame):
         self.stopped_by = self.stopped_by or sig

@@ -167,3 +167,91 @@ def test_30_5_bound_to_every_address_the_host_is_not_checked():
         assert call(app, "POST", "/generate", b'{"length": 2}', other)[0] == 403
     finally:
         engine.close()
+
+
+def test_30_6_a_failed_accept_is_one_line_a_period(capsys):
+    import asyncio as _asyncio
+
+    handler, loop = server.AcceptFailures(), _asyncio.new_event_loop()
+    try:
+        failure = {"message": "socket.accept() out of system resource",
+                   "exception": OSError(24, "Too many open files")}
+        for _ in range(1000):
+            handler(loop, failure)
+    finally:
+        loop.close()
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == ["cannot accept connections: Too many open files (1 time since the last "
+                     "line; open connections are answered until they close)"]
+
+
+def raw_http(port, lines):
+    """A socket to the server with `lines` sent: a request as a script writes it."""
+    import socket
+
+    connection = socket.create_connection(("127.0.0.1", port), timeout=60)
+    connection.sendall(lines)
+    return connection
+
+
+@pytest.mark.slow
+def test_30_3_4_5_probes_over_http_are_4xx_json(tmp_path):
+    from conftest import start_server, stop
+
+    process, port = start_server("--weights", TINY_MODEL, cwd=tmp_path)
+    try:
+        probes = [(b"/generate", b"application/json", b'{"length": %s}' % DIGITS.encode(),
+                   b"127.0.0.1", 400),
+                  (b"/generate/stream", b"application/json", b"[" * DEEP, b"127.0.0.1", 400),
+                  (b"/generate", b"text/plain", b'{"length": 2}', b"127.0.0.1", 415),
+                  (b"/generate", b"application/json", b'{"length": 2}', b"evil.example", 421)]
+        for path, kind, body, host, status in probes:
+            connection = raw_http(port, b"POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\n"
+                                  b"Content-Length: %d\r\nConnection: close\r\n\r\n%s"
+                                  % (path, host, kind, len(body), body))
+            reply = b""
+            while chunk := connection.recv(65536):
+                reply += chunk
+            connection.close()
+            head, _, payload = reply.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 %d " % status), (path, kind, host, head)
+            assert b"content-type: application/json" in head.lower()
+            assert "error" in json.loads(payload)
+    finally:
+        assert stop(process) == 143
+    assert not any("Traceback" in line or " 500 " in line for line in process.log), process.log
+
+
+@pytest.mark.slow
+def test_30_6_slow_clients_neither_hold_the_server_nor_stay_for_ever(tmp_path):
+    import socket
+    import time
+
+    from conftest import request, start_server, stop
+
+    process, port = start_server("--weights", TINY_MODEL, cwd=tmp_path)
+    slow = []
+    try:
+        began = time.monotonic()
+        slow = [raw_http(port, b"G") for _ in range(30)]  # 30 requests that never finish
+        for step in range(3):  # a header byte a second each: still arriving, never done
+            for connection in slow:
+                connection.sendall(b"E")
+            assert request(port, "GET", "/health")[0] == 200
+            time.sleep(1)
+        idle = raw_http(port, b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # one partial
+        opened = time.monotonic()
+        for connection in slow + [idle]:
+            connection.settimeout(30)
+            try:
+                assert connection.recv(1024) == b""  # closed by the server, unanswered
+            except ConnectionResetError:
+                pass
+        waited = time.monotonic() - opened
+        assert waited < server.REQUEST_SECONDS + 5, waited
+        assert time.monotonic() - began >= server.REQUEST_SECONDS - 1  # not cut early
+        assert request(port, "GET", "/health")[0] == 200
+    finally:
+        for connection in slow:
+            connection.close()
+        assert stop(process) == 143
