@@ -14,7 +14,10 @@ A request takes generation's options (config.GENERATION: prime, length, temperat
 top_p, seed, num_samples, unknown) and model, with generate.py's defaults and checks;
 anything wrong is a 4xx JSON {"error": "..."} in generate.py's words, with the JSON field's
 name where generate.py has its flag (config.FIELDS spells them). Every request is one
-access-log line on stderr (AccessLog).
+access-log line on stderr (AccessLog). Guard refuses what is not this server's own page or
+a script (another Host, another site's Origin, a POST not sent as JSON); BoundedProtocol
+closes a request that takes over REQUEST_SECONDS to arrive, and connections beyond the
+open-files limit.
 
     >>> import json
     >>> limits = resolve_options({}, SERVE)
