@@ -255,3 +255,41 @@ def test_30_6_slow_clients_neither_hold_the_server_nor_stay_for_ever(tmp_path):
         for connection in slow:
             connection.close()
         assert stop(process) == 143
+
+
+@pytest.mark.slow
+def test_30_6_connections_beyond_the_open_files_limit_get_503_and_health_comes_back(tmp_path):
+    """The issue's probe: with 300 open files, 300 connections that never finish a request
+    took /health off the air, and asyncio wrote a traceback a failed accept."""
+    import socket
+    import time
+
+    from conftest import request, start_server, stop
+
+    process, port = start_server("--weights", TINY_MODEL, cwd=tmp_path, open_files=300)
+    held = []
+    try:
+        began = time.monotonic()
+        held = [raw_http(port, b"GET /health HTTP/1.1\r\n") for _ in range(300)]
+        answered = []
+        for connection in held:  # those beyond the cap were answered 503 and closed
+            connection.settimeout(0.05)
+            try:
+                answered.append(connection.recv(4096))
+            except (socket.timeout, ConnectionResetError):
+                pass
+        busy = [reply for reply in answered if reply.startswith(b"HTTP/1.1 503 ")]
+        assert busy and b'"error": "too many connections are open' in busy[0]
+        while True:  # /health answers again once the partial requests are closed
+            try:
+                if request(port, "GET", "/health")[0] == 200:
+                    break
+            except ConnectionError:
+                pass  # reset: the server is full
+            assert time.monotonic() - began < server.REQUEST_SECONDS + 10, process.log[-5:]
+            time.sleep(0.5)
+    finally:
+        for connection in held:
+            connection.close()
+        assert stop(process) == 143
+    assert not any("Traceback" in line for line in process.log), process.log[-20:]
