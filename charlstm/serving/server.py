@@ -725,7 +725,10 @@ class BoundedProtocol(H11Protocol):
     """uvicorn's HTTP/1.1 connection, with two bounds of its own: a request that has not
     arrived whole within REQUEST_SECONDS is closed (uvicorn times out only an idle
     kept-alive connection, and any byte resets that), and a connection beyond
-    most_connections() gets 503 and is closed at once."""
+    most_connections() gets 503 and is closed at once. It uses H11Protocol's own attributes
+    (conn, connections, transport, loop) and hooks (handle_events, on_response_complete):
+    uvicorn is pinned (requirements-serve.txt), and the slow tests in
+    tests/serving/test_hostile_server.py show a change."""
 
     limit = None  # set by run_server: most_connections()
 
