@@ -49,7 +49,7 @@ async def client(port, body, on_first=None):
     started = time.perf_counter()
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     data = json.dumps(body).encode()
-    writer.write(b"POST /generate/stream HTTP/1.0\r\nHost: bench\r\nContent-Type: "
+    writer.write(b"POST /generate/stream HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: "
                  b"application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(data), data))
     first, characters, event = None, 0, "message"
     status = await reader.readline()

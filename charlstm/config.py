@@ -32,6 +32,7 @@ import codecs
 import dataclasses
 import json
 import os
+import re
 from collections.abc import Callable
 
 from .errors import UserError
@@ -107,6 +108,10 @@ budget_minutes = _checked(float, "a number", lambda n: 0 < n <= MOST_MINUTES,
                           f"above 0 and at most {MOST_MINUTES} (ten years)",
                           {"exclusiveMinimum": 0, "maximum": MOST_MINUTES})
 non_negative_int = _checked(int, "a whole number", lambda n: n >= 0, "0 or more")
+# A TCP port: 0 asks the system for a free one. Checked at the flag, before the models load
+# (70000 used to pass here and fail at bind, after seconds of loading).
+port_number = _checked(int, "a whole number", lambda n: 0 <= n <= 65535, "between 0 and 65535",
+                       {"minimum": 0, "maximum": 65535})
 # A dropout rate, a held-out share of the text.
 fraction = _checked(float, "a number", lambda n: 0 <= n < 1, "at least 0 and below 1")
 # A share of the probability (nucleus sampling): 1 keeps everything.
@@ -117,6 +122,20 @@ open_fraction = _checked(float, "a number", lambda n: 0 < n < 1, "above 0 and be
 # NumPy and the backends take seeds of 32 bits.
 random_seed = _checked(int, "a whole number", lambda n: 0 <= n < 2**32,
                        "between 0 and 4294967295", {"minimum": 0, "maximum": 2**32 - 1})
+
+
+def web_origin(value):
+    """A web page's origin as a browser sends it in Origin: scheme://host[:port], nothing
+    after (lower-cased, as browsers write it)."""
+    if not isinstance(value, str):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a text")
+    origin = value.strip().lower()
+    if not re.fullmatch(r"https?://[^/?#\s:]+(:\d{1,5})?|https?://\[[0-9a-f:.]+\](:\d{1,5})?",
+                        origin):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an origin: give scheme://host or scheme://host:port, as in "
+            "http://localhost:3000 (no path, no trailing /)")
+    return origin
 
 
 def text_encoding(value):
@@ -293,8 +312,8 @@ class Option:
             return None
         if self.multiple and isinstance(value, (list, tuple)):
             if not value:
-                raise UserError(f"{self.name}: give at least one path")
-            paths = tuple(self._path(item) for item in value)
+                raise UserError(f"{self.name}: give at least one")
+            paths = tuple(self._one_of_several(item) for item in value)
             return paths[0] if len(paths) == 1 else paths
         if self.is_path:
             return self._path(value)
@@ -313,6 +332,10 @@ class Option:
         if not isinstance(value, str):
             raise UserError(f"{self.name}: {value!r} is not a text")
         return value
+
+    def _one_of_several(self, value):
+        """One value of a flag given several times: checked by its type, else a path."""
+        return check_value(self.name, self.type, value) if self.type else self._path(value)
 
     def _path(self, value):
         if isinstance(value, os.PathLike):
@@ -577,7 +600,10 @@ SERVE = (
     Option("host", "127.0.0.1", "the address to listen on: 127.0.0.1 is this machine only; "
            "0.0.0.0 opens it to the network", "server"),
     Option("port", 8000, "the port to listen on; 0 takes a free one, which the start-up line "
-           "names", "server", type=non_negative_int, metavar="N"),
+           "names", "server", type=port_number, metavar="N"),
+    Option("allow_origin", None, "a web site whose pages may call this server (its origin, "
+           "as http://localhost:3000; give it again for more); other sites' requests get 403",
+           "server", type=web_origin, metavar="ORIGIN", multiple=True),
     Option("max_length", 10_000, "the longest text a request may ask for (its length)",
            "limits", type=positive_int, metavar="N"),
     Option("max_samples", 8, "the most texts one request may ask for (its num_samples)",

@@ -132,6 +132,7 @@ class ServeOptions:
     checkpoint_dir: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
+    allow_origin: str | tuple[str, ...] | None = None
     max_length: int = 10000
     max_samples: int = 8
     max_prime: int = 4000

@@ -19,12 +19,19 @@ CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--disable-component-update", "--disable-sync")
 
 
-def start_server(*flags, cwd=ROOT, seconds=180):
+def start_server(*flags, cwd=ROOT, seconds=180, open_files=None):
     """serve.py in its own process on a free port of 127.0.0.1: (process, port) once it
     listens; process.log collects its stderr lines (read on a thread, so that the server
-    never blocks on a full pipe and a silent one cannot hang the caller)."""
+    never blocks on a full pipe and a silent one cannot hang the caller). open_files: the
+    process's open-files limit (as prlimit --nofile would set it)."""
+    def limit_files():
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
+
     process = subprocess.Popen([sys.executable, os.path.join(ROOT, "serve.py"), "--port", "0",
-                                *flags], cwd=cwd, stderr=subprocess.PIPE, text=True)
+                                *flags], cwd=cwd, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=limit_files if open_files else None)
     process.log = []
     threading.Thread(target=lambda: process.log.extend(process.stderr), daemon=True).start()
     deadline = time.time() + seconds

@@ -112,6 +112,8 @@ def accepts(annotation, value):
 
 def typical(option):
     """A value a user gives, as the option's check returns it."""
+    if option.multiple and option.type is config.web_origin:
+        return option.check(["http://localhost:3000", "https://example.org"])
     if option.multiple:
         return option.check(["a.txt", "b.txt"])
     if option.const is not None and not option.choices:

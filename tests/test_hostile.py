@@ -661,3 +661,41 @@ def test_30_1_a_fifo_named_on_its_own_says_it_waits_and_a_signal_ends_the_wait(t
     finally:
         process.kill()
         process.wait()
+
+
+def run_serve(*argv):
+    """serve.py in this process (conftest.run_main's way), for the errors it gives before it
+    serves anything."""
+    from charlstm.cli import serve_main
+    from conftest import MAINS
+
+    MAINS.setdefault("serve.py", serve_main)
+    return run_main("serve.py", *argv)
+
+
+@pytest.mark.parametrize("port", ["70000", "-1", "65536"])
+def test_30_8_a_port_out_of_range_is_a_flag_error(port):
+    last = one_line(run_serve("--port", port), status=2, alone=True)
+    assert f"argument --port: '{port}' must be between 0 and 65535" in last
+
+
+def test_30_9_a_host_that_is_not_this_machines_gets_a_host_hint(tmp_path):
+    pytest.importorskip("charlstm.serving.server")
+    # Before the models load: a folder with no checkpoint would be another error.
+    result = run_serve("--host", "not.a.host.invalid", "--port", "0", "--checkpoint-dir",
+                       str(tmp_path))
+    last = one_line(result)
+    assert "cannot listen on not.a.host.invalid:0" in last
+    assert "--host takes an address of this machine" in last and "--port" not in last
+
+
+def test_30_9_an_unhandled_error_is_one_log_line():
+    server = pytest.importorskip("charlstm.serving.server")
+    try:
+        raise RuntimeError("first\nsecond")
+    except RuntimeError:
+        record = logging.LogRecord("uvicorn.error", logging.ERROR, __file__, 1,
+                                   "Exception in ASGI application\n", (), sys.exc_info())
+    assert server._one_line(record)
+    assert record.getMessage() == "Exception in ASGI application: RuntimeError: first\\nsecond"
+    assert record.exc_info is None

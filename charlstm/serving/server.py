@@ -14,7 +14,10 @@ A request takes generation's options (config.GENERATION: prime, length, temperat
 top_p, seed, num_samples, unknown) and model, with generate.py's defaults and checks;
 anything wrong is a 4xx JSON {"error": "..."} in generate.py's words, with the JSON field's
 name where generate.py has its flag (config.FIELDS spells them). Every request is one
-access-log line on stderr (AccessLog).
+access-log line on stderr (AccessLog). Guard refuses what is not this server's own page or
+a script (another Host, another site's Origin, a POST not sent as JSON); BoundedProtocol
+closes a request that takes over REQUEST_SECONDS to arrive, and connections beyond the
+open-files limit.
 
     >>> import json
     >>> limits = resolve_options({}, SERVE)
@@ -32,24 +35,32 @@ access-log line on stderr (AccessLog).
 """
 
 import asyncio
+import errno
 import importlib.util
+import ipaddress
 import json
 import logging
 import os
+import re
+import resource
 import signal
 import socket
 import time
 
+import h11
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 from threadpoolctl import threadpool_limits
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException
 
 from ..config import FIELDS as AS_FIELDS, GENERATION, SERVE, resolve_options  # noqa: F401
-from ..errors import UserError
+from ..config import too_long_for_a_number
+from ..errors import UserError, shown
 from ..checkpoints.run_folder import checkpoints_in, default_weights
 from ..logs import log
 from .pages import PAGE_ASSETS, REQUEST_OPTIONS, asset_path, option_declarations, page_html
@@ -127,12 +138,55 @@ def _shown(value):
     return "a list" if isinstance(value, list) else "an object"
 
 
-def parse_request(body, limits):
-    """(GenerationOptions, model name or None) from a request body; RequestError else."""
+# The deepest nesting of lists and objects a body may have. A request is one object of plain
+# values (depth 1); anything deeper is refused by its field's type anyway, so the bound only
+# has to be far below where the JSON parser's recursion fails (a 60 KB "[[[[...": 500).
+DEEPEST_JSON = 32
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def json_depth(body):
+    """The deepest nesting of brackets in a JSON text, outside its strings (cheap: only the
+    brackets are walked, and only when there are more than DEEPEST_JSON of them)."""
+    outside_strings = _JSON_STRING.sub(b"", body)
+    if outside_strings.count(b"[") + outside_strings.count(b"{") <= DEEPEST_JSON:
+        return 0
+    depth = deepest = 0
+    for bracket in _JSON_BRACKET.findall(outside_strings):
+        depth += 1 if bracket in (b"[", b"{") else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _number(convert):
+    """json.loads' hook for a number: its literal's length checked before it is converted
+    (Python refuses an int of more than 4,300 digits with a ValueError: a 500)."""
+    def parse(literal):
+        refused = too_long_for_a_number(literal)
+        if refused:
+            raise RequestError(f"the body holds a number {refused}")
+        return convert(literal)
+    return parse
+
+
+def parse_json(body):
+    """A request body's JSON value: RequestError (400) for anything that is not JSON, nests
+    deeper than DEEPEST_JSON or holds a number too long to read."""
+    if json_depth(body) > DEEPEST_JSON:
+        raise RequestError(f"the body nests lists or objects more than {DEEPEST_JSON} deep: "
+                           "give a JSON object of fields")
     try:
-        given = json.loads(body or b"{}")
+        return json.loads(body, parse_int=_number(int), parse_float=_number(float))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise RequestError(f"the body is not JSON: {error}") from None
+    except RecursionError:  # the depth check above is meant to make this unreachable
+        raise RequestError("the body nests lists or objects too deep") from None
+
+
+def parse_request(body, limits):
+    """(GenerationOptions, model name or None) from a request body; RequestError else."""
+    given = parse_json(body or b"{}")
     if not isinstance(given, dict):
         raise RequestError("the body must be a JSON object of fields: "
                            + ", ".join(FIELDS))
@@ -264,7 +318,13 @@ def create_app(engine, limits, waker, options=None):
     app = FastAPI(title="charlstm", version="1", summary="Alice, one character at a time: "
                   "text from a character LSTM, all clients decoded together",
                   docs_url=None, redoc_url=None)
-    app.add_middleware(AccessLog)
+    if getattr(limits, "allow_origin", None):  # their pages may read replies: CORS for them
+        allowed = _as_tuple(limits.allow_origin)
+        app.add_middleware(CORSMiddleware, allow_origins=list(allowed),
+                           allow_methods=["GET", "POST"], allow_headers=["content-type"])
+    app.add_middleware(Guard, check_host=is_loopback(limits.host),
+                       allowed_origins=_as_tuple(limits.allow_origin))
+    app.add_middleware(AccessLog)  # the outermost: refusals are logged too
     declarations = server_declarations(options)
     _add_error_handlers(app)
     _add_docs(app)
@@ -274,6 +334,11 @@ def create_app(engine, limits, waker, options=None):
     _add_stream(app, start, schema, engine)
     _add_pages_and_status(app, engine, options)
     return app
+
+
+def _as_tuple(value):
+    """A flag given once (a str), several times (a tuple) or not at all (None), as a tuple."""
+    return () if value is None else (value,) if isinstance(value, str) else tuple(value)
 
 
 def _starter(engine, limits, waker):
@@ -413,6 +478,73 @@ def access_line(scope, status, record, milliseconds):
             f"chars={record.characters} ms={milliseconds:.0f}")
 
 
+def is_loopback(host):
+    """Whether a host (a name or an address, no port) is this machine only: localhost,
+    127.x.x.x, ::1."""
+    name = host.strip().lower().rstrip(".")
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def host_name(header):
+    """The host of a Host header, without its port: "[::1]:8000" -> "::1"."""
+    if header.startswith("["):
+        return header[1:header.find("]")] if "]" in header else header
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+def _refusal(status, message):
+    return JSONResponse({"error": shown(message)}, status_code=status)
+
+
+class Guard:
+    """Who may use the server, before any route runs (docs/serve.md, "Who may call it"):
+
+    - Bound to a loopback address, it answers only requests whose Host is a loopback name
+      or address (421 else): a page on another site that rebinds its own name to 127.0.0.1
+      (DNS rebinding) sends its own name as the Host. Bound to another address (--host
+      0.0.0.0), the Host is not checked: the operator opened it to whatever names reach it.
+    - A request with an Origin (a browser's, from a page) must come from this server's own
+      pages (Origin = scheme://Host) or an --allow-origin site; 403 else.
+    - A POST body must be sent as application/json (415 else): the one type a page of
+      another site cannot send without asking first (a CORS preflight, which is refused)."""
+
+    def __init__(self, app, check_host, allowed_origins=()):
+        self.app = app
+        self.check_host = check_host
+        self.allowed_origins = {origin.lower() for origin in allowed_origins}
+
+    async def __call__(self, scope, receive, send):
+        refusal = self.refusal(scope) if scope["type"] == "http" else None
+        if refusal is not None:
+            return await refusal(scope, receive, send)
+        return await self.app(scope, receive, send)
+
+    def refusal(self, scope):
+        """The response refusing this request, or None to let it through."""
+        headers = {name.decode("latin-1").lower(): value.decode("latin-1")
+                   for name, value in scope["headers"]}
+        host = headers.get("host", "")
+        if self.check_host and not is_loopback(host_name(host)):
+            return _refusal(421, f"this server answers requests for localhost only, not for "
+                            f"Host {host!r} (serve.py --host 0.0.0.0 opens it to the network)")
+        origin = headers.get("origin")
+        if origin is not None and origin.lower() not in self.allowed_origins | {
+                f"{scope.get('scheme', 'http')}://{host}".lower()}:
+            return _refusal(403, f"requests from pages of {origin!r} are refused: this server "
+                            "answers its own page (serve.py --allow-origin ORIGIN lets another "
+                            "site in)")
+        kind = headers.get("content-type", "").split(";")[0].strip().lower()
+        if scope["method"] == "POST" and kind != "application/json":
+            return _refusal(415, f"a request body must be JSON sent as Content-Type: "
+                            f"application/json, not {kind or 'none'!r}")
+        return None
+
+
 DOCS_ASSETS = "/docs-assets"  # Swagger UI's files, from the serve extra (fastapi-offline)
 
 
@@ -479,9 +611,6 @@ def _add_pages_and_status(app, engine, options=None):
             return Response(handle.read(), media_type=CONTENT_TYPES[name[name.rindex("."):]])
 
 
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
-
-
 def model_paths(options):
     """The checkpoints to serve: --weights, else every one in --checkpoint-dir, else the
     best one in this folder or the bundled model (folder.default_weights)."""
@@ -524,16 +653,32 @@ def listen(host, port):
     except (OSError, OverflowError) as error:
         listener.close()
         reason = getattr(error, "strerror", None) or str(error)
-        raise UserError(f"cannot listen on {host}:{port}: {reason} (--port N picks another "
-                        "port, --port 0 any free one)") from None
+        raise UserError(f"cannot listen on {host}:{port}: {reason} ({_listen_hint(error)})"
+                        ) from None
     listener.listen(2048)
     return listener
 
 
+def _listen_hint(error):
+    """What to change when binding failed: the host when it names no address of this machine
+    (a name that does not resolve, an address of another machine), else the port."""
+    if isinstance(error, socket.gaierror) or getattr(error, "errno", None) in (
+            errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
+        return ("--host takes an address of this machine: 127.0.0.1 or ::1 for this machine "
+                "only, 0.0.0.0 for every network")
+    return "--port N picks another port, --port 0 any free one"
+
+
 def run_server(options):
     """Load the models, start the decoding thread and serve until Ctrl-C or SIGTERM."""
-    models = load_models(model_paths(options))
+    # Listening first: a taken port or a host that is not this machine's is one line at
+    # once, not after seconds of loading (connections wait in the backlog meanwhile).
     listener = listen(options.host, options.port)
+    try:
+        models = load_models(model_paths(options))
+    except BaseException:
+        listener.close()
+        raise
     # One BLAS thread: the decoder's products are small (a row a stream), and on a few cores
     # OpenBLAS' helper threads spin against the event loop that serves the streams; with one,
     # 8 clients got 6 times the characters a second here (docs/decisions.md).
@@ -547,11 +692,12 @@ def run_server(options):
     log(f"decoding on the CPU with NumPy (the stateful decoder, float64, one thread), all "
         f"streams in one batch a model; {os.cpu_count()} CPUs")
     log("serving " + ", ".join(f"{model.name} ({model.path})" for model in models))
-    if options.host not in LOCAL_HOSTS:
+    if not is_loopback(options.host):
         log(f"--host {options.host}: open to every machine that can reach this one, with no "
-            "password; anyone there can use it")
+            "password, whatever name it is called by; anyone there can use it")
     log(f"listening on http://{shown}:{port} (the page; /docs: the API); Ctrl-C stops it")
-    config = uvicorn.Config(app, log_level="warning", access_log=False,
+    BoundedProtocol.limit = most_connections()
+    config = uvicorn.Config(app, log_level="warning", access_log=False, http=BoundedProtocol,
                             timeout_graceful_shutdown=2, lifespan="off")
     logging.getLogger("uvicorn.error").addFilter(_one_line)
     server = _Server(config, on_exit=engine.stop)
@@ -569,6 +715,103 @@ def run_server(options):
         raise KeyboardInterrupt
 
 
+# A request must have arrived whole (headers and body) this many seconds after its connection
+# opened or its previous reply ended; a slower one is closed. Without it, a client that sent
+# a header byte every few seconds held its connection, and its file, for ever.
+REQUEST_SECONDS = 10
+# Files the process keeps for itself beyond its connections: the listening socket, the
+# models' files, stdio, the libraries' own. Connections beyond the open-files limit minus
+# these get 503 at once, so that accept() never runs out of files.
+OWN_FILES = 64
+BUSY_REPLY = json.dumps({"error": "too many connections are open: try again shortly"})
+
+
+def most_connections():
+    """The open connections the server keeps: below the process's open-files limit."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 4096
+    return max(8, soft - OWN_FILES)
+
+
+class BoundedProtocol(H11Protocol):
+    """uvicorn's HTTP/1.1 connection, with two bounds of its own: a request that has not
+    arrived whole within REQUEST_SECONDS is closed (uvicorn times out only an idle
+    kept-alive connection, and any byte resets that), and a connection beyond
+    most_connections() gets 503 and is closed at once. It uses H11Protocol's own attributes
+    (conn, connections, transport, loop) and hooks (handle_events, on_response_complete):
+    uvicorn is pinned (requirements-serve.txt), and the slow tests in
+    tests/serving/test_hostile_server.py show a change."""
+
+    limit = None  # set by run_server: most_connections()
+
+    def connection_made(self, transport):
+        super().connection_made(transport)
+        self.arrival = None
+        if self.limit is not None and len(self.connections) > self.limit:
+            transport.write(b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: "
+                            b"application/json\r\nconnection: close\r\ncontent-length: %d"
+                            b"\r\n\r\n%s" % (len(BUSY_REPLY), BUSY_REPLY.encode()))
+            transport.close()
+            return
+        self._watch()
+
+    def handle_events(self):
+        super().handle_events()
+        self._watch()
+
+    def on_response_complete(self):
+        super().on_response_complete()
+        self._watch()
+
+    def connection_lost(self, exc):
+        self._stop_watching()
+        super().connection_lost(exc)
+
+    def _watch(self):
+        """The clock runs while a request is arriving; it stops once it has all arrived."""
+        if self.conn.their_state in (h11.DONE, h11.MUST_CLOSE, h11.CLOSED, h11.ERROR):
+            self._stop_watching()
+        elif self.arrival is None and not self.transport.is_closing():
+            self.arrival = self.loop.call_later(REQUEST_SECONDS, self._too_slow)
+
+    def _stop_watching(self):
+        if getattr(self, "arrival", None) is not None:
+            self.arrival.cancel()
+            self.arrival = None
+
+    def _too_slow(self):
+        self.arrival = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+class AcceptFailures:
+    """The event loop's exception handler: a failed accept (out of open files, most often)
+    is one log line a PERIOD with the count, not asyncio's traceback for each (one
+    connection flood wrote 77,693 of them in 10 s); anything else goes to asyncio's
+    default handler."""
+
+    PERIOD = 10
+
+    def __init__(self):
+        self.last = None
+        self.count = 0
+
+    def __call__(self, loop, context):
+        if not context.get("message", "").startswith("socket.accept() out of system resource"):
+            return loop.default_exception_handler(context)
+        self.count += 1
+        now = time.monotonic()
+        if self.last is None or now - self.last >= self.PERIOD:
+            error = context.get("exception")
+            reason = getattr(error, "strerror", None) or str(error)
+            log(f"cannot accept connections: {reason} ({self.count} time"
+                f"{'s' if self.count > 1 else ''} since the last line; open connections are "
+                "answered until they close)")
+            self.last, self.count = now, 0
+
+
 class _Server(uvicorn.Server):
     """uvicorn's server, remembering the signal that stopped it. On that signal on_exit
     (Engine.stop) ends the texts under way at the engine's next step, so that their streams
@@ -579,6 +822,10 @@ class _Server(uvicorn.Server):
         super().__init__(config)
         self.on_exit = on_exit
         self.stopped_by = None
+
+    async def serve(self, sockets=None):
+        asyncio.get_running_loop().set_exception_handler(AcceptFailures())
+        await super().serve(sockets)
 
     def handle_exit(self, sig, frame):
         self.stopped_by = self.stopped_by or sig
@@ -591,6 +838,9 @@ def _one_line(record):
     (a client that never reads, cancelled at shutdown; or a bug, answered 500)."""
     if record.exc_info:
         error = record.exc_info[1]
-        record.msg = f"{record.getMessage()}: {type(error).__name__}: {error}".rstrip(": ")
+        # uvicorn's own message ends in a newline ("Exception in ASGI application\n"), and an
+        # exception's text may hold more: shown() keeps the whole on one line.
+        said = f"{record.getMessage().strip()}: {type(error).__name__}: {error}".rstrip(": ")
+        record.msg = shown(said)
         record.args, record.exc_info, record.exc_text = (), None, None
     return True

@@ -39,7 +39,7 @@ def call(app, method, path, body=None):
              "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
              "query_string": b"", "root_path": "", "client": ("127.0.0.1", 1),
              "server": ("127.0.0.1", 80),
-             "headers": [(b"content-type", b"application/json"),
+             "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"),
                          (b"content-length", str(len(data)).encode())]}
     asyncio.run(app(scope, receive, send))
     status = next(message["status"] for message in sent

@@ -21,7 +21,7 @@ def page(browser, tmp_path_factory):
     process, port = start_server(cwd=tmp_path_factory.mktemp("page"))
     browser.get(f"http://127.0.0.1:{port}/")
     wait_for_state(browser, "idle")
-    yield browser, port
+    yield browser, port, process.log
     assert stop(process) == 143
 
 
@@ -37,7 +37,7 @@ def output(driver):
 
 
 def test_generate_writes_generate_py_stateful_greedy_text(page):
-    driver, _ = page
+    driver, _, _ = page
     assert "on the server" in driver.find_element("id", "engine").text
     assert "alice (43 characters" in driver.find_element("id", "model").text
     driver.find_element("id", "greedy").click()  # the page opens sampled: one click
@@ -81,7 +81,7 @@ def test_generate_with_the_defaults_writes_no_loop_after_the_seed_window_it_show
 
 
 def test_text_appears_as_it_is_made_and_stop_stops_it(page):
-    driver, port = page
+    driver, port, _ = page
     fill(driver, prime="the queen ", length=10000, temperature=0.8, seed=5)
     driver.find_element("id", "generate").click()
     assert text_grows_in_steps(driver), "the text did not grow in steps"
@@ -94,7 +94,7 @@ def test_text_appears_as_it_is_made_and_stop_stops_it(page):
 
 
 def test_a_refused_request_is_one_message_on_the_page(page):
-    driver, _ = page
+    driver, _, _ = page
     fill(driver, prime="{curly}", length=10)
     driver.find_element("id", "generate").click()
     assert wait_for_state(driver, "error") == "error"
@@ -102,3 +102,39 @@ def test_a_refused_request_is_one_message_on_the_page(page):
     fill(driver, prime="alice ", length=5)  # and it recovers
     driver.find_element("id", "generate").click()
     assert wait_for_state(driver, "done") == "done" and len(output(driver)) == 5
+
+
+def test_a_page_of_another_origin_cannot_start_a_text(page, tmp_path):
+    """Issue 30: a page on another 127.0.0.1 port posts to the server, as a "simple"
+    text/plain request (no preflight) and as JSON (a preflight): neither starts a text."""
+    import functools
+    import http.server
+    import threading
+
+    driver, port, log = page
+    before = len(log)  # the lines of the earlier tests' own streams
+    (tmp_path / "index.html").write_text("<!doctype html><title>another site</title>")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    other = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    try:
+        driver.get(f"http://127.0.0.1:{other.server_address[1]}/index.html")
+        outcomes = driver.execute_async_script("""
+            const done = arguments[arguments.length - 1], url = arguments[0];
+            const body = JSON.stringify({length: 5000});
+            const tries = [{mode: "no-cors", headers: {"content-type": "text/plain"}},
+                           {headers: {"content-type": "application/json"}}];
+            Promise.all(tries.map(options => fetch(url, {method: "POST", body, ...options})
+                .then(response => response.type + " " + response.status,
+                      error => "refused " + error.name))).then(done);
+        """, f"http://127.0.0.1:{port}/generate/stream")
+    finally:
+        other.shutdown()
+        driver.get(f"http://127.0.0.1:{port}/")  # back to the page for any later test
+        wait_for_state(driver, "idle")
+    assert outcomes == ["opaque 0", "refused TypeError"], outcomes
+    refusals = [line.split()[1:4] for line in log[before:] if "/generate/stream" in line]
+    assert ["POST", "/generate/stream", "403"] in refusals, log
+    assert ["OPTIONS", "/generate/stream", "403"] in refusals, log
+    assert not [line for line in refusals if line[2] == "200"], log
+    assert request(port, "GET", "/health")[1]["streams"] == 0

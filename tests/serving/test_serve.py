@@ -37,7 +37,8 @@ def stream(port, body, on_first=None, started=None):
     """The SSE events of POST /generate/stream: [(name, data, arrival time)]. At the first
     characters: on_first(connection), if given, and return; started.set(), if given."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    connection.request("POST", "/generate/stream", body=json.dumps(body))
+    connection.request("POST", "/generate/stream", body=json.dumps(body),
+                       headers={"content-type": "application/json"})
     response = connection.getresponse()
     assert response.status == 200, response.read()
     events, name = [], "message"
