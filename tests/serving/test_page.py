@@ -53,7 +53,7 @@ def test_generate_writes_generate_py_stateful_greedy_text(page):
 
 
 def test_the_page_opens_on_the_measured_sampled_setting(page):
-    driver, _ = page
+    driver, _, _ = page
     driver.refresh()
     wait_for_state(driver, "idle")
     for name, value in page_settings()["opening"].items():
@@ -65,7 +65,7 @@ def test_the_page_opens_on_the_measured_sampled_setting(page):
 def test_generate_with_the_defaults_writes_no_loop_after_the_seed_window_it_shows(page):
     """Needs the server's side of issue 29 (the start event's "prime": the seed window);
     with an older server the page has no window to show and this fails on it."""
-    driver, _ = page
+    driver, _, _ = page
     driver.refresh()
     wait_for_state(driver, "idle")
     # The defaults, but for a fixed seed: how often the setting loops over many seeds is
