@@ -80,7 +80,8 @@ def comparison(name, sampled, exact):
     for part, (loss, *_) in exact.items():
         estimate, error, scored, windows, short = sampled[part]
         off = abs(estimate - loss)
-        within = "within ±" if off <= error else ("within 2 ±" if off <= 2 * error else "outside")
+        within = ("within ±" if off <= error
+                  else "within 2 ±" if off <= 2 * error else "outside")
         read = f", {short:,} short" if short else ""
         lines.append(f"{part}: {name} {estimate:.4f} ± {error:.4f} ({scored:,} of {windows:,} "
                      f"windows whole{read}), exact {loss:.4f}: off by {off:.4f}, {within}")

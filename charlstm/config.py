@@ -546,8 +546,8 @@ EVALUATION = (
            "text it stores; 0 scores the whole text only)", "data", type=fraction,
            metavar="F"),
     Option("windows", 500, "score an even sample of this many windows of each part whole, "
-           f"out of up to {SHORT_PER_FULL} times as many read from their last --context characters, and print "
-           "the estimate with its standard error (500 keeps the bundled model's held-out one "
+           f"out of up to {SHORT_PER_FULL} times as many read from their last --context "
+           "characters, and print the estimate with its standard error (500 keeps the bundled model's held-out one "
            "under 0.01 nats)", "data", type=positive_int, metavar="N"),
     Option("context", 20, "characters of context for the cheap first reading of each "
            "sampled window, whose loss tracks the whole window's; 0 scores the --windows "
