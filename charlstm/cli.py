@@ -415,7 +415,7 @@ def print_results(results):
         elif score.exact:
             print(f"{score.part}: loss {score.loss:.4f} nats ({score.bits_per_character:.4f} "
                   f"bits) a character over {score.windows} windows", flush=True)
-        else:  # an even sample: the mean ± its standard error
+        else:  # sampled: the estimate ± its standard error
             also = (f", {score.short_scored:,} read from their last {score.context} characters"
                     if score.short_scored else "")
             print(f"{score.part}: loss {score.loss:.4f} ± {score.standard_error:.4f} nats "
