@@ -291,7 +291,7 @@ def _score(model, checkpoint, strata, samples, context, batch_size, verbose):
     progress = None
     if verbose:
         also = f" and {short:,} from their last {context} characters" if short else ""
-        log(f"scoring {whole:,}{also} of {population:,} windows")
+        log(f"scoring {whole:,} of {population:,} windows whole{also}")
     if verbose and show_progress_bar():  # a bar on a terminal only, never in a pipe
         progress = _progress_on_stderr(keras.utils.Progbar(whole + short, unit_name="window"))
     forward = compiled_forward(model)
