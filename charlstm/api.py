@@ -121,10 +121,12 @@ def samples(weights=None, count=2, verbose=1, **options):
 
 def evaluate(weights=None, verbose=1, **options):
     """The tutorial loss of a checkpoint on a text, as evaluate.py prints it (held_out=,
-    windows=, all=, text=, checkpoint_dir=, batch_size=, seq_length=): a list of
-    evaluation.PartScore (part, loss, windows, seq_length, scored, standard_error), each
-    loss the mean over an even sample of `windows` windows of the part, or over every window
-    with all=True (then standard_error is 0)."""
+    windows=, context=, all=, text=, checkpoint_dir=, batch_size=, seq_length=): a list of
+    evaluation.PartScore (part, loss, windows, seq_length, scored, standard_error,
+    short_scored, context), each loss estimated from `windows` windows of the part scored
+    whole and up to 24 times as many read from their last `context` characters (context=0:
+    the mean of the `windows` alone), or over every window with all=True (then
+    standard_error is 0)."""
     with shown_on_stderr(verbose):
         return run_evaluation(resolve_options(dict(options, weights=weights), EVALUATION),
                               verbose)

@@ -56,8 +56,9 @@ Write text with a trained character LSTM, one character at a time, as the tutori
 
 EVALUATE_DESCRIPTION = """\
 Score a checkpoint by the tutorial's own loss: the mean cross-entropy of the character after
-each window of a text (no dropout), estimated from an even sample of --windows windows of
-each part with its standard error (±), or over every window with --all. Works for any
+each window of a text (no dropout), estimated with its standard error (±) from an even
+sample of --windows windows of each part scored whole, out of a larger one read from their
+last --context characters only, or over every window with --all. Works for any
 checkpoint, legacy tutorial files included, whatever targets or input encoding it was
 trained with. A checkpoint trained with --validation-split gets its held-out part apart.
 
@@ -441,10 +442,13 @@ def print_results(results):
         elif score.exact:
             print(f"{score.part}: loss {score.loss:.4f} nats ({score.bits_per_character:.4f} "
                   f"bits) a character over {score.windows} windows", flush=True)
-        else:  # an even sample: the mean ± its standard error
+        else:  # sampled: the estimate ± its standard error
+            also = (f", {score.short_scored:,} read from their last {score.context} characters"
+                    if score.short_scored else "")
             print(f"{score.part}: loss {score.loss:.4f} ± {score.standard_error:.4f} nats "
                   f"({score.bits_per_character:.4f} ± {score.standard_error_bits:.4f} bits) a "
-                  f"character over {score.scored:,} of {score.windows:,} windows", flush=True)
+                  f"character over {score.scored:,} of {score.windows:,} windows{also}",
+                  flush=True)
 
 
 def evaluate_main(argv=None, prog=None):

@@ -551,6 +551,13 @@ GENERATE_COMMAND = GENERATION + (
     VERBOSE_BACKEND,
 )
 
+# evaluate.py's phase one reads up to this many windows from their last --context characters
+# for each one it scores whole (--windows). The cost-optimal ratio of double sampling is
+# sqrt((S_short^2 - S_diff^2) / S_diff^2 / c), c a short window's cost over a full one's:
+# 25.6 measured for the bundled model at --context 20 (S_short 1.61, S_diff 0.144, c 0.19 on
+# 1,500 held-out windows; charlstm.generation.evaluation, docs/decisions.md).
+SHORT_PER_FULL = 24
+
 EVALUATION = (
     WEIGHTS, CHECKPOINT_DIR, LEGACY_SEQ_LENGTH,
     Option("text", None, "text to score on: files, folders or patterns, as train.py's --text "
@@ -561,9 +568,13 @@ EVALUATION = (
            "whole files of several (default: the checkpoint's own --validation-split on the "
            "text it stores; 0 scores the whole text only)", "data", type=fraction,
            metavar="F"),
-    Option("windows", 10_000, "score an even sample of this many windows of each part and "
-           "print the mean with its standard error (10,000 keeps the bundled model's to about "
-           "0.01 nats)", "data", type=positive_int, metavar="N"),
+    Option("windows", 500, "score an even sample of this many windows of each part whole, "
+           f"out of up to {SHORT_PER_FULL} times as many read from their last --context "
+           "characters, and print the estimate with its standard error (500 keeps the bundled model's held-out one "
+           "under 0.01 nats)", "data", type=positive_int, metavar="N"),
+    Option("context", 20, "characters of context for the cheap first reading of each "
+           "sampled window, whose loss tracks the whole window's; 0 scores the --windows "
+           "sample whole only (plain sampling)", "data", type=non_negative_int, metavar="K"),
     _switch("all", "score every window, for the exact figure (minutes on a CPU)", "data"),
     Option("batch_size", 256, "windows per forward call", "data", type=positive_int,
            metavar="N"),

@@ -108,7 +108,8 @@ class EvaluationOptions(CheckpointChoice):
 
     text: str | tuple[str, ...] | None = None
     held_out: float | None = None
-    windows: int = 10_000
+    windows: int = 500
+    context: int = 20
     all: bool = False
     batch_size: int = 256
 

@@ -24,6 +24,7 @@ from ..system.backend import import_keras
 from ..text.sources import Document, split
 from ..system.devices import report_device
 from ..errors import UserError
+from ..config import SHORT_PER_FULL
 from ..checkpoints.run_folder import default_weights
 from ..checkpoints.loading import load_for_generation, text_for_model
 from ..logs import log, progress_stream, show_progress_bar
@@ -40,8 +41,10 @@ class PartScore(NamedTuple):
     loss: float  # mean cross-entropy in nats; None if the part is shorter than one window
     windows: int  # the part's windows
     seq_length: int
-    scored: int = None  # the windows scored: all of them (exact), or an even sample
+    scored: int = None  # the windows scored whole: all of them (exact), or an even sample
     standard_error: float = 0.0  # of loss, in nats: 0 when every window was scored
+    short_scored: int = 0  # phase one: the windows also read from their last `context` only
+    context: int = None  # phase one's characters of context; None: plain sampling
 
     @property
     def bits_per_character(self):
@@ -72,6 +75,23 @@ class _Stratum(NamedTuple):
 
     text: np.ndarray
     starts: np.ndarray
+
+
+class _Sample(NamedTuple):
+    """A stratum's windows to score. Plain: `full`, positions among its windows, scored at
+    full length. Two phases: `short`, positions among its windows, read from their last
+    `context` characters only, and `full`, positions among those, also scored whole."""
+
+    full: np.ndarray
+    short: np.ndarray = None
+
+
+class _Losses(NamedTuple):
+    """A stratum's scored losses: `full` at full length and, with two phases, `short` (phase
+    one, from the last characters only; full[i] is the window short[sample.full[i]])."""
+
+    full: np.ndarray
+    short: np.ndarray = None
 
 
 def window_losses(forward, table, indices, seq_length, starts, batch_size=256, progress=None):
@@ -113,10 +133,14 @@ def evaluate(options, verbose=1):
     (options.held_out, by default the checkpoint's --validation-split) the training part and
     the held-out part; loss None for a part too short for one window.
 
-    Each part's figure is the mean over an even sample of options.windows of its windows,
-    with its standard error, or over every window with options.all. Every window is scored
-    once: the whole text's figure is put together from its parts' (see _strata). verbose
-    shows Keras' progress bar."""
+    Each part's figure is a two-phase (double sampling) estimate with its standard error
+    (see _estimate_stratum): an even sample of up to SHORT_PER_FULL * options.windows of its
+    windows read from their last options.context characters only, and an even sample of
+    options.windows of those scored whole; with context 0, or a model whose input has a
+    fixed length, the mean over an even sample of options.windows scored whole; with
+    options.all, every window scored whole (exact). Every window is scored at most once at
+    each length: the whole text's figure is put together from its parts' (see _strata).
+    verbose shows Keras' progress bar."""
     weights = options.weights or default_weights(options.checkpoint_dir)
     model, checkpoint, indices = load_for_generation(weights, options.text, options.seq_length)
     if indices is None:
@@ -132,12 +156,37 @@ def evaluate(options, verbose=1):
         parts = split_parts(options, checkpoint, indices, fraction)
         names += [name for name, _, _ in parts]
     strata = _strata(indices, parts, seq_length)
-    picks = {key: _even_sample(len(stratum.starts), None if options.all else options.windows)
-             for key, stratum in strata.items()}
-    losses = _score(model, checkpoint, strata, picks, options.batch_size, verbose)
+    context = phase_one_context(options, model, seq_length)
+    samples = {key: _plan(len(stratum.starts), options, context)
+               for key, stratum in strata.items()}
+    losses = _score(model, checkpoint, strata, samples, context, options.batch_size, verbose)
     windows = {key: len(stratum.starts) for key, stratum in strata.items()}
-    return [_estimate(name, _strata_of(name, strata), windows, losses, seq_length)
-            for name in names]
+    return [_estimate(name, _strata_of(name, strata), windows, samples, losses, seq_length,
+                      context) for name in names]
+
+
+def phase_one_context(options, model, seq_length):
+    """The characters of context phase one reads, or None for plain sampling: with --all,
+    --context 0 or one not shorter than the window, and for a model whose input has a fixed
+    length (an unrolled one), which cannot read a shorter window."""
+    if options.all or not options.context or options.context >= seq_length:
+        return None
+    if model.inputs[0].shape[1] is not None:
+        log(f"the model reads {model.inputs[0].shape[1]}-character windows only: "
+            "plain sampling, without phase one")
+        return None
+    return options.context
+
+
+def _plan(count, options, context):
+    """The _Sample of a stratum of count windows: every window whole with options.all or
+    when it has no more than options.windows; else plain or two-phase (context not None)."""
+    if options.all or count <= options.windows:
+        return _Sample(np.arange(count))
+    if context is None:
+        return _Sample(_even_sample(count, options.windows))
+    short = _even_sample(count, SHORT_PER_FULL * options.windows)
+    return _Sample(_even_sample(len(short), options.windows), short)
 
 
 def held_out_fraction(options, checkpoint):
@@ -233,45 +282,87 @@ def _even_sample(count, size):
     return ((np.arange(size) + 0.5) * count / size).astype(np.int64)
 
 
-def _score(model, checkpoint, strata, picks, batch_size, verbose):
-    """{stratum key: losses of its picked windows}, each window scored once."""
-    total = sum(len(chosen) for chosen in picks.values())
+def _score(model, checkpoint, strata, samples, context, batch_size, verbose):
+    """{stratum key: its _Losses}, each window scored at most once at each length: a short
+    window is the last `context` characters of a full one, with the same next character."""
+    whole = sum(len(sample.full) for sample in samples.values())
+    short = sum(len(sample.short) for sample in samples.values() if sample.short is not None)
     population = sum(len(stratum.starts) for stratum in strata.values())
     progress = None
     if verbose:
-        log(f"scoring {total:,} of {population:,} windows")
+        also = f" and {short:,} from their last {context} characters" if short else ""
+        log(f"scoring {whole:,} of {population:,} windows whole{also}")
     if verbose and show_progress_bar():  # a bar on a terminal only, never in a pipe
-        progress = _progress_on_stderr(keras.utils.Progbar(total, unit_name="window"))
+        progress = _progress_on_stderr(keras.utils.Progbar(whole + short, unit_name="window"))
     forward = compiled_forward(model)
     table = input_table(checkpoint.topology.vocab_size, checkpoint.topology.input_encoding)
+    seq_length = checkpoint.seq_length
     losses, done = {}, 0
-    for key, stratum in strata.items():
+
+    def scored(text, length, starts):
+        nonlocal done
         shown = None if progress is None else (lambda count, done=done: progress(done + count))
-        losses[key] = window_losses(forward, table, stratum.text, checkpoint.seq_length,
-                                    stratum.starts[picks[key]], batch_size, shown)
-        done += len(picks[key])
+        done += len(starts)
+        return window_losses(forward, table, text, length, starts, batch_size, shown)
+
+    for key, stratum in strata.items():
+        sample = samples[key]
+        if sample.short is None:
+            losses[key] = _Losses(scored(stratum.text, seq_length, stratum.starts[sample.full]))
+            continue
+        starts = stratum.starts[sample.short]
+        short_losses = scored(stratum.text, context, starts + seq_length - context)
+        losses[key] = _Losses(scored(stratum.text, seq_length, starts[sample.full]),
+                              short_losses)
     return losses
 
 
-def _estimate(name, keys, windows, losses, seq_length):
-    """A part's PartScore from its strata: the stratified mean (each stratum's mean weighted
-    by its windows) and its standard error, each stratum's sample standard deviation / sqrt
-    (sampled) with the finite-population correction sqrt(1 - sampled / windows), so 0 for a
-    stratum scored whole."""
+def _estimate(name, keys, windows, samples, losses, seq_length, context):
+    """A part's PartScore from its strata: the stratified mean (each stratum's estimate
+    weighted by its share of the part's windows) and its standard error, the square root of
+    the sum of each stratum's variance (_estimate_stratum) times its share squared."""
     total = sum(windows[key] for key in keys)
-    scored = sum(len(losses[key]) for key in keys)
+    scored = sum(len(losses[key].full) for key in keys)
+    short = sum(len(losses[key].short) for key in keys if losses[key].short is not None)
     if not total:
         return PartScore(name, None, 0, seq_length, 0)
     mean = variance = 0.0
     for key in keys:
-        sample, share = losses[key], windows[key] / total
-        if not len(sample):
+        if not windows[key]:
             continue
-        mean += share * float(sample.mean())
-        if len(sample) < windows[key]:
-            correction = 1 - len(sample) / windows[key]
-            variance += share**2 * float(sample.var(ddof=1)) / len(sample) * correction
-    return PartScore(name, mean, total, seq_length, scored, math.sqrt(variance))
+        share = windows[key] / total
+        stratum_mean, stratum_variance = _estimate_stratum(windows[key], samples[key],
+                                                           losses[key])
+        mean += share * stratum_mean
+        variance += share**2 * stratum_variance
+    return PartScore(name, mean, total, seq_length, scored, math.sqrt(variance), short,
+                     context if short else None)
+
+
+def _estimate_stratum(count, sample, losses):
+    """(estimate of the mean loss of a stratum's count windows, its variance).
+
+    Plain sampling of n windows scored whole: their mean, variance S^2 / n * (1 - n / count)
+    (S^2: their sample variance; the finite-population correction makes it 0 for n = count).
+
+    Two phases (double sampling with a difference estimator): phase one reads n1 windows from
+    their last k characters only (losses y'), phase two scores n2 of those whole (losses y).
+    The estimate mean(y' over phase one) + mean(y - y' over phase two) is unbiased for the
+    full-context mean whatever k, since phase two is an even sample of phase one; its variance
+    is S_short^2 / n1 * (1 - n1 / count) + S_diff^2 / n2 * (1 - n2 / n1), S_short^2 the sample
+    variance of y' over phase one, S_diff^2 that of y - y' over phase two. Short losses that
+    track the full ones closely (small S_diff) make n2 small for the same error."""
+    if losses.short is None:
+        n = len(losses.full)
+        if n == count:  # every window: exact
+            return float(losses.full.mean()), 0.0
+        return float(losses.full.mean()), float(losses.full.var(ddof=1)) / n * (1 - n / count)
+    first, second = len(losses.short), len(losses.full)
+    differences = losses.full - losses.short[sample.full]
+    mean = float(losses.short.mean()) + float(differences.mean())
+    variance = (float(losses.short.var(ddof=1)) / first * (1 - first / count)
+                + float(differences.var(ddof=1)) / second * (1 - second / first))
+    return mean, variance
 
 
 def _progress_on_stderr(bar):

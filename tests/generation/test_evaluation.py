@@ -160,6 +160,14 @@ def test_the_command_prints_each_figure_with_its_standard_error(one_text):
                         f"nats ({score.bits_per_character:.4f} ± "
                         f"{score.standard_error_bits:.4f} bits) a character over "
                         f"{score.scored:,} of {score.windows:,} windows")
+    # Two phases: the windows read from their last --context characters too.
+    result = run_main("evaluate.py", "--weights", weights, "--windows", str(WHOLE),
+                      "--context", str(CONTEXT), "--held-out", "0")
+    (line,) = result.stdout.splitlines()
+    (score,) = charlstm.evaluate(weights, windows=WHOLE, context=CONTEXT, held_out=0, verbose=0)
+    assert line.endswith(f"over {WHOLE} of {score.windows:,} windows, "
+                         f"{score.short_scored:,} read from their last {CONTEXT} characters")
+    assert f"loss {score.loss:.4f} ± {score.standard_error:.4f} nats" in line
     result = run_main("evaluate.py", "--weights", weights, "--all", "--held-out", "0")
     (line,) = result.stdout.splitlines()
     model, checkpoint, _ = load_for_generation(weights)
@@ -177,3 +185,112 @@ def test_a_checkpoint_without_a_held_out_part_prints_the_whole_only(tmp_path):
     # Another text (--text) gets its held-out part only when asked for.
     assert len(charlstm.evaluate(weights, text=str(text), held_out=0.2, windows=SAMPLE,
                                  verbose=0)) == 3
+
+
+# Two phases: windows of each part read from their last CONTEXT characters (phase one), a
+# smaller even sample of those scored whole (phase two).
+CONTEXT = 4
+WHOLE = 10  # --windows: phase one reads up to SHORT_PER_FULL times as many
+
+
+def counting_forward(monkeypatch):
+    """[(batch, window length)] of every forward call evaluate makes from now on."""
+    passed = []
+
+    def counting(model):
+        forward = compiled_forward(model)
+
+        def counted(inputs):
+            passed.append(inputs.shape[:2])
+            return forward(inputs)
+
+        return counted
+
+    monkeypatch.setattr(evaluation, "compiled_forward", counting)
+    return passed
+
+
+def test_two_phases_give_the_difference_estimate_and_its_standard_error(one_text):
+    weights, corpus = one_text
+    scores = charlstm.evaluate(weights, windows=WHOLE, context=CONTEXT, verbose=0)
+    training, held_out, _ = split(corpus, 0.2)
+    model, checkpoint, _ = load_for_generation(weights)
+    forward = compiled_forward(model)
+    table = input_table(checkpoint.topology.vocab_size, checkpoint.topology.input_encoding)
+    first = evaluation.SHORT_PER_FULL * WHOLE
+    for score, part in zip(scores[1:], (training, held_out)):
+        count = pattern_count(len(part), SEQ_LENGTH)
+        assert count > first  # so both phases sample
+        short_starts = ((np.arange(first) + 0.5) * count / first).astype(int)
+        whole = ((np.arange(WHOLE) + 0.5) * first / WHOLE).astype(int)
+        short = window_losses(forward, table, part, CONTEXT,
+                              short_starts + SEQ_LENGTH - CONTEXT)
+        full = window_losses(forward, table, part, SEQ_LENGTH, short_starts[whole])
+        differences = full - short[whole]
+        assert score.loss == pytest.approx(short.mean() + differences.mean(), rel=1e-9)
+        variance = (short.var(ddof=1) / first * (1 - first / count)
+                    + differences.var(ddof=1) / WHOLE * (1 - WHOLE / first))
+        assert score.standard_error == pytest.approx(math.sqrt(variance), rel=1e-9)
+        assert (score.scored, score.short_scored, score.context) == (WHOLE, first, CONTEXT)
+        # The short reading is a different figure: the correction is doing work.
+        assert abs(differences.mean()) > 1e-3
+    # "all": the parts' strata and the SEQ_LENGTH windows across the cut (scored whole).
+    assert scores[0].scored == 2 * WHOLE + SEQ_LENGTH and scores[0].short_scored == 2 * first
+    exact = charlstm.evaluate(weights, all=True, verbose=0)
+    for estimate, score in zip(scores, exact):
+        assert abs(estimate.loss - score.loss) <= 3 * estimate.standard_error
+
+
+def test_two_phases_of_every_window_give_the_exact_figure(one_text, monkeypatch):
+    """With phase two scoring every window of phase one, and phase one every window, the
+    difference estimator collapses to the exact mean, with no error."""
+    weights, _ = one_text
+    monkeypatch.setattr(evaluation, "_plan", lambda count, options, context: evaluation._Sample(
+        np.arange(count), np.arange(count)))
+    scores = charlstm.evaluate(weights, windows=WHOLE, context=CONTEXT, verbose=0)
+    monkeypatch.undo()
+    exact = charlstm.evaluate(weights, all=True, verbose=0)
+    for estimate, score in zip(scores, exact):
+        assert estimate.short_scored == estimate.windows == score.windows
+        assert estimate.loss == pytest.approx(score.loss, rel=1e-9)
+        assert estimate.standard_error == pytest.approx(0, abs=1e-12)
+
+
+def test_phase_one_reads_short_windows_each_window_once_at_each_length(one_text, monkeypatch):
+    weights, _ = one_text
+    passed = counting_forward(monkeypatch)
+    scores = charlstm.evaluate(weights, windows=WHOLE, context=CONTEXT, verbose=0)
+    assert {length for _, length in passed} == {CONTEXT, SEQ_LENGTH}
+    assert sum(batch for batch, length in passed if length == CONTEXT) == scores[0].short_scored
+    assert sum(batch for batch, length in passed if length == SEQ_LENGTH) == scores[0].scored
+    # --context 0 is plain sampling: every sampled window whole only.
+    passed.clear()
+    plain = charlstm.evaluate(weights, windows=WHOLE, context=0, verbose=0)
+    assert {length for _, length in passed} == {SEQ_LENGTH} and plain[1].short_scored == 0
+    assert sum(batch for batch, _ in passed) == plain[0].scored == 2 * WHOLE + SEQ_LENGTH
+
+
+def test_a_fixed_length_model_falls_back_to_plain_sampling(one_text, monkeypatch):
+    weights, _ = one_text
+    loaded = load_for_generation(weights)
+    fixed = build_model(loaded.checkpoint.topology, seq_length=SEQ_LENGTH, unroll=True)
+    fixed.set_weights(loaded.model.get_weights())
+    monkeypatch.setattr(evaluation, "load_for_generation",
+                        lambda *arguments: loaded._replace(model=fixed))
+    passed = counting_forward(monkeypatch)
+    scores = charlstm.evaluate(weights, windows=WHOLE, context=CONTEXT, verbose=0)
+    assert {length for _, length in passed} == {SEQ_LENGTH}
+    assert all(score.short_scored == 0 and score.context is None for score in scores)
+    monkeypatch.undo()
+    assert scores == charlstm.evaluate(weights, windows=WHOLE, context=0, verbose=0)
+
+
+def test_an_embedding_model_reads_short_windows_too(tmp_path):
+    text = tmp_path / "book.txt"
+    text.write_text(TINY_TEXT * 5, encoding="utf-8")
+    weights, _ = write_lively_checkpoint(tmp_path / "weights.hdf5", str(text),
+                                         input_encoding="embedding", embedding_size=4)
+    (score,) = charlstm.evaluate(weights, windows=WHOLE, context=CONTEXT, verbose=0)
+    exact = charlstm.evaluate(weights, all=True, verbose=0)[0]
+    assert score.short_scored == evaluation.SHORT_PER_FULL * WHOLE and score.scored == WHOLE
+    assert abs(score.loss - exact.loss) <= 3 * score.standard_error
