@@ -27,8 +27,8 @@ from charlstm.cli import (evaluate_main, export_main, generate_main, plot_main, 
 from charlstm.config import resolve  # noqa: E402
 from charlstm.checkpoints.run_folder import parse_checkpoint_name  # noqa: E402
 from charlstm.logs import show_on_stderr  # noqa: E402
-from helpers import (CHROMEDRIVER, CHROMIUM, start_chromium, start_server,  # noqa: E402,F401
-                     tutorial_loop, wait_for_state)
+from helpers import (CHROMEDRIVER, CHROMIUM, asgi_request, start_chromium,  # noqa: E402,F401
+                     start_server, tutorial_loop, wait_for_state)
 
 import_keras()
 show_on_stderr(True)  # log lines on stderr, as the commands show them

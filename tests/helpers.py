@@ -3,6 +3,7 @@ Chromium, the page's state, and the tutorial's generation loop. Plain Python wit
 so that bench/common.py imports it too (it puts tests/ on the path); the tests take these
 names from conftest.py, which imports them from here."""
 
+import asyncio
 import os
 import re
 import subprocess
@@ -103,3 +104,29 @@ def tutorial_loop(model, pattern, n_vocab, length):
         pattern.append(index)
         pattern = pattern[1 : len(pattern)]
     return result
+
+
+def asgi_request(app, method, path, body=b"", headers=()):
+    """(status, content type, body bytes) of one request through an ASGI app in this process,
+    with no server and no socket; headers: (name, value) pairs, content-length added."""
+    incoming, sent = [{"type": "http.request", "body": body, "more_body": False}], []
+
+    async def receive():
+        if incoming:
+            return incoming.pop()
+        await asyncio.Event().wait()  # the client never goes away
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
+             "query_string": b"", "root_path": "", "client": ("127.0.0.1", 1),
+             "server": ("127.0.0.1", 8000),
+             "headers": [(name.encode(), value.encode()) for name, value in headers]
+             + [(b"content-length", str(len(body)).encode())]}
+    asyncio.run(app(scope, receive, send))
+    start = next(message for message in sent if message["type"] == "http.response.start")
+    kind = dict(start["headers"]).get(b"content-type", b"").decode()
+    return start["status"], kind, b"".join(message.get("body", b"") for message in sent
+                                           if message["type"] == "http.response.body")

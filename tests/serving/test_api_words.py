@@ -2,7 +2,6 @@
 tells what its text continues ("prime"), logs one line a request, and serves /docs from files
 of its own. In-process: the FastAPI app driven by plain ASGI calls, the tiny test model."""
 
-import asyncio
 import json
 import os
 import re
@@ -12,7 +11,7 @@ import pytest
 from charlstm import config
 from charlstm.cli import ArgumentParser
 
-from conftest import ROOT
+from conftest import ROOT, asgi_request
 
 server = pytest.importorskip("charlstm.serving.server")
 from charlstm.serving.engine import Engine, ServedModel  # noqa: E402
@@ -25,27 +24,9 @@ TRAINING_FLAG = "--keep-case"
 def call(app, method, path, body=None):
     """(status, body bytes) of one request through the ASGI app, in this process."""
     data = json.dumps(body).encode() if body is not None else b""
-    incoming, sent = [{"type": "http.request", "body": data, "more_body": False}], []
-
-    async def receive():
-        if incoming:
-            return incoming.pop()
-        await asyncio.Event().wait()  # the client never goes away
-
-    async def send(message):
-        sent.append(message)
-
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-             "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
-             "query_string": b"", "root_path": "", "client": ("127.0.0.1", 1),
-             "server": ("127.0.0.1", 80),
-             "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"),
-                         (b"content-length", str(len(data)).encode())]}
-    asyncio.run(app(scope, receive, send))
-    status = next(message["status"] for message in sent
-                  if message["type"] == "http.response.start")
-    return status, b"".join(message.get("body", b"") for message in sent
-                            if message["type"] == "http.response.body")
+    status, _, reply = asgi_request(app, method, path, data, [
+        ("host", "127.0.0.1"), ("content-type", "application/json")])
+    return status, reply
 
 
 @pytest.fixture(scope="module")

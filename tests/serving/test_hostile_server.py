@@ -11,7 +11,7 @@ import pytest
 
 from charlstm import config
 
-from conftest import ROOT
+from conftest import ROOT, asgi_request
 
 server = pytest.importorskip("charlstm.serving.server")
 from charlstm.serving.engine import Engine, ServedModel  # noqa: E402
@@ -23,27 +23,7 @@ JSON_TYPE = ("content-type", "application/json")
 
 def call(app, method, path, body=b"", headers=(("host", OWN), JSON_TYPE)):
     """(status, content type, body bytes) of one request through the ASGI app."""
-    incoming, sent = [{"type": "http.request", "body": body, "more_body": False}], []
-
-    async def receive():
-        if incoming:
-            return incoming.pop()
-        await asyncio.Event().wait()  # the client never goes away
-
-    async def send(message):
-        sent.append(message)
-
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-             "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
-             "query_string": b"", "root_path": "", "client": ("127.0.0.1", 1),
-             "server": ("127.0.0.1", 8000),
-             "headers": [(name.encode(), value.encode()) for name, value in headers]
-             + [(b"content-length", str(len(body)).encode())]}
-    asyncio.run(app(scope, receive, send))
-    start = next(message for message in sent if message["type"] == "http.response.start")
-    kind = dict(start["headers"]).get(b"content-type", b"").decode()
-    return start["status"], kind, b"".join(message.get("body", b"") for message in sent
-                                           if message["type"] == "http.response.body")
+    return asgi_request(app, method, path, body, headers)
 
 
 def make_app(**limits):
