@@ -365,6 +365,11 @@ SETTINGS = (
     _switch("keep_boilerplate", "keep a Project Gutenberg header and footer (the lines before "
             "'*** START OF THE PROJECT GUTENBERG EBOOK' and from '*** END OF'), which are "
             "otherwise removed", "data", FIXED, since=5, before=True),
+    Option("documents", "files", "files: each file is one document, as it reads (the "
+           "tutorial); lines: each non-empty line is one item of a list (names, titles), the "
+           "line break between items is what the model learns to end one, --validation-split "
+           "holds out whole items and generate.py --items writes new ones", "data", FIXED,
+           choices=("files", "lines"), metadata_key="documents_mode", since=6),
     Option("seq_length", 100, "characters in each input window", "data", FIXED,
            type=positive_int, metavar="N"),
     _switch("strip_punctuation", "remove punctuation from the text and so from the "

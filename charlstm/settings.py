@@ -30,6 +30,7 @@ class Settings:
     encoding: str = "utf-8"
     keep_case: bool = False
     keep_boilerplate: bool = False
+    documents: str = "files"
     seq_length: int = 100
     strip_punctuation: bool = False
     sentences: bool = False

@@ -153,6 +153,14 @@ class Checkpoint:
         return self.text_rules.strip_punctuation
 
     @property
+    def documents_mode(self):
+        """How its text was read: "files" (documents as they read; a legacy file) or "lines"
+        (the items of a list, --documents lines)."""
+        if self.metadata is None:
+            return "files"
+        return self.metadata.get(BY_NAME["documents"].key, "files")
+
+    @property
     def text_rules(self):
         """The TextRules its training text went through, which a prime or a --text for it
         goes through too (a legacy file: the tutorial's)."""

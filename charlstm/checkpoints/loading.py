@@ -67,7 +67,7 @@ def text_for_model(text_path, checkpoint):
     """A --text (files, folders, patterns) read by the checkpoint's text rules, as Sources
     in the checkpoint's vocabulary; UserError naming the characters the model does not
     know."""
-    corpus = load_sources(text_path, checkpoint.text_rules)
+    corpus = load_sources(text_path, checkpoint.text_rules, checkpoint.documents_mode)
     # Each of the text's own characters in the model's vocabulary (UserError if unknown).
     shown = text_path if isinstance(text_path, str) else ", ".join(text_path)
     mapping = checkpoint.vocabulary.encode(corpus.vocabulary.chars,

@@ -68,6 +68,7 @@ class _Text(NamedTuple):
     indices: np.ndarray
     documents: tuple = ()
     vocabulary: object = None
+    lines: bool = False  # a list's items (--documents lines): split on item boundaries
 
 
 class _Stratum(NamedTuple):
@@ -223,6 +224,8 @@ def split_parts(options, checkpoint, indices, fraction):
 def _stored_text(checkpoint, indices):
     """The text a checkpoint stores, with the documents its metadata records (name, bytes,
     characters each) when it was a corpus of several files and they add up to it."""
+    if checkpoint.documents_mode == "lines":
+        return _Text(indices, vocabulary=checkpoint.vocabulary, lines=True)
     records = [] if checkpoint.is_legacy else checkpoint.metadata.get("documents") or []
     documents, start = [], 0
     for name, size, length in records:

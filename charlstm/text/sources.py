@@ -39,14 +39,16 @@ import glob
 import hashlib
 import os
 import stat
+import statistics
 
 import numpy as np
 
 from .boilerplate import describe_boilerplate
+from .items import ITEM_SEPARATOR, items_of
 from .corpus import (CACHE_FILE, Corpus, EmptyText, NotInEncoding, encoding_label, load_corpus,
                      resolve_text_path, split_held_out)
 from .rules import TextRules
-from .vocabulary import Vocabulary
+from .vocabulary import Vocabulary, fingerprint
 from ..errors import UserError, shown
 from ..system.files import KINDS
 
@@ -79,6 +81,13 @@ class Sources(Corpus):
 
     documents: tuple = ()
     skipped: tuple = ()
+    # --documents lines: the text is the items, each ended by ITEM_SEPARATOR; (how many, their
+    # median length) for the log line. None: documents as they read.
+    items: tuple = None
+
+    @property
+    def lines(self):
+        return self.items is not None
 
     @property
     def boilerplate_removed(self):
@@ -191,9 +200,10 @@ def _read_found(name, path, rules):
         return None, "empty"
 
 
-def load_sources(text, rules=TextRules()):
+def load_sources(text, rules=TextRules(), documents="files"):
     """Read --text (one path or several: files, folders, patterns) into Sources by the
-    TextRules; UserError for a missing or unreadable source, or when no text is left."""
+    TextRules, as documents or (documents="lines") as the items of a list; UserError for a
+    missing or unreadable source, or when no text is left."""
     parts, skipped = [], []
     for name, path, named in candidates(text):
         if named:
@@ -208,7 +218,55 @@ def load_sources(text, rules=TextRules()):
     if not parts:
         raise UserError(f"--text {describe_sources(text)} gave no text file: "
                         + describe_skipped(skipped))
+    if documents == "lines":
+        return as_items(parts, skipped, text)
     return join(parts, skipped)
+
+
+def as_items(parts, skipped=(), text=None):
+    """Sources of a list (--documents lines): every non-empty line of every file is one item,
+    and the text the model learns is the items in order, each followed by ITEM_SEPARATOR.
+    The last item has one too, so that the model learns to end every item, the last
+    included. The documents stay the files, for the checkpoint's record."""
+    items = []
+    for _, corpus in parts:
+        items += items_of(corpus.text())
+    if not items:
+        raise UserError(f"--documents lines: --text {describe_sources(text or '')} has no "
+                        "line with a character other than a space")
+    joined = ITEM_SEPARATOR.join(items) + ITEM_SEPARATOR
+    vocabulary = Vocabulary.from_text(joined)
+    indices = vocabulary.encode_known(joined).astype(vocabulary.dtype)
+    median = statistics.median(len(item) for item in items)
+    return Sources(vocabulary, indices, fingerprint(joined), None,
+                   documents=tuple(document for document, _ in parts), skipped=tuple(skipped),
+                   items=(len(items), median), _parts=tuple(parts))
+
+
+def describe_items(corpus):
+    """The log line of a list's items."""
+    count, median = corpus.items
+    return f"items: {count:,} lines, median length {median:g} characters"
+
+
+def describe_held_out_items(corpus, held_out):
+    """The log line of a list's items held out."""
+    separator = corpus.vocabulary.char_to_index[ITEM_SEPARATOR]
+    share = len(held_out) / max(len(corpus), 1)
+    return (f"held out the last {int(np.count_nonzero(held_out == separator)):,} whole items, "
+            f"{len(held_out):,} characters ({share:.1%} of the text)")
+
+
+def split_items(indices, fraction, separator):
+    """(training part, held-out part) of a list's indices: the last `fraction` of its
+    characters, the cut moved back to the start of the item it falls in, so that no item is
+    split in two and the held-out part holds at least the fraction (all of the text when
+    the cut falls in the first item)."""
+    cut = len(indices) - int(round(len(indices) * fraction))
+    if 0 < cut < len(indices):
+        ends = np.flatnonzero(indices[:cut] == separator)
+        cut = int(ends[-1]) + 1 if len(ends) else 0
+    return indices[:cut], indices[cut:]
 
 
 def join(parts, skipped=()):
@@ -217,7 +275,7 @@ def join(parts, skipped=()):
     if len(parts) == 1:
         (document, corpus), = parts
         return Sources(corpus.vocabulary, corpus.indices, corpus.sha256, corpus.boilerplate,
-                       (document,), tuple(skipped), tuple(parts))
+                       documents=(document,), skipped=tuple(skipped), _parts=tuple(parts))
     characters = set(DOCUMENT_SEPARATOR)
     for _, corpus in parts:
         characters.update(corpus.vocabulary.chars)
@@ -235,8 +293,8 @@ def join(parts, skipped=()):
         documents.append(dataclasses.replace(document, start=position))
         position += len(corpus)
     indices = np.concatenate(pieces).astype(vocabulary.dtype)
-    return Sources(vocabulary, indices, digest.hexdigest(), None, tuple(documents),
-                   tuple(skipped), tuple(parts))
+    return Sources(vocabulary, indices, digest.hexdigest(), None, documents=tuple(documents),
+                   skipped=tuple(skipped), _parts=tuple(parts))
 
 
 def _names(names):
@@ -302,8 +360,12 @@ def held_out_documents(documents, fraction):
 
 def split(corpus, fraction):
     """(training indices, held-out indices, the documents held out): one document's last
-    fraction (corpus.split_held_out), or whole documents when there are several, each part
-    joined with the separator."""
+    fraction (corpus.split_held_out), whole documents when there are several, each part
+    joined with the separator, or a list's last whole items (split_items)."""
+    if getattr(corpus, "lines", False):
+        separator = corpus.vocabulary.char_to_index[ITEM_SEPARATOR]
+        training, held_out = split_items(corpus.indices, fraction, separator)
+        return training, held_out, ()
     documents = getattr(corpus, "documents", ())
     if len(documents) < 2:
         training, held_out = split_held_out(corpus.indices, fraction)

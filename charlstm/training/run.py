@@ -54,8 +54,9 @@ from .resume import (StartPoint, check_same_text, cosine_end, in_vocabulary, ini
                      restored_names, resume_from, start_point)
 from ..text.sequences import SentenceBatches, StreamBatches
 from ..checkpoints.snapshots import restore_training_state
-from ..text.sources import (describe_held_out, describe_reading, describe_sources, list_documents,
-                      load_sources, source_list, split)
+from ..text.sources import (describe_held_out, describe_held_out_items, describe_items,
+                            describe_reading, describe_sources, list_documents, load_sources,
+                            source_list, split)
 from ..text.windows import EpochBatches, WindowBatches, input_table, pattern_count
 
 keras = import_keras()  # quietly, once: see charlstm.system.backend
@@ -180,10 +181,12 @@ def read_training_text(settings, checkpoint, init=None):
     rules, checked against the resumed checkpoint's (or put in the vocabulary of --init-from's
     checkpoint), and split: the last fraction, or whole files when there are several."""
     started = time.perf_counter()
-    corpus = load_sources(settings.text, TextRules.of(settings))
+    corpus = load_sources(settings.text, TextRules.of(settings), settings.documents)
     shown = describe_sources(settings.text)
     lines = [f"read {shown} in {time.perf_counter() - started:.2f}s"]
     lines += describe_reading(corpus)
+    if corpus.lines:
+        lines.append(describe_items(corpus))
     if settings.dry_run:
         lines += ["documents read:"] + list_documents(corpus)
         lines.append(f"vocabulary ({len(corpus.vocabulary)} characters): "
@@ -195,6 +198,8 @@ def read_training_text(settings, checkpoint, init=None):
     training, held_out, held = split(corpus, settings.validation_split)
     if held:
         lines.append(describe_held_out(held, len(held_out), len(corpus)))
+    elif corpus.lines and settings.validation_split:
+        lines.append(describe_held_out_items(corpus, held_out))
     return corpus, training, held_out, lines
 
 

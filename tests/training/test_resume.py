@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from charlstm.training.callbacks import DivergenceStop, HistoryLog
+from charlstm.checkpoints.metadata import FORMAT_VERSION
 from charlstm.checkpoints.format import TRAINING_STATE_GROUP, load_checkpoint
 from charlstm.errors import UserError
 from charlstm.checkpoints.run_folder import parse_checkpoint_name
@@ -56,7 +57,7 @@ def test_resuming_gives_the_same_weights_as_never_stopping(kind, tiny_text_path,
     assert [row["epoch"] for row in rows] == ["1", "2", "3", "4"]
     assert [row["loss"] for row in rows] == [row["loss"] for row in history(whole)]
     metadata = load_checkpoint(last).metadata
-    assert metadata["format_version"] == 5
+    assert metadata["format_version"] == FORMAT_VERSION
     assert (metadata["cell"], metadata["input_encoding"]) == RECORDED[kind]
 
 
