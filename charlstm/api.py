@@ -90,7 +90,8 @@ def stream(weights=None, verbose=1, **options):
         run = _generation(weights, options)
         chars = run.vocabulary.chars
         for indices in run.steps:
-            yield chars[indices[0]]
+            if indices[0] >= 0:  # -1: stopped at a stop_at text (then the steps end)
+                yield chars[indices[0]]
 
 
 def generate(weights=None, verbose=1, **options):
@@ -100,10 +101,12 @@ def generate(weights=None, verbose=1, **options):
     the tutorial's greedy choice; above 0 it samples, among the top_k most likely characters
     if given, and among the fewest most likely that hold top_p of the probability (nucleus
     sampling). prime_file reads the prime from a UTF-8 file. stateful=True carries the LSTM
-    state instead of re-reading the window."""
+    state instead of re-reading the window. stop_at (a text, or several) ends the text at
+    the first one it writes, which is kept."""
     with shown_on_stderr(verbose):
         run = _generation(weights, options)
-        return "".join(run.vocabulary.chars[indices[0]] for indices in run.steps)
+        return "".join(run.vocabulary.chars[indices[0]] for indices in run.steps
+                       if indices[0] >= 0)
 
 
 def samples(weights=None, count=2, verbose=1, **options):
@@ -115,7 +118,8 @@ def samples(weights=None, count=2, verbose=1, **options):
         rows = [[] for _ in range(len(run.primes))]
         for indices in run.steps:
             for row, index in zip(rows, indices):
-                row.append(run.vocabulary.chars[index])
+                if index >= 0:  # -1: the row has stopped at a stop_at text
+                    row.append(run.vocabulary.chars[index])
     return ["".join(row) for row in rows]
 
 

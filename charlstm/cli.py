@@ -208,7 +208,8 @@ def _train_table():
     for setting in SETTINGS:
         flag = setting.flag_name
         if setting.metavar:
-            flag += f" {setting.metavar}" + (" ..." if setting.multiple else "")
+            flag += f" {setting.metavar}" + (" ..." if setting.multiple and not setting.repeat
+                                             else "")
         elif setting.choices and setting.const is None:
             flag += " " + "\\|".join(setting.choices)
         elif setting.choice_flag:
@@ -378,9 +379,11 @@ def write_samples(generation, raw, out=None, stop=None):
     try:
         for indices in generation.steps:
             for row, index in enumerate(indices):
-                generated[row].append(vocabulary.chars[index])
-            out.write(generated[0][-1])
-            out.flush()  # stream: a long --length shows its progress
+                if index >= 0:  # -1: the row has met a --stop-at text
+                    generated[row].append(vocabulary.chars[index])
+            if indices[0] >= 0:
+                out.write(generated[0][-1])
+                out.flush()  # stream: a long --length shows its progress
             interrupted = stop() if stop is not None else None
             if interrupted is not None:
                 break

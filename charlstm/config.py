@@ -157,6 +157,25 @@ def text_encoding(value):
 
 text_encoding.__name__ = "an encoding"
 
+# A stop text (--stop-at): long enough for a sentence or a closing tag, short enough that
+# watching for it costs nothing a character.
+LONGEST_STOP_TEXT = 200
+
+
+def stop_text(value):
+    """A text generation stops at: one character or more, at most LONGEST_STOP_TEXT."""
+    if not isinstance(value, str):
+        raise argparse.ArgumentTypeError(f"{_described(value)} is not a text")
+    if not value:
+        raise argparse.ArgumentTypeError("'' is empty: give at least one character")
+    if len(value) > LONGEST_STOP_TEXT:
+        raise argparse.ArgumentTypeError(f"a text of {len(value):,} characters is longer "
+                                         f"than {LONGEST_STOP_TEXT}")
+    return value
+
+
+stop_text.__name__ = "a text"
+
 
 def check_value(name, parse, value):
     """parse(value), or UserError "name: what is wrong": how a checked value that is not a
@@ -261,6 +280,7 @@ class Option:
     exclusive: str = None  # options sharing this name cannot be given together
     positional: bool = False  # an argument, not a flag (one or more values)
     multiple: bool = False  # a flag taking one or more paths (a str for one, a tuple for more)
+    repeat: bool = False  # with multiple: one value a flag, the flag given again for more
     before: object = AS_DEFAULT  # what files older than `since` did, where not the default
     init: bool = False  # shapes the model or its vocabulary: --init-from's file fixes it
 
@@ -549,6 +569,15 @@ GENERATION = (
     _switch("stateful", "feed one character a step and carry the LSTM state, instead of "
             "re-reading the last seq-length characters (much faster; see docs/decisions.md)",
             "generation"),
+    Option("stop_at", None, "end each text at the first TEXT it writes, which is kept (or at "
+           "{length}); give it again for more (a line break in bash: $'\\n')",
+           "generation", type=stop_text, metavar="TEXT", multiple=True, repeat=True),
+    Option("items", None, "write N whole items of a list, one a line: each from the model's "
+           "state after a line break up to its next one, or to {length} characters (a note "
+           "says so); always {stateful}; for models trained with --documents lines",
+           "generation", type=positive_int, metavar="N"),
+    _switch("new_only", "with {items}: keep only items that are not in the training text, "
+            "and say how many of those written were new", "generation"),
 )
 GENERATE_COMMAND = GENERATION + (
     _switch("raw", "print only the generated characters (no Seed: header, no Done.)",
@@ -781,7 +810,9 @@ def add_arguments(parser, options=SETTINGS, given_only=True):
             arguments.update(action="store_const", const=option.const)
         else:
             arguments.update(type=option.type, choices=option.choices, metavar=option.metavar)
-            if option.multiple:  # --text a b, and --text a --text b too
+            if option.repeat:  # --stop-at a --stop-at b: a value may start with '-'
+                arguments.update(action="append")
+            elif option.multiple:  # --text a b, and --text a --text b too
                 arguments.update(nargs="+", action="extend")
         target.add_argument(option.flag_name, **arguments)
     return parser

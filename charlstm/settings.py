@@ -101,6 +101,9 @@ class GenerationOptions(CheckpointChoice):
     top_p: float = 1.0
     num_samples: int = 1
     stateful: bool = False
+    stop_at: str | tuple[str, ...] | None = None
+    items: int | None = None
+    new_only: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

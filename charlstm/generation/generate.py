@@ -33,6 +33,7 @@ from ..checkpoints.loading import load_for_generation
 from ..config import FLAGS
 from ..logs import log
 from .sampling import generate_indices, make_chooser
+from .stopping import stop_steps, stop_texts
 from ..text.windows import pattern_count
 
 
@@ -58,7 +59,8 @@ def make_decoder(model, checkpoint, stateful):
 class Generation:
     """A generation under way: the checkpoint it reads, its primes (one row per sample), the
     random seed, and `steps`, an iterator of arrays of next-character indices (one per
-    sample), `length` of them."""
+    sample), `length` of them, or fewer when every sample has met a --stop-at text (a
+    sample that has stopped shows -1 until the others stop)."""
 
     weights: str
     checkpoint: Checkpoint
@@ -148,5 +150,6 @@ def start(options):
     log(f"weights: {weights}; random seed: {seed}")
     decoder = make_decoder(model, checkpoint, options.stateful)
     choose = make_chooser(options.temperature, options.top_k, rng, options.top_p)
-    steps = generate_indices(decoder, primes, options.length, choose)
+    steps = stop_steps(generate_indices(decoder, primes, options.length, choose),
+                       vocabulary.chars, stop_texts(options.stop_at), len(primes))
     return Generation(weights, checkpoint, vocabulary, primes, seed, steps)

@@ -50,6 +50,7 @@ from ..checkpoints.format import Checkpoint
 from ..checkpoints.loading import load_for_generation
 from ..logs import log
 from ..generation.sampling import choose_rows
+from ..generation.stopping import StopAt, stop_texts
 
 
 @dataclasses.dataclass
@@ -103,6 +104,9 @@ class Group:
         self.position = 0  # the prime characters read so far
         self.states = None  # its rows' own states while it reads its prime
         self.texts = [[] for _ in range(self.rows)]
+        # stop_at: a row that meets one stops growing; it is still stepped and drawn for
+        # with the others, so that their texts are those generate.py writes
+        self.stop = StopAt(stop_texts(options.stop_at), self.rows)
         self.produced = 0
         self.cancelled = False
         self.finished = threading.Event()
@@ -116,7 +120,8 @@ class Group:
 
     @property
     def done(self):
-        return self.cancelled or self.produced >= self.length
+        return (self.cancelled or self.produced >= self.length
+                or bool(self.stop.texts and self.stop.stopped.all()))
 
     @property
     def sampled(self):
@@ -169,8 +174,10 @@ def _append(groups, chosen):
     offset = 0
     for group in groups:
         chars = group.model.checkpoint.vocabulary.chars
-        for text, index in zip(group.texts, chosen[offset:offset + group.rows]):
-            text.append(chars[index])
+        for row, index in enumerate(chosen[offset:offset + group.rows]):
+            if not group.stop.stopped[row]:
+                group.texts[row].append(chars[index])
+                group.stop.feed(row, chars[index])
         offset += group.rows
         group.produced += 1
 

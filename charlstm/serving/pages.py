@@ -53,7 +53,9 @@ def option_declarations(options=None, names=REQUEST_OPTIONS, spelling=FLAGS):
         entry.update(default=option.default, help=option.help_in(spelling))
         if option.choices is not None:
             entry.update(choices=list(option.choices))
-        if option.type is not None:
+        if option.multiple:
+            entry.update(multiple=True)
+        elif option.type is not None:
             entry.update(whole=option.type.whole, requirement=option.type.requirement,
                          bounds=option.type.bounds)
         entries.append(entry)

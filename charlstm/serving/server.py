@@ -70,10 +70,10 @@ from ..system.signals import Terminated
 
 # A request's fields: generation's options that a client may set, and which model. What
 # each must be in JSON (a bool is never a number here, as in config's checks).
-WHOLE, NUMBER, TEXT = "a whole number", "a number", "a text"
+WHOLE, NUMBER, TEXT, TEXTS = "a whole number", "a number", "a text", "a list of texts"
 MODEL_HELP = "which model (GET /models names them; default: the first)"
 # The page's options, and what to do with prime characters the model does not know.
-SERVER_OPTIONS = REQUEST_OPTIONS + ("unknown",)
+SERVER_OPTIONS = REQUEST_OPTIONS + ("unknown", "stop_at")
 
 
 def server_declarations(options=None):
@@ -83,6 +83,8 @@ def server_declarations(options=None):
 
 def _kind(entry):
     """What a field must be in JSON, from its declaration (pages.option_declarations)."""
+    if entry.get("multiple"):
+        return TEXTS
     if "whole" not in entry:
         return TEXT
     return WHOLE if entry["whole"] else NUMBER
@@ -97,8 +99,8 @@ def request_fields(declarations):
 
 
 FIELDS, NULLABLE = request_fields(server_declarations())
-JSON_TYPES = {WHOLE: (int,), NUMBER: (int, float), TEXT: (str,)}
-SCHEMA_TYPES = {WHOLE: "integer", NUMBER: "number", TEXT: "string"}
+JSON_TYPES = {WHOLE: (int,), NUMBER: (int, float), TEXT: (str,), TEXTS: (list,)}
+SCHEMA_TYPES = {WHOLE: "integer", NUMBER: "number", TEXT: "string", TEXTS: "array"}
 
 
 def request_schema(declarations):
@@ -107,6 +109,8 @@ def request_schema(declarations):
     properties = {}
     for entry in declarations:
         field = {"type": SCHEMA_TYPES[_kind(entry)], "description": entry["help"]}
+        if _kind(entry) == TEXTS:
+            field["items"] = {"type": "string", "minLength": 1}
         if entry["default"] is not None:
             field["default"] = entry["default"]
         if "choices" in entry:
@@ -200,6 +204,8 @@ def parse_request(body, limits):
             if isinstance(value, str):
                 raise RequestError(f"{name}: {value!r} is a string: give {kind}")
             raise RequestError(f"{name}: {_shown(value)} is not {kind}")
+        if kind == TEXTS and not all(isinstance(item, str) for item in value):
+            raise RequestError(f"{name}: give {kind}, each a JSON string")
     model = given.pop("model", None)
     given = {name: value for name, value in given.items() if value is not None}
     _check_limits(given, limits)
