@@ -14,11 +14,11 @@ fast): each API call starts Keras, quietly, then reaches the modules that need i
     'ehlo'
 """
 
-from .api import (Loaded, device, evaluate, export, generate, load, plot, samples, serve, stream,
-                  train)
+from .api import (Loaded, device, evaluate, export, generate, items, load, plot, samples, serve,
+                  stream, train)
 from .errors import UserError
 
 __version__ = "1.1.0"
 
-__all__ = ["train", "generate", "stream", "samples", "evaluate", "load", "export", "plot",
-           "serve", "device", "Loaded", "UserError"]
+__all__ = ["train", "generate", "stream", "samples", "items", "evaluate", "load", "export",
+           "plot", "serve", "device", "Loaded", "UserError"]

@@ -109,6 +109,31 @@ def generate(weights=None, verbose=1, **options):
                        if indices[0] >= 0)
 
 
+def start_items(options, verbose_backend=False, on_item=None):
+    """A generation.items.WrittenItems for GenerationOptions with items set (what
+    generate.py --items parsed); on_item hears each item as it is made."""
+    start_backend(verbose_backend)
+    from .generation import items as items_module
+
+    return items_module.write_items(options, on_item=on_item)
+
+
+def items(count=20, weights=None, verbose=1, **options):
+    """`count` whole items of a list, as generate.py --items writes them: each from the
+    model's state after a line break up to the next one (at most `length` characters),
+    sampled (temperature 0 draws at 1), repeated by `seed`. new_only=True keeps only items
+    that are not in the training text; stop_at ends an item early. A list of strings."""
+    count = check_value("count", positive_int, count)
+    if "items" in options:
+        raise UserError("items: give it to charlstm.items as count")
+    with shown_on_stderr(verbose):
+        resolved = resolve_options(dict(options, weights=weights, items=count), GENERATION)
+        written = start_items(resolved)
+        for line in written.notes(resolved.length):
+            log(line)
+    return written.items
+
+
 def samples(weights=None, count=2, verbose=1, **options):
     """`count` independent texts generated together in one batch (generate.py --num-samples):
     a list of strings, each from its own random seed window unless prime is given."""

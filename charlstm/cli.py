@@ -401,6 +401,27 @@ def write_samples(generation, raw, out=None, stop=None):
     return ["".join(sample) for sample in generated]
 
 
+def write_items(options, verbose_backend=False, out=None):
+    """generate.py --items: one item a line on stdout as each is made (--raw is implied: an
+    item list is for other programs too), the notes on stderr."""
+    out = out or sys.stdout
+
+    def print_item(item):
+        out.write(item + "\n")
+        out.flush()
+
+    with StopRequests() as requests:
+        def on_item(item):
+            print_item(item)
+            interrupted = requests.exception()
+            if interrupted is not None:
+                raise interrupted
+
+        written = api.start_items(options, verbose_backend, on_item=on_item)
+    for line in written.notes(options.length):
+        log(line)
+
+
 def text_notes(generation, texts, temperature):
     """generate.py's notes on what it wrote (stderr lines, stdout untouched): a model that
     writes mostly whitespace or one character is undertrained; greedy text (temperature 0,
@@ -427,6 +448,9 @@ def generate_main(argv=None, prog=None):
 
     def command():
         options = _options(args, GENERATION)
+        if options.items or options.new_only:
+            write_items(options, args.verbose_backend)
+            return
         generation = api.start_generation(options, args.verbose_backend)
         # Ctrl-C and SIGTERM only record a request, read between two characters.
         with StopRequests() as requests:

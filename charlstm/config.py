@@ -574,7 +574,7 @@ GENERATION = (
            "generation", type=stop_text, metavar="TEXT", multiple=True, repeat=True),
     Option("items", None, "write N whole items of a list, one a line: each from the model's "
            "state after a line break up to its next one, or to {length} characters (a note "
-           "says so); always {stateful}; for models trained with --documents lines",
+           "says so); always {stateful}; for a model trained on a list, one item a line",
            "generation", type=positive_int, metavar="N"),
     _switch("new_only", "with {items}: keep only items that are not in the training text, "
             "and say how many of those written were new", "generation"),
@@ -653,6 +653,9 @@ SERVE = (
            "limits", type=positive_int, metavar="N"),
     Option("max_samples", 8, "the most texts one request may ask for (its num_samples)",
            "limits", type=positive_int, metavar="N"),
+    Option("max_items", 100, "the most items one request may ask for (its items); with "
+           "new_only, up to 20 times as many may be written to find them", "limits",
+           type=positive_int, metavar="N"),
     Option("max_prime", 4_000, "the longest prime a request may give, in characters (each is "
            "one step of decoding before the first character)", "limits", type=positive_int,
            metavar="N"),

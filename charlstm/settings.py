@@ -140,6 +140,7 @@ class ServeOptions:
     allow_origin: str | tuple[str, ...] | None = None
     max_length: int = 10000
     max_samples: int = 8
+    max_items: int = 100
     max_prime: int = 4000
     max_body: int = 65536
     max_streams: int = 256

@@ -229,6 +229,25 @@ def tiny_checkpoint(tiny_text_path, tmp_path_factory):
     return find_best_checkpoint(directory)
 
 
+# A list for --documents lines: words of the tiny text's opening, one a line, repeated.
+LIST_TEXT = "\n".join(("alice was beginning to get very tired of sitting by her sister on the "
+                       "bank and of having nothing to do once or twice she had peeped into the "
+                       "book her sister was reading").split() * 3) + "\n"
+
+
+@pytest.fixture(scope="session")
+def list_checkpoint(tmp_path_factory):
+    """(checkpoint, list path): a 3-epoch run of a tiny model on LIST_TEXT, in lines mode."""
+    from charlstm.training.run import train
+
+    folder = tmp_path_factory.mktemp("list")
+    path = folder / "list.txt"
+    path.write_text(LIST_TEXT)
+    result = train(train_args(text=str(path), documents="lines", epochs=3, units=16,
+                              checkpoint_dir=str(folder / "runs")), verbose=0)
+    return result.best_checkpoint, str(path)
+
+
 @pytest.fixture(scope="session")
 def browser(tmp_path_factory):
     """A real headless Chromium (helpers.start_chromium). Where it is missing the test skips

@@ -18,6 +18,7 @@ from conftest import ROOT, run_command, run_main
 # API and its commands included, starts no backend when imported.
 KERAS_MODULES = {"checkpoints.loading", "checkpoints.snapshots", "exporting.formats",
                  "generation.decoders", "generation.evaluation", "generation.generate",
+                 "generation.items",
                  "model.keras_compat", "model.models", "model.optimizer", "serving.engine",
                  "serving.server", "system.devices", "text.feeding", "training.callbacks",
                  "training.resume", "training.run"}

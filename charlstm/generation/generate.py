@@ -132,6 +132,9 @@ def start(options):
     bundled model when that holds none: folder.default_weights) and set
     up generation as generate.py does; returns a Generation whose steps are computed as they
     are read. UserError for any mistake, before anything is generated."""
+    if options.new_only or options.items:
+        raise UserError(f"{FLAGS.name('new_only' if options.new_only else 'items')}: "
+                        "items are written by generation.items.write_items (charlstm.items)")
     prime = options.prime
     if options.prime_file is not None:
         prime = read_prime_file(options.prime_file)

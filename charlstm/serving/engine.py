@@ -34,6 +34,7 @@ the batch, not a step of the whole batch per prime character.
     >>> engine.close()
 """
 
+import copy
 import dataclasses
 import os
 import threading
@@ -49,6 +50,7 @@ from ..generation.generate import choose_primes
 from ..checkpoints.format import Checkpoint
 from ..checkpoints.loading import load_for_generation
 from ..logs import log
+from ..generation.items import check_items_options, make_items
 from ..generation.sampling import choose_rows
 from ..generation.stopping import StopAt, stop_texts
 
@@ -82,7 +84,8 @@ class ServedModel:
         return {"name": self.name, "vocabulary_size": len(self.checkpoint.vocabulary),
                 "loss": loss, "val_loss": metadata.get("val_loss"),
                 "seq_length": self.checkpoint.seq_length, "settings": settings,
-                "legacy": self.checkpoint.is_legacy}
+                "legacy": self.checkpoint.is_legacy,
+                "documents_mode": self.checkpoint.documents_mode}
 
 
 class Group:
@@ -374,6 +377,17 @@ class Engine:
             self._joining.append(group)
         self._wake.set()
         return group
+
+    def write_items(self, options, model=None):
+        """generation.items.WrittenItems for a request with items (and new_only): written
+        in the caller's thread (the server's worker thread, not the decoding one) with a
+        copy of the model's decoder, whose weights it shares and whose state is its own."""
+        served = self._model(model)
+        check_items_options(options, FIELDS)
+        written = make_items(copy.copy(served.decoder), served.checkpoint, served.seed_text,
+                             options, served.path, spelling=FIELDS)
+        written.model = served.name
+        return written
 
     def _model(self, name):
         if name is None:

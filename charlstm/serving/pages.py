@@ -55,6 +55,8 @@ def option_declarations(options=None, names=REQUEST_OPTIONS, spelling=FLAGS):
             entry.update(choices=list(option.choices))
         if option.multiple:
             entry.update(multiple=True)
+        elif option.const is True:  # a switch: true or false
+            entry.update(switch=True)
         elif option.type is not None:
             entry.update(whole=option.type.whole, requirement=option.type.requirement,
                          bounds=option.type.bounds)

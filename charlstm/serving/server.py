@@ -65,15 +65,17 @@ from ..checkpoints.run_folder import checkpoints_in, default_weights
 from ..logs import log
 from .pages import PAGE_ASSETS, REQUEST_OPTIONS, asset_path, option_declarations, page_html
 from .engine import Busy, Engine, ServedModel, ShuttingDown
+from ..generation.items import WrittenItems
 from ..system.devices import report_device
 from ..system.signals import Terminated
 
 # A request's fields: generation's options that a client may set, and which model. What
 # each must be in JSON (a bool is never a number here, as in config's checks).
 WHOLE, NUMBER, TEXT, TEXTS = "a whole number", "a number", "a text", "a list of texts"
+SWITCH = "true or false"
 MODEL_HELP = "which model (GET /models names them; default: the first)"
 # The page's options, and what to do with prime characters the model does not know.
-SERVER_OPTIONS = REQUEST_OPTIONS + ("unknown", "stop_at")
+SERVER_OPTIONS = REQUEST_OPTIONS + ("unknown", "stop_at", "items", "new_only")
 
 
 def server_declarations(options=None):
@@ -85,6 +87,8 @@ def _kind(entry):
     """What a field must be in JSON, from its declaration (pages.option_declarations)."""
     if entry.get("multiple"):
         return TEXTS
+    if entry.get("switch"):
+        return SWITCH
     if "whole" not in entry:
         return TEXT
     return WHOLE if entry["whole"] else NUMBER
@@ -99,8 +103,10 @@ def request_fields(declarations):
 
 
 FIELDS, NULLABLE = request_fields(server_declarations())
-JSON_TYPES = {WHOLE: (int,), NUMBER: (int, float), TEXT: (str,), TEXTS: (list,)}
-SCHEMA_TYPES = {WHOLE: "integer", NUMBER: "number", TEXT: "string", TEXTS: "array"}
+JSON_TYPES = {WHOLE: (int,), NUMBER: (int, float), TEXT: (str,), TEXTS: (list,),
+              SWITCH: (bool,)}
+SCHEMA_TYPES = {WHOLE: "integer", NUMBER: "number", TEXT: "string", TEXTS: "array",
+                SWITCH: "boolean"}
 
 
 def request_schema(declarations):
@@ -200,7 +206,8 @@ def parse_request(body, limits):
         kind = FIELDS[name]
         if value is None and name in NULLABLE:
             continue
-        if isinstance(value, bool) or not isinstance(value, JSON_TYPES[kind]):
+        if (isinstance(value, bool) != (kind == SWITCH)
+                or not isinstance(value, JSON_TYPES[kind])):
             if isinstance(value, str):
                 raise RequestError(f"{name}: {value!r} is a string: give {kind}")
             raise RequestError(f"{name}: {_shown(value)} is not {kind}")
@@ -216,7 +223,8 @@ def parse_request(body, limits):
 def _check_limits(given, limits):
     # The limits are the operator's: named as serve.py's flags, which a client cannot set.
     for name, limit, flag in (("length", limits.max_length, "--max-length"),
-                              ("num_samples", limits.max_samples, "--max-samples")):
+                              ("num_samples", limits.max_samples, "--max-samples"),
+                              ("items", limits.max_items, "--max-items")):
         if isinstance(given.get(name), int) and given[name] > limit:
             raise RequestError(f"{name}: {given[name]} is more than this server's limit of "
                                f"{limit} (serve.py {flag})")
@@ -248,6 +256,14 @@ def _continued(group):
     if group.rows > 1 and group.options.prime is None:
         return {"primes": list(group.prime_texts)}
     return {"prime": group.prime_texts[0]}
+
+
+def _items_reply(written):
+    """The reply to a request for items: the items, how many were written in all (more
+    than the items with new_only) and how many reached the length cap, the seed."""
+    return {"items": written.items, "generated": written.generated,
+            "capped": written.capped, "seed": written.seed, "model": written.model,
+            "temperature": written.temperature}
 
 
 def _reply(group):
@@ -350,9 +366,17 @@ def _as_tuple(value):
 def _starter(engine, limits, waker):
     """What both routes do first: read and check the request within `limits`, and hand it
     to the engine; the group it makes, with an event the engine's thread sets."""
-    async def start(request):
+    async def start(request, items_too=False):
         waker.loop = asyncio.get_running_loop()
         options, model = parse_request(await read_body(request, limits.max_body), limits)
+        if options.items or options.new_only:
+            if not items_too:
+                raise RequestError("items: POST /generate answers a list of items, whole")
+            # Items are written apart from the batch, in a worker thread (Engine.write_items).
+            written = await asyncio.to_thread(engine.write_items, options, model)
+            _record(request).model = written.model
+            _record(request).characters = sum(map(len, written.items))
+            return written
         group = engine.submit(options, model)
         group.waker = asyncio.Event()
         _record(request).model = group.model.name
@@ -365,8 +389,11 @@ def _add_generate(app, start, schema):
     @app.post("/generate", openapi_extra=schema)
     async def generate(request: Request):
         """The whole text at once: {"text", "seed", "model", "prime"} ("texts" for
-        num_samples > 1, and "primes" when each continues its own random window)."""
-        group = await start(request)
+        num_samples > 1, and "primes" when each continues its own random window); with
+        "items": N, {"items", "generated", "seed", "model"}."""
+        group = await start(request, items_too=True)
+        if isinstance(group, WrittenItems):
+            return _items_reply(group)
         try:
             while not group.finished.is_set():
                 try:
