@@ -471,7 +471,9 @@ SETTINGS = (
     Option("validation_split", 0.0, "hold out this last fraction of the text, never trained "
            "on, and report val_loss each epoch", "training", FIXED, type=fraction,
            metavar="F"),
-    Option("monitor", "loss", "what best-only checkpoints track", "training", FIXED,
+    Option("monitor", "loss", "what best-only checkpoints track (default: val_loss with "
+           "--validation-split, so that the best checkpoint is the best on held-out text; "
+           "else loss, the tutorial's)", "training", FIXED,
            choices=("loss", "val_loss")),
     _switch("stateful", "stateful LSTMs: the text is cut into --batch-size contiguous "
             "streams and the state carries from batch to batch, reset each epoch (idea 10; "
@@ -720,9 +722,13 @@ def resolve_options(given, options=GENERATION, value_class=None):
 
 def with_derived(settings):
     """What some settings imply: --sentences and --stateful train every position, so their
-    targets are "every" unless given (checks.check_settings refuses --targets last)."""
+    targets are "every" unless given (checks.check_settings refuses --targets last); a
+    held-out part makes best-only checkpoints track val_loss unless --monitor is given, as
+    Keras' ModelCheckpoint does (without one, loss: the tutorial's)."""
     if (settings.sentences or settings.stateful) and "targets" not in settings.explicit:
-        return dataclasses.replace(settings, targets="every")
+        settings = dataclasses.replace(settings, targets="every")
+    if settings.validation_split and "monitor" not in settings.explicit:
+        settings = dataclasses.replace(settings, monitor="val_loss")
     return settings
 
 

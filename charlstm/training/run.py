@@ -176,6 +176,19 @@ def check_sentences(settings, parts):
                             "characters or more")
 
 
+def describe_monitor(settings):
+    """The line that says a held-out part chose the monitor (and that the preset held it
+    out), when neither was given: the best checkpoint is then the best on held-out text."""
+    if settings.monitor != "val_loss" or "monitor" in settings.explicit:
+        return []
+    held = f"{settings.validation_split:.0%}"
+    why = (f"--preset {settings.preset} holds out {held} of the text (--validation-split 0 "
+           "trains on all of it)" if "validation_split" not in settings.explicit
+           else f"--validation-split {settings.validation_split:g} holds out {held}")
+    return [f"{why}: best-only checkpoints track val_loss, the loss on that held-out text "
+            "(--monitor loss tracks the training loss)"]
+
+
 def read_training_text(settings, checkpoint, init=None):
     """(corpus, training part, held-out part, log lines): the text read by the settings'
     rules, checked against the resumed checkpoint's (or put in the vocabulary of --init-from's
@@ -292,7 +305,7 @@ def prepare(settings, verbose=1):
     device, strategy = set_up_devices(settings, this_machine)
     if verbose:  # after the device: line, as the README shows
         print_figures(settings, corpus)
-    for line in read_lines:
+    for line in read_lines + describe_monitor(settings):
         log(line)
     if init:
         log(f"starting from the weights of '{init.path}' (--init-from): its topology and "
