@@ -96,7 +96,8 @@
       throw new Error(`the seed text has ${text.length} characters: it must be longer than ` +
         `the ${model.seq_length}-character window to give a random seed window`);
     }
-    const start = Math.floor(random() * patterns);
+    // rng.integers(0, patterns, size=1), as generate.random_primes draws it for one text.
+    const start = random.integers(0, patterns, 1)[0];
     const lookup = new Map(model.vocabulary.map((char, index) => [char, index]));
     return text.slice(start, start + model.seq_length).map((char) => lookup.get(char));
   }
