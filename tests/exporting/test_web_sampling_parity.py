@@ -1,0 +1,41 @@
+"""Issue 31: same seed, same text, everywhere. The exported page (file://, real headless
+Chromium) writes the very sampled text generate.py --stateful --seed S writes, for several
+seeds, temperatures, top-k and top-p, 1,000 characters each, from a typed prime and from
+the random seed window (rng.integers draws it, as Python does).
+
+Example: python -m pytest -q -m slow tests/exporting/test_web_sampling_parity.py
+"""
+import pytest
+
+import charlstm
+from charlstm.checkpoints.run_folder import BUNDLED_MODEL
+
+from test_web_export import alice_web, generate_on_page, message, open_page  # noqa: F401
+
+CASES = [  # seed, prime ("" = the random seed window), temperature, top_k, top_p
+    (0, "alice was ", 1.0, None, None),
+    (1, "", 0.5, None, None),
+    (7, "the queen said ", 1.0, 10, None),
+    (42, "", 1.0, None, 0.9),
+    (2**31 + 5, "down the rabbit-hole ", 0.8, 20, 0.95),
+    (123456, "", 1.2, 5, 0.8),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed, prime, temperature, top_k, top_p", CASES)
+def test_the_page_samples_what_generate_py_stateful_samples(browser, alice_web, seed, prime,
+                                                            temperature, top_k, top_p):
+    driver = browser
+    assert open_page(driver, alice_web) == "idle", message(driver)
+    given = {name: value for name, value in (("top_k", top_k), ("top_p", top_p))
+             if value is not None}
+    expected = charlstm.generate(BUNDLED_MODEL, prime=prime or None, length=1000,
+                                 stateful=True, seed=seed, temperature=temperature,
+                                 verbose=0, **given)
+    got = generate_on_page(driver, prime=prime, length=1000, temperature=temperature,
+                           top_k="" if top_k is None else top_k,
+                           top_p="" if top_p is None else top_p, seed=seed)
+    assert len(got) == 1000
+    index = next((i for i, (a, b) in enumerate(zip(expected, got)) if a != b), None)
+    assert got == expected, f"the texts part at character {index}"
