@@ -142,6 +142,12 @@
           `${model.vocabulary.length} characters`);
       }
     }
+    const stops = given(request, "stop_at", []);
+    options.stop_at = typeof stops === "string" ? [stops] : stops;
+    if (!Array.isArray(options.stop_at) ||
+        options.stop_at.some((stop) => typeof stop !== "string" || stop === "")) {
+      throw new Error("stop_at: each stop string must be a non-empty string");
+    }
     const name = given(request, "model", model.name);
     if (name !== model.name) throw new Error(`no model '${name}' here: this page has '${model.name}'`);
     return options;
@@ -202,10 +208,16 @@
     const decoder = new decoding.StatefulDecoder(network);
     let probabilities = await readPrime(decoder, prime, signal);
     let chunk = "";
+    let written = ""; // the generated text so far (not the prime), where stop strings count
     let sliceStart = performance.now();
     for (let produced = 0; probabilities !== null && produced < options.length; produced++) {
       const index = choose(probabilities);
       chunk += vocabulary[index];
+      // Stop-at only cuts (issue 31): right after the first stop string wholly generated.
+      if (options.stop_at.length) {
+        written += vocabulary[index];
+        if (options.stop_at.some((stop) => written.endsWith(stop))) break;
+      }
       if (produced + 1 < options.length) probabilities = decoder.advance(index);
       if (performance.now() - sliceStart > SLICE_MS) {
         onText(chunk);

@@ -81,6 +81,14 @@
     return value;
   }
 
+  // The stop-at box: one stop string a line (empty lines ignored); "\n" in a line stands for
+  // a line break, so "\n" alone stops at the end of a line. None given: null (left out).
+  function stopStrings(text) {
+    const strings = text.split("\n").filter((line) => line !== "")
+      .map((line) => line.replaceAll("\\n", "\n"));
+    return strings.length ? strings : null;
+  }
+
   function readRequest() {
     const prime = element("prime").value;
     const request = {
@@ -91,6 +99,7 @@
       top_p: number("top-p", Number),
       seed: number("seed", Number),
       model: element("model").value || null,
+      stop_at: stopStrings(element("stop-at").value),
     };
     // Leave out what is not given, so the engine's defaults (generate.py's) apply.
     for (const key of Object.keys(request)) if (request[key] === null) delete request[key];

@@ -39,3 +39,25 @@ def test_the_page_samples_what_generate_py_stateful_samples(browser, alice_web, 
     assert len(got) == 1000
     index = next((i for i, (a, b) in enumerate(zip(expected, got)) if a != b), None)
     assert got == expected, f"the texts part at character {index}"
+
+
+def cut_at(text, stops):
+    """The spec's stop-at rule: the text up to and including the first stop string wholly in
+    it (the earliest end), or the whole text."""
+    ends = [text.find(stop) + len(stop) for stop in stops if stop in text]
+    return text[:min(ends)] if ends else text
+
+
+@pytest.mark.slow
+def test_stop_at_on_the_page_cuts_the_same_text_and_draws_nothing_else(browser, alice_web):
+    driver = browser
+    assert open_page(driver, alice_web) == "idle", message(driver)
+    whole = charlstm.generate(BUNDLED_MODEL, prime="alice was ", length=1000, stateful=True,
+                              seed=3, temperature=1.0, verbose=0)
+    stop = whole[400:404]
+    for stops, box in (([stop], stop), (["\n"], "\\n"), ([stop, "zzzq"], stop + "\nzzzq")):
+        got = generate_on_page(driver, prime="alice was ", length=1000, temperature=1.0,
+                               top_k="", top_p="", seed=3, stop_at=box)
+        assert got == cut_at(whole, stops) and len(got) < 1000
+    # A stop string inside the prime only does not stop the text.
+    assert generate_on_page(driver, stop_at="alice") == cut_at(whole, ["alice"])
