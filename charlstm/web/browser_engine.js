@@ -142,6 +142,11 @@
           `${model.vocabulary.length} characters`);
       }
     }
+    options.items = given(request, "items", 0);
+    if (!Number.isInteger(options.items) || options.items < 0) {
+      throw new Error(`items: ${options.items} is not a whole number from 0`);
+    }
+    options.new_only = Boolean(given(request, "new_only", false));
     const stops = given(request, "stop_at", []);
     options.stop_at = typeof stops === "string" ? [stops] : stops;
     if (!Array.isArray(options.stop_at) ||
@@ -194,11 +199,53 @@
     return decoder.advance(context[context.length - 1]);
   }
 
+  // The spec's items (issue 31), as charlstm.items makes them: one generator for the call;
+  // each item from zero states after the separator "\n", one draw a character, until "\n"
+  // (not kept), a stop string (kept) or length characters; empty items and, with new_only,
+  // training items (the non-empty lines of the carried text) are dropped; at most
+  // 20 * count + 100 tries. Each item goes out with its line break.
+  async function generateItems(options, random, signal, onText) {
+    const { model, network, vocabulary } = load();
+    const separator = model.vocabulary.indexOf("\n");
+    if (separator < 0) throw new Error("items: the model has no line break character");
+    let known = null;
+    if (options.new_only) {
+      if (typeof model.seed_text !== "string") throw new Error("new_only: this model carries no text");
+      known = new Set(model.seed_text.split("\n").map((line) => line.replace(/\r+$/, ""))
+        .filter((line) => line.trim() !== ""));
+    }
+    const choose = decoding.makeChooser({ temperature: options.temperature,
+      topK: options.top_k, topP: options.top_p, random });
+    let kept = 0;
+    for (let tries = 0; kept < options.items && tries < 20 * options.items + 100; tries++) {
+      const decoder = new decoding.StatefulDecoder(network);
+      let probabilities = decoder.start([separator]);
+      let item = "";
+      for (let produced = 0; produced < options.length; produced++) {
+        const index = choose(probabilities);
+        if (index === separator) break;
+        item += vocabulary[index];
+        if (options.stop_at.some((stop) => item.endsWith(stop))) break;
+        if (produced + 1 < options.length) probabilities = decoder.advance(index);
+      }
+      if (item === "" || (known !== null && known.has(item))) continue;
+      kept++;
+      onText(item + "\n");
+      await nextTask();
+      if (signal.aborted) return;
+    }
+  }
+
   async function generate(request, { onText, onSeed, onPrime, signal }) {
     const { model, network, vocabulary } = load();
     const options = checkRequest(request, model);
     const seed = options.seed === null ? freshSeed() : options.seed;
     const random = decoding.createRandom(seed);
+    if (options.items > 0) {
+      onSeed(seed);
+      onPrime("\n");
+      return generateItems(options, random, signal, onText);
+    }
     const prime = options.prime === null ? randomWindow(model, random) :
       encodePrime(options.prime, model);
     onSeed(seed);
@@ -232,7 +279,8 @@
 
   function describe(model) {
     return { name: model.name, vocabulary_size: model.vocabulary.length, loss: model.loss,
-      val_loss: model.val_loss, seq_length: model.seq_length, settings: model.settings };
+      val_loss: model.val_loss, seq_length: model.seq_length, settings: model.settings,
+      documents_mode: model.documents_mode || "files" };
   }
 
   window.charlstmEngine = {
