@@ -55,9 +55,38 @@ def test_stop_at_on_the_page_cuts_the_same_text_and_draws_nothing_else(browser, 
     whole = charlstm.generate(BUNDLED_MODEL, prime="alice was ", length=1000, stateful=True,
                               seed=3, temperature=1.0, verbose=0)
     stop = whole[400:404]
+    # The bundled model was trained on one book (documents files): no items switch.
+    assert not driver.find_element("id", "items-switch").is_displayed()
     for stops, box in (([stop], stop), (["\n"], "\\n"), ([stop, "zzzq"], stop + "\nzzzq")):
         got = generate_on_page(driver, prime="alice was ", length=1000, temperature=1.0,
                                top_k="", top_p="", seed=3, stop_at=box)
         assert got == cut_at(whole, stops) and len(got) < 1000
     # A stop string inside the prime only does not stop the text.
     assert generate_on_page(driver, stop_at="alice") == cut_at(whole, ["alice"])
+
+
+ITEMS_RUN = """
+const done = arguments[arguments.length - 1];
+let text = "";
+charlstmEngine.generate(arguments[0], {onText: (chunk) => { text += chunk; },
+  onSeed: () => {}, onPrime: () => {}, signal: new AbortController().signal})
+  .then(() => done(text), (error) => done("ERROR " + error.message));
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed, temperature, top_k, top_p, new_only", [
+    (1, 1.0, None, None, False), (7, 0.8, 10, 0.9, True)])
+def test_the_page_writes_the_items_charlstm_items_writes(browser, alice_web, seed, temperature,
+                                                          top_k, top_p, new_only):
+    if not hasattr(charlstm, "items"):
+        pytest.skip("charlstm.items is not on this branch yet (the generation helper's)")
+    driver = browser
+    assert open_page(driver, alice_web) == "idle", message(driver)
+    given = {name: value for name, value in (("top_k", top_k), ("top_p", top_p))
+             if value is not None}
+    expected = charlstm.items(10, weights=BUNDLED_MODEL, seed=seed, temperature=temperature,
+                              new_only=new_only, verbose=0, **given)
+    got = driver.execute_async_script(ITEMS_RUN, dict(
+        items=10, seed=seed, temperature=temperature, new_only=new_only, **given))
+    assert got.split("\n")[:-1] == expected
