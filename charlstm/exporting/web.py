@@ -105,6 +105,8 @@ def describe_model(checkpoint, seed_text, name):
         "val_loss": metadata.get("val_loss"),
         "settings": {key: metadata[key] for key in DESCRIBED_SETTINGS if key in metadata},
         "seed_text": text,
+        # How the model was trained (issue 31): "lines" shows the page's items switch.
+        "documents_mode": metadata.get("documents_mode", "files"),
     }
 
 

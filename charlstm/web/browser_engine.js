@@ -96,7 +96,8 @@
       throw new Error(`the seed text has ${text.length} characters: it must be longer than ` +
         `the ${model.seq_length}-character window to give a random seed window`);
     }
-    const start = Math.floor(random() * patterns);
+    // rng.integers(0, patterns, size=1), as generate.random_primes draws it for one text.
+    const start = random.integers(0, patterns, 1)[0];
     const lookup = new Map(model.vocabulary.map((char, index) => [char, index]));
     return text.slice(start, start + model.seq_length).map((char) => lookup.get(char));
   }
@@ -140,6 +141,17 @@
         throw new Error(`--top-k ${value} is more than the model's ` +
           `${model.vocabulary.length} characters`);
       }
+    }
+    options.items = given(request, "items", 0);
+    if (!Number.isInteger(options.items) || options.items < 0) {
+      throw new Error(`items: ${options.items} is not a whole number from 0`);
+    }
+    options.new_only = Boolean(given(request, "new_only", false));
+    const stops = given(request, "stop_at", []);
+    options.stop_at = typeof stops === "string" ? [stops] : stops;
+    if (!Array.isArray(options.stop_at) ||
+        options.stop_at.some((stop) => typeof stop !== "string" || stop === "")) {
+      throw new Error("stop_at: each stop string must be a non-empty string");
     }
     const name = given(request, "model", model.name);
     if (name !== model.name) throw new Error(`no model '${name}' here: this page has '${model.name}'`);
@@ -187,11 +199,53 @@
     return decoder.advance(context[context.length - 1]);
   }
 
+  // The spec's items (issue 31), as charlstm.items makes them: one generator for the call;
+  // each item from zero states after the separator "\n", one draw a character, until "\n"
+  // (not kept), a stop string (kept) or length characters; empty items and, with new_only,
+  // training items (the non-empty lines of the carried text) are dropped; at most
+  // 20 * count + 100 tries. Each item goes out with its line break.
+  async function generateItems(options, random, signal, onText) {
+    const { model, network, vocabulary } = load();
+    const separator = model.vocabulary.indexOf("\n");
+    if (separator < 0) throw new Error("items: the model has no line break character");
+    let known = null;
+    if (options.new_only) {
+      if (typeof model.seed_text !== "string") throw new Error("new_only: this model carries no text");
+      known = new Set(model.seed_text.split("\n").map((line) => line.replace(/\r+$/, ""))
+        .filter((line) => line.trim() !== ""));
+    }
+    const choose = decoding.makeChooser({ temperature: options.temperature,
+      topK: options.top_k, topP: options.top_p, random });
+    let kept = 0;
+    for (let tries = 0; kept < options.items && tries < 20 * options.items + 100; tries++) {
+      const decoder = new decoding.StatefulDecoder(network);
+      let probabilities = decoder.start([separator]);
+      let item = "";
+      for (let produced = 0; produced < options.length; produced++) {
+        const index = choose(probabilities);
+        if (index === separator) break;
+        item += vocabulary[index];
+        if (options.stop_at.some((stop) => item.endsWith(stop))) break;
+        if (produced + 1 < options.length) probabilities = decoder.advance(index);
+      }
+      if (item === "" || (known !== null && known.has(item))) continue;
+      kept++;
+      onText(item + "\n");
+      await nextTask();
+      if (signal.aborted) return;
+    }
+  }
+
   async function generate(request, { onText, onSeed, onPrime, signal }) {
     const { model, network, vocabulary } = load();
     const options = checkRequest(request, model);
     const seed = options.seed === null ? freshSeed() : options.seed;
     const random = decoding.createRandom(seed);
+    if (options.items > 0) {
+      onSeed(seed);
+      onPrime("\n");
+      return generateItems(options, random, signal, onText);
+    }
     const prime = options.prime === null ? randomWindow(model, random) :
       encodePrime(options.prime, model);
     onSeed(seed);
@@ -201,10 +255,16 @@
     const decoder = new decoding.StatefulDecoder(network);
     let probabilities = await readPrime(decoder, prime, signal);
     let chunk = "";
+    let written = ""; // the generated text so far (not the prime), where stop strings count
     let sliceStart = performance.now();
     for (let produced = 0; probabilities !== null && produced < options.length; produced++) {
       const index = choose(probabilities);
       chunk += vocabulary[index];
+      // Stop-at only cuts (issue 31): right after the first stop string wholly generated.
+      if (options.stop_at.length) {
+        written += vocabulary[index];
+        if (options.stop_at.some((stop) => written.endsWith(stop))) break;
+      }
       if (produced + 1 < options.length) probabilities = decoder.advance(index);
       if (performance.now() - sliceStart > SLICE_MS) {
         onText(chunk);
@@ -219,7 +279,8 @@
 
   function describe(model) {
     return { name: model.name, vocabulary_size: model.vocabulary.length, loss: model.loss,
-      val_loss: model.val_loss, seq_length: model.seq_length, settings: model.settings };
+      val_loss: model.val_loss, seq_length: model.seq_length, settings: model.settings,
+      documents_mode: model.documents_mode || "files" };
   }
 
   window.charlstmEngine = {

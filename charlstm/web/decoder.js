@@ -542,37 +542,149 @@
     return Math.min(chosen, allowed.lastIndexOf(true));
   }
 
-  // --- a seeded random generator ----------------------------------------------------------------
+  // --- a seeded random generator: NumPy's default_rng(seed) --------------------------------
 
-  // xoshiro128** seeded by splitmix32 from a 32-bit seed: the same seed gives the same
-  // numbers in every browser (not NumPy's numbers: sampled text differs from Python's).
-  function createRandom(seed) {
-    let mix = seed >>> 0;
-    const splitmix = () => {
-      mix = (mix + 0x9e3779b9) | 0;
-      let value = mix;
-      value = Math.imul(value ^ (value >>> 16), 0x85ebca6b);
-      value = Math.imul(value ^ (value >>> 13), 0xc2b2ae35);
-      return (value ^ (value >>> 16)) >>> 0;
-    };
-    const state = new Uint32Array([splitmix(), splitmix(), splitmix(), splitmix()]);
-    const next = () => {
-      const result = Math.imul(rotate(Math.imul(state[1], 5), 7), 9) >>> 0;
-      const shifted = state[1] << 9;
-      state[2] ^= state[0];
-      state[3] ^= state[1];
-      state[1] ^= state[2];
-      state[0] ^= state[3];
-      state[2] ^= shifted;
-      state[3] = rotate(state[3], 11);
-      return result;
-    };
-    // 53 random bits: a double in [0, 1), as NumPy's random() makes one.
-    return () => ((next() >>> 5) * 67108864 + (next() >>> 6)) / 9007199254740992;
+  // NumPy's default_rng(seed) in JavaScript, so a seed draws the same numbers here as in
+  // Python: SeedSequence (numpy/random/bit_generator.pyx) hashes the seed into PCG64's
+  // 128-bit state and increment, PCG64 (numpy/random/src/pcg64) steps them, random() is
+  // (next_uint64 >> 11) * 2**-53 and integers(low, high) is Generator.integers' Lemire draw
+  // (distributions.c random_bounded_uint64_fill). BigInt keeps the 128-bit arithmetic exact;
+  // a text takes one draw a character, so speed does not matter here.
+  const MASK32 = 0xffffffffn;
+  const MASK64 = 0xffffffffffffffffn;
+  const MASK128 = (1n << 128n) - 1n;
+  const PCG_MULTIPLIER = 0x2360ed051fc65da44385df649fccf645n;
+  const SEED_WORDS = 4; // SeedSequence's pool size
+
+  function multiply32(a, b) {
+    return Number((BigInt(a) * BigInt(b)) & MASK32);
   }
 
-  function rotate(value, bits) {
-    return (value << bits) | (value >>> (32 - bits));
+  // SeedSequence's hashmix: hashConstant is a one-element array it advances, as NumPy does.
+  function hashmix(value, hashConstant) {
+    value = (value ^ hashConstant[0]) >>> 0;
+    hashConstant[0] = multiply32(hashConstant[0], 0x931e8875);
+    value = multiply32(value, hashConstant[0]);
+    return (value ^ (value >>> 16)) >>> 0;
+  }
+
+  function mix(x, y) {
+    const result = Number((0xca01f9ddn * BigInt(x) - 0x4973f715n * BigInt(y)) & MASK32);
+    return (result ^ (result >>> 16)) >>> 0;
+  }
+
+  // A non-negative integer seed as SeedSequence reads it: 32-bit words, least first (0 is [0]).
+  function seedWords(seed) {
+    let value = BigInt(seed);
+    if (value < 0n) throw new Error("the seed must be a non-negative integer");
+    const words = [];
+    do {
+      words.push(Number(value & MASK32));
+      value >>= 32n;
+    } while (value > 0n);
+    return words;
+  }
+
+  function seedPool(entropy) {
+    const pool = new Array(SEED_WORDS).fill(0);
+    const hashConstant = [0x43b0d7e5];
+    for (let index = 0; index < SEED_WORDS; index++) {
+      pool[index] = hashmix(index < entropy.length ? entropy[index] : 0, hashConstant);
+    }
+    for (let source = 0; source < SEED_WORDS; source++) {
+      for (let target = 0; target < SEED_WORDS; target++) {
+        if (source !== target) pool[target] = mix(pool[target], hashmix(pool[source], hashConstant));
+      }
+    }
+    for (let source = SEED_WORDS; source < entropy.length; source++) {
+      for (let target = 0; target < SEED_WORDS; target++) {
+        pool[target] = mix(pool[target], hashmix(entropy[source], hashConstant));
+      }
+    }
+    return pool;
+  }
+
+  // SeedSequence.generate_state(count, uint32).
+  function generateState(pool, count) {
+    let hashConstant = 0x8b51f9dd;
+    const state = [];
+    for (let index = 0; index < count; index++) {
+      let value = (pool[index % pool.length] ^ hashConstant) >>> 0;
+      hashConstant = multiply32(hashConstant, 0x58f38ded);
+      value = multiply32(value, hashConstant);
+      state.push((value ^ (value >>> 16)) >>> 0);
+    }
+    return state;
+  }
+
+  function createRandom(seed) {
+    // generate_state(4, uint64): eight 32-bit words, each pair a little-endian uint64;
+    // the first two uint64 are the state's high and low halves, the next two the increment's.
+    const words = generateState(seedPool(seedWords(seed)), 8);
+    const word64 = (index) => BigInt(words[2 * index]) | (BigInt(words[2 * index + 1]) << 32n);
+    const initialState = (word64(0) << 64n) | word64(1);
+    const increment = (((word64(2) << 64n) | word64(3)) << 1n | 1n) & MASK128;
+    let state = 0n;
+    const step = () => {
+      state = (state * PCG_MULTIPLIER + increment) & MASK128;
+    };
+    step();
+    state = (state + initialState) & MASK128;
+    step();
+    let spareHalf = null; // next_uint32 hands out the high half of a uint64 on the next call
+
+    function nextUint64() {
+      step();
+      const folded = ((state >> 64n) ^ state) & MASK64;
+      const rotation = state >> 122n;
+      return ((folded >> rotation) | (folded << ((64n - rotation) & 63n))) & MASK64;
+    }
+    function nextUint32() {
+      if (spareHalf !== null) {
+        const half = spareHalf;
+        spareHalf = null;
+        return half;
+      }
+      const value = nextUint64();
+      spareHalf = value >> 32n;
+      return value & MASK32;
+    }
+    // One integer in [0, range] (range inclusive, as NumPy's rng), by Lemire's method.
+    function bounded(range) {
+      if (range === 0n) return 0n;
+      if (range === MASK32) return nextUint32();
+      if (range < MASK32) {
+        const exclusive = range + 1n;
+        let product = nextUint32() * exclusive;
+        if ((product & MASK32) < exclusive) {
+          const threshold = (MASK32 - range) % exclusive;
+          while ((product & MASK32) < threshold) product = nextUint32() * exclusive;
+        }
+        return product >> 32n;
+      }
+      if (range === MASK64) return nextUint64();
+      const exclusive = range + 1n;
+      let product = nextUint64() * exclusive;
+      if ((product & MASK64) < exclusive) {
+        const threshold = (MASK64 - range) % exclusive;
+        while ((product & MASK64) < threshold) product = nextUint64() * exclusive;
+      }
+      return product >> 64n;
+    }
+
+    // A function that returns a double in [0, 1), as rng.random(), with integers(low, high,
+    // count) and uint64() beside it.
+    const random = () => Number(nextUint64() >> 11n) / 9007199254740992;
+    random.integers = (low, high, count = 1) => {
+      if (!(high > low)) throw new Error("integers: high must be greater than low");
+      const range = BigInt(high) - BigInt(low) - 1n;
+      // Numbers where exact (every seed window); a BigInt past 2**53.
+      const exact = (value) => (value <= BigInt(Number.MAX_SAFE_INTEGER) &&
+        value >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value);
+      return Array.from({ length: count }, () => exact(BigInt(low) + bounded(range)));
+    };
+    random.uint64 = nextUint64;
+    return random;
   }
 
   root.charlstmDecoding = {

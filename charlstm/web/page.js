@@ -81,6 +81,14 @@
     return value;
   }
 
+  // The stop-at box: one stop string a line (empty lines ignored); "\n" in a line stands for
+  // a line break, so "\n" alone stops at the end of a line. None given: null (left out).
+  function stopStrings(text) {
+    const strings = text.split("\n").filter((line) => line !== "")
+      .map((line) => line.replaceAll("\\n", "\n"));
+    return strings.length ? strings : null;
+  }
+
   function readRequest() {
     const prime = element("prime").value;
     const request = {
@@ -91,6 +99,9 @@
       top_p: number("top-p", Number),
       seed: number("seed", Number),
       model: element("model").value || null,
+      stop_at: stopStrings(element("stop-at").value),
+      items: element("items-switch").hidden ? null : number("items", Number),
+      new_only: element("items-switch").hidden || !element("new-only").checked ? null : true,
     };
     // Leave out what is not given, so the engine's defaults (generate.py's) apply.
     for (const key of Object.keys(request)) if (request[key] === null) delete request[key];
@@ -113,6 +124,10 @@
       picker.appendChild(option);
     }
     if (models.length === 0) throw new Error("no model to generate with");
+    // The items switch: only for a model trained in lines mode (issue 31).
+    const lines = models.some((model) => model.documents_mode === "lines");
+    element("items-switch").hidden = !lines;
+    element("new-only-switch").hidden = !lines;
   }
 
   async function generate(engine) {
