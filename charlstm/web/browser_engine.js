@@ -214,7 +214,9 @@
       known = new Set(model.seed_text.split("\n").map((line) => line.replace(/\r+$/, ""))
         .filter((line) => line.trim() !== ""));
     }
-    const choose = decoding.makeChooser({ temperature: options.temperature,
+    // Items are always sampled (charlstm.generation.items): greedy choice would write one
+    // item N times, so a temperature of 0 draws at 1, the model's own distribution.
+    const choose = decoding.makeChooser({ temperature: options.temperature || 1.0,
       topK: options.top_k, topP: options.top_p, random });
     let kept = 0;
     for (let tries = 0; kept < options.items && tries < 20 * options.items + 100; tries++) {
