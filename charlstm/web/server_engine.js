@@ -29,6 +29,26 @@
     return text;
   }
 
+  // Items (issue 31): the server answers them whole, by POST generate, not as a stream
+  // (an item's length is not known in advance); one a line, as generate.py --items prints.
+  async function items(request, { onText, onSeed, onPrime, signal }) {
+    let response;
+    try {
+      response = await fetch("generate", {
+        method: "POST", headers: { "content-type": "application/json" },
+        body: JSON.stringify(request), signal,
+      });
+    } catch (error) {
+      if (signal.aborted) return;
+      throw new Error(`cannot reach the server: ${error.message}`);
+    }
+    if (!response.ok) throw await errorOf(response);
+    const reply = await response.json();
+    onSeed(reply.seed);
+    onPrime("\n");
+    onText(reply.items.map((item) => item + "\n").join(""));
+  }
+
   window.charlstmEngine = {
     name: "server",
 
@@ -44,6 +64,7 @@
     },
 
     async generate(request, { onText, onSeed, onPrime, signal }) {
+      if (request.items) return items(request, { onText, onSeed, onPrime, signal });
       let response;
       try {
         response = await fetch("generate/stream", {
