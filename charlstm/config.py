@@ -432,6 +432,11 @@ SETTINGS = (
            "short, is checkpointed if it improved; with --lr-schedule cosine the cosine "
            "reaches 0 when the time is up (see docs/training.md; default: no budget)",
            "training", ADJUSTABLE, type=budget_minutes, metavar="M", since=5),
+    Option("max_steps", None, "train for N optimizer steps in all (a resumed run's "
+           "included) instead of a number of epochs: the last epoch, cut short, is "
+           "checkpointed if it improved, and --lr-schedule cosine reaches 0 there; it "
+           "replaces a preset's --minutes, and with --minutes given too the first to come "
+           "ends the run", "training", ADJUSTABLE, type=positive_int, metavar="N", since=6),
     Option("steps_per_epoch", None, "end an epoch (and check for a better checkpoint) after "
            "this many batches, for texts too big for one pass an epoch; the next epoch "
            "carries on through the text (default: one pass)", "training", FIXED,
@@ -743,6 +748,8 @@ def resolve(given, explicit=None):
     preset = PRESETS[checked["preset"]] if checked.get("preset") else {}
     values.update(preset)
     values.update(checked)
+    if checked.get("max_steps") and "minutes" not in checked:
+        values["minutes"] = None  # a step budget was asked for: not the preset's time budget
     _budget_epochs(values, set(checked) | set(preset))
     explicit = frozenset(given if explicit is None else explicit)
     return with_derived(Settings(**values, explicit=explicit))
@@ -761,8 +768,9 @@ def unbounded(epochs):
 
 
 def _budget_epochs(values, given):
-    """values with --minutes' rule for --epochs applied: no epoch limit unless given."""
-    if values.get("minutes") and "epochs" not in given:
+    """values with --minutes' (and --max-steps') rule for --epochs applied: no epoch limit
+    unless given."""
+    if (values.get("minutes") or values.get("max_steps")) and "epochs" not in given:
         values["epochs"] = UNBOUNDED_EPOCHS
     return values
 

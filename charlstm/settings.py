@@ -44,6 +44,7 @@ class Settings:
     embedding_size: int = 64
     epochs: int = 20
     minutes: float | None = None
+    max_steps: int | None = None
     steps_per_epoch: int | None = None
     batch_size: int = 128
     preset: str | None = None

@@ -324,7 +324,7 @@ class TimeBudget(keras.callbacks.Callback):
     unless its budget changed. Either way the epoch cut short ends as any epoch does: the
     model's BUDGET_SPENT tells the other callbacks it was not interrupted."""
 
-    def __init__(self, minutes, start, cosine_end=None, step_limit=None):
+    def __init__(self, minutes, start, cosine_end=None, step_limit=None, max_steps=None):
         super().__init__()
         self.budget = minutes * 60 if minutes else None  # seconds
         self.elapsed_before = start.elapsed_seconds
@@ -332,6 +332,8 @@ class TimeBudget(keras.callbacks.Callback):
         self.steps_per_second = start.steps_per_second if self.planned_steps else None
         self.cosine_end = cosine_end if minutes else None  # the optimizer's variable
         self.step_limit = step_limit  # epochs x steps an epoch; None without a limit
+        self.max_steps = max_steps  # --max-steps: the run stops there, mid-epoch if need be
+        self.steps_done = False
         self.spent = False
         self.started = self.steps = self.first_step = self.timing = None
 
@@ -372,6 +374,10 @@ class TimeBudget(keras.callbacks.Callback):
         #                   optimizer, whose variables JAX holds elsewhere during an epoch
         if self.started is None:
             self._start()
+        if self.max_steps and self.steps >= self.max_steps and not self.steps_done:
+            self.steps_done = True
+            setattr(self.model, BUDGET_SPENT, True)  # a planned end, not an interruption
+            self.model.stop_training = True
         if self.budget is None or self.spent:
             return
         if self.cosine_end is not None and self.planned_steps is None:
@@ -410,6 +416,11 @@ class TimeBudget(keras.callbacks.Callback):
             f"{clock_time((planned - self.steps) / rate)}")
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.steps_done and not self.spent:
+            log(f"step limit reached: step {self.steps} (--max-steps {self.max_steps}); "
+                f"epoch {epoch + 1} ends here")
+            self.max_steps = None  # once
+            return
         if not self.spent or self.budget is None:
             return
         rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
@@ -535,7 +546,7 @@ def run_callbacks(run, history_path, writes_files, verbose):
     """The callbacks of a prepared run (training.PreparedRun), in their order (see above)."""
     settings, start = run.settings, run.start
     clock = TimeBudget(settings.minutes, start, cosine_end_variable(run.model.optimizer),
-                       step_limit=run.step_limit)
+                       step_limit=run.step_limit, max_steps=settings.max_steps)
     checkpointer = BestOnlyCheckpoint(
         settings.checkpoint_dir, settings.bigger, settings.epochs, run.metadata,
         run.indices if settings.text_in_checkpoint else None, monitor=settings.monitor,

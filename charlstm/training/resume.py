@@ -153,11 +153,18 @@ def continues_plan(settings, metadata):
 
 
 def check_budget_left(settings, metadata, path):
-    """UserError where a resumed run has no time left to train (or no limit at all)."""
+    """UserError where a resumed run has no time or steps left to train (or no limit at
+    all)."""
+    if settings.max_steps:
+        steps = metadata.get("steps") or 0
+        if steps >= settings.max_steps:
+            raise UserError(f"'{path}' has already trained {steps} steps (--max-steps "
+                            f"{settings.max_steps}): give a larger --max-steps to train "
+                            "further")
     if not settings.minutes:
-        if unbounded(settings.epochs):
+        if unbounded(settings.epochs) and not settings.max_steps:
             raise UserError(f"'{path}' was trained for a time, not a number of epochs: give "
-                            "--minutes or --epochs to train further")
+                            "--minutes, --max-steps or --epochs to train further")
         return
     elapsed = metadata.get("elapsed_seconds") or 0.0  # older files: counted from now
     if continues_plan(settings, metadata):

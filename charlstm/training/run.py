@@ -329,6 +329,8 @@ def prepare(settings, verbose=1):
     step_limit = None
     if not unbounded(settings.epochs):
         step_limit = settings.epochs * (settings.steps_per_epoch or batches.steps)
+    if settings.max_steps:
+        step_limit = min(step_limit or settings.max_steps, settings.max_steps)
     start = start_point(settings, checkpoint)
     total_steps = cosine_end(settings, start, step_limit)
     model = build_compiled_model(settings, topology, total_steps, checkpoint, strategy, start,
