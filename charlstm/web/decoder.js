@@ -652,24 +652,20 @@
     // One integer in [0, range] (range inclusive, as NumPy's rng), by Lemire's method.
     function bounded(range) {
       if (range === 0n) return 0n;
-      if (range === MASK32) return nextUint32();
-      if (range < MASK32) {
-        const exclusive = range + 1n;
-        let product = nextUint32() * exclusive;
-        if ((product & MASK32) < exclusive) {
-          const threshold = (MASK32 - range) % exclusive;
-          while ((product & MASK32) < threshold) product = nextUint32() * exclusive;
-        }
-        return product >> 32n;
-      }
-      if (range === MASK64) return nextUint64();
+      // A range that fits 32 bits draws 32-bit numbers (the buffered halves), as NumPy does.
+      return range <= MASK32 ? lemire(range, nextUint32, MASK32, 32n)
+        : lemire(range, nextUint64, MASK64, 64n);
+    }
+    // Lemire's method on `bits`-bit draws of next(); the full range is one draw.
+    function lemire(range, next, mask, bits) {
+      if (range === mask) return next();
       const exclusive = range + 1n;
-      let product = nextUint64() * exclusive;
-      if ((product & MASK64) < exclusive) {
-        const threshold = (MASK64 - range) % exclusive;
-        while ((product & MASK64) < threshold) product = nextUint64() * exclusive;
+      let product = next() * exclusive;
+      if ((product & mask) < exclusive) {
+        const threshold = (mask - range) % exclusive;
+        while ((product & mask) < threshold) product = next() * exclusive;
       }
-      return product >> 64n;
+      return product >> bits;
     }
 
     // A function that returns a double in [0, 1), as rng.random(), with integers(low, high,

@@ -29,20 +29,28 @@
     return text;
   }
 
-  // Items (issue 31): the server answers them whole, by POST generate, not as a stream
-  // (an item's length is not known in advance); one a line, as generate.py --items prints.
-  async function items(request, { onText, onSeed, onPrime, signal }) {
+  // POST a request as JSON: the response once it is ok, null when Stop aborted it first;
+  // an Error with the server's words (or why it cannot be reached) otherwise.
+  async function post(path, request, signal) {
     let response;
     try {
-      response = await fetch("generate", {
+      response = await fetch(path, {
         method: "POST", headers: { "content-type": "application/json" },
         body: JSON.stringify(request), signal,
       });
     } catch (error) {
-      if (signal.aborted) return;
+      if (signal.aborted) return null;
       throw new Error(`cannot reach the server: ${error.message}`);
     }
     if (!response.ok) throw await errorOf(response);
+    return response;
+  }
+
+  // Items (issue 31): the server answers them whole, by POST generate, not as a stream
+  // (an item's length is not known in advance); one a line, as generate.py --items prints.
+  async function items(request, { onText, onSeed, onPrime, signal }) {
+    const response = await post("generate", request, signal);
+    if (response === null) return;
     const reply = await response.json();
     onSeed(reply.seed);
     onPrime("\n");
@@ -65,17 +73,8 @@
 
     async generate(request, { onText, onSeed, onPrime, signal }) {
       if (request.items) return items(request, { onText, onSeed, onPrime, signal });
-      let response;
-      try {
-        response = await fetch("generate/stream", {
-          method: "POST", headers: { "content-type": "application/json" },
-          body: JSON.stringify(request), signal,
-        });
-      } catch (error) {
-        if (signal.aborted) return;
-        throw new Error(`cannot reach the server: ${error.message}`);
-      }
-      if (!response.ok) throw await errorOf(response);
+      const response = await post("generate/stream", request, signal);
+      if (response === null) return;
       const reader = response.body.getReader();
       const decoder = new TextDecoder();
       let pending = "";
