@@ -94,6 +94,14 @@ def read_prime_file(path):
                         f"{data[error.start]:#04x})") from None
 
 
+def check_top_k(top_k, vocabulary, spelling=FLAGS):
+    """UserError for a top_k beyond the model's characters (words as `spelling` names it:
+    generate.py's flag, or the server's field)."""
+    if top_k is not None and top_k > len(vocabulary):
+        raise UserError(f"{spelling.name('top_k')} {top_k} is more than the model's "
+                        f"{len(vocabulary)} characters")
+
+
 def choose_primes(options, prime, checkpoint, seed_text, rng, spelling=FLAGS, report=log):
     """(num_samples, t) indices to start from: the prime (the text of --prime or
     --prime-file), prepared as the training text was (lower-cased unless --keep-case, and
@@ -142,10 +150,7 @@ def start(options):
     model, checkpoint, seed_text = load_for_generation(weights, options.text,
                                                        options.seq_length)
     vocabulary = checkpoint.vocabulary
-    if options.top_k is not None and options.top_k > len(vocabulary):
-        raise UserError(
-            f"--top-k {options.top_k} is more than the model's {len(vocabulary)} characters"
-        )
+    check_top_k(options.top_k, vocabulary)
     seed = choose_seed(options.seed)
     rng = np.random.default_rng(seed)
     primes = choose_primes(options, prime, checkpoint, seed_text, rng)

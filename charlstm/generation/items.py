@@ -35,6 +35,7 @@ from ..system.backend import choose_seed
 from ..system.devices import report_device
 from ..text.items import ITEM_SEPARATOR, items_of
 from .decoders import StatefulDecoder
+from .generate import check_top_k
 from .sampling import make_chooser
 from .stopping import StopAt, stop_texts
 
@@ -124,9 +125,7 @@ def make_items(decoder, checkpoint, seed_text, options, weights, report=None, on
     if ITEM_SEPARATOR not in vocabulary.char_to_index:
         raise UserError(f"'{weights}' has no line break in its vocabulary, so it cannot write "
                         "items of a list (train it with --documents lines)")
-    if options.top_k is not None and options.top_k > len(vocabulary):
-        raise UserError(f"{spelling.name('top_k')} {options.top_k} is more than the model's "
-                        f"{len(vocabulary)} characters")
+    check_top_k(options.top_k, vocabulary, spelling)
     known = known_items(checkpoint, seed_text) if options.new_only else None
     if report and checkpoint.documents_mode != "lines":
         report(f"note: '{weights}' was not trained with --documents lines: its items are "

@@ -46,7 +46,7 @@ from ..generation.decoders import STATEFUL_PRIME_CONTEXT, StatefulDecoder
 from ..config import FIELDS
 from ..errors import UserError
 from ..checkpoints.run_folder import parse_checkpoint_name
-from ..generation.generate import choose_primes
+from ..generation.generate import check_top_k, choose_primes
 from ..checkpoints.format import Checkpoint
 from ..checkpoints.loading import load_for_generation
 from ..logs import log
@@ -353,9 +353,7 @@ class Engine:
         all taken (the server answers 429 then)."""
         served = self._model(model)
         vocabulary = served.checkpoint.vocabulary
-        if options.top_k is not None and options.top_k > len(vocabulary):
-            raise UserError(f"top_k {options.top_k} is more than the model's "
-                            f"{len(vocabulary)} characters")
+        check_top_k(options.top_k, vocabulary, FIELDS)
         seed = choose_seed(options.seed)
         # The generator draws the seed windows first, then one number a row a step: in the
         # order generation.start and sampling.make_chooser draw them.
