@@ -4,6 +4,8 @@ so that bench/common.py imports it too (it puts tests/ on the path); the tests t
 names from conftest.py, which imports them from here."""
 
 import asyncio
+import contextlib
+import json
 import os
 import re
 import subprocess
@@ -130,3 +132,28 @@ def asgi_request(app, method, path, body=b"", headers=()):
     kind = dict(start["headers"]).get(b"content-type", b"").decode()
     return start["status"], kind, b"".join(message.get("body", b"") for message in sent
                                            if message["type"] == "http.response.body")
+
+
+def json_call(app, method, path, body=None):
+    """(status, body bytes) of one request with a JSON body (body: a Python value) through
+    the ASGI app, in this process, as a page on 127.0.0.1 would send it."""
+    data = json.dumps(body).encode() if body is not None else b""
+    status, _, reply = asgi_request(app, method, path, data, [
+        ("host", "127.0.0.1"), ("content-type", "application/json")])
+    return status, reply
+
+
+@contextlib.contextmanager
+def served_app(*weights):
+    """serve.py's FastAPI app over an Engine of these checkpoints, with the default limits,
+    in this process (no socket); the engine closed after."""
+    from charlstm import config
+    from charlstm.serving import server
+    from charlstm.serving.engine import Engine, ServedModel
+
+    waker = server.Waker()
+    engine = Engine([ServedModel.load(path) for path in weights], on_step=waker)
+    try:
+        yield server.create_app(engine, config.resolve_options({}, config.SERVE), waker)
+    finally:
+        engine.close()

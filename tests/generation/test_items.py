@@ -7,10 +7,10 @@ import json
 import pytest
 
 import charlstm
-from charlstm import config
 from charlstm.generation.stopping import cut_at_stop
 from charlstm.text.items import items_of
 from conftest import asgi_request, run_main
+from helpers import json_call, served_app
 
 
 def lines_of(result):
@@ -82,17 +82,12 @@ server = pytest.importorskip("charlstm.serving.server")
 
 @pytest.fixture(scope="module")
 def app(list_checkpoint):
-    from charlstm.serving.engine import Engine, ServedModel
-
-    waker = server.Waker()
-    engine = Engine([ServedModel.load(list_checkpoint[0])], on_step=waker)
-    yield server.create_app(engine, config.resolve_options({}, config.SERVE), waker)
-    engine.close()
+    with served_app(list_checkpoint[0]) as app:
+        yield app
 
 
 def post(app, body, path="/generate"):
-    status, _, reply = asgi_request(app, "POST", path, json.dumps(body).encode(), [
-        ("host", "127.0.0.1"), ("content-type", "application/json")])
+    status, reply = json_call(app, "POST", path, body)
     return status, json.loads(reply) if path == "/generate" or status != 200 else reply
 
 

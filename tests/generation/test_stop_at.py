@@ -8,9 +8,9 @@ import os
 import pytest
 
 import charlstm
-from charlstm import config
 from charlstm.generation.stopping import MOST_STOP_TEXTS, cut_at_stop
-from conftest import ROOT, asgi_request, run_main
+from conftest import ROOT, run_main
+from helpers import json_call, served_app
 
 TINY_MODEL = os.path.join(ROOT, "tests", "data", "format2", "weights-improvement-06-2.8997.hdf5")
 SAMPLED = dict(weights=TINY_MODEL, length=120, temperature=1.0, seed=5, verbose=0)
@@ -83,17 +83,12 @@ server = pytest.importorskip("charlstm.serving.server")
 
 @pytest.fixture(scope="module")
 def app():
-    from charlstm.serving.engine import Engine, ServedModel
-
-    waker = server.Waker()
-    engine = Engine([ServedModel.load(TINY_MODEL)], on_step=waker)
-    yield server.create_app(engine, config.resolve_options({}, config.SERVE), waker)
-    engine.close()
+    with served_app(TINY_MODEL) as app:
+        yield app
 
 
 def post(app, body):
-    status, _, reply = asgi_request(app, "POST", "/generate", json.dumps(body).encode(), [
-        ("host", "127.0.0.1"), ("content-type", "application/json")])
+    status, reply = json_call(app, "POST", "/generate", body)
     return status, json.loads(reply)
 
 

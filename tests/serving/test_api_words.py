@@ -11,30 +11,23 @@ import pytest
 from charlstm import config
 from charlstm.cli import ArgumentParser
 
-from conftest import ROOT, asgi_request
+from conftest import ROOT
+from helpers import json_call, served_app
 
 server = pytest.importorskip("charlstm.serving.server")
-from charlstm.serving.engine import Engine, ServedModel  # noqa: E402
 
 TINY_MODEL = os.path.join(ROOT, "tests", "data", "format2", "weights-improvement-06-2.8997.hdf5")
 # A flag a request's help may still name: how the model was trained (train.py's), not a field.
 TRAINING_FLAG = "--keep-case"
 
 
-def call(app, method, path, body=None):
-    """(status, body bytes) of one request through the ASGI app, in this process."""
-    data = json.dumps(body).encode() if body is not None else b""
-    status, _, reply = asgi_request(app, method, path, data, [
-        ("host", "127.0.0.1"), ("content-type", "application/json")])
-    return status, reply
+call = json_call
 
 
 @pytest.fixture(scope="module")
 def app():
-    waker = server.Waker()
-    engine = Engine([ServedModel.load(TINY_MODEL)], on_step=waker)
-    yield server.create_app(engine, config.resolve_options({}, config.SERVE), waker)
-    engine.close()
+    with served_app(TINY_MODEL) as app:
+        yield app
 
 
 def post(app, body, path="/generate"):
