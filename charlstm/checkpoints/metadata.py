@@ -28,11 +28,12 @@ import os
 from ..config import (ADJUSTABLE, BY_NAME, FIXED, LONGEST_NUMBER, SETTINGS, check_value,
                       non_negative_float, non_negative_int, positive_int)
 
-FORMAT_VERSION = 6  # 2: training state group, idea and resume settings; 3: text_in_checkpoint;
+FORMAT_VERSION = 7  # 2: training state group, idea and resume settings; 3: text_in_checkpoint;
 #                    4: lr_schedule, warmup_steps, weight_decay, ema, early_stopping;
 #                    5: the text's rules (encoding, keep_case, keep_boilerplate), documents,
 #                    init_from; cell and embedding_size; minutes and the time plan
 #                    6: documents_mode (--documents lines)
+#                    7: the cosine's re-plan anchor (optimizer variables cosine_from_*)
 # What generation needs from a record (the other settings are checked when present).
 REQUIRED = ("vocabulary", "seq_length", "layers", "units", "dropout", "input_encoding")
 # The other fields, checked as the settings are: an epoch's result, the text it was trained

@@ -29,8 +29,13 @@ PLATEAU_FACTOR = 0.5
 PLATEAU_PATIENCE = 1
 
 
-# The optimizer variable that holds the step at which the cosine reaches 0.
+# The optimizer variables that hold the step at which the cosine reaches 0, and where a
+# re-plan last moved that end: from that step on, the cosine goes on from the progress it had
+# there (0 to 1), so that its learning rate does not jump.
 COSINE_END = "cosine_end_step"
+COSINE_FROM_STEP = "cosine_from_step"
+COSINE_FROM_PROGRESS = "cosine_from_progress"
+COSINE_VARIABLES = (COSINE_END, COSINE_FROM_STEP, COSINE_FROM_PROGRESS)
 
 
 @keras.saving.register_keras_serializable("charlstm")
@@ -41,29 +46,57 @@ class PlannedCosine(keras.optimizers.schedules.LearningRateSchedule):
     of the optimizer, so checkpoints carry it. A run with --epochs sets it once (epochs x
     steps an epoch); a --minutes run sets it when its time plan is made
     (training.callbacks.TimeBudget), and until then (end 0) the rate stays at its peak after the
-    warm-up. A warm-up longer than the run is cut to its length, as CosineDecay's is."""
+    warm-up. A warm-up longer than the run is cut to its length, as CosineDecay's is.
 
-    def __init__(self, peak, warmup_steps, end=0.0):
+    The time plan is re-fitted as the run goes (replan): the cosine's progress at that step
+    (`from_progress`, at `from_step`) is kept, and the rest of it is stretched or shrunk to
+    the new end. Before any re-plan (both 0) this is the plain cosine, to the bit."""
+
+    def __init__(self, peak, warmup_steps, end=0.0, from_step=0.0, from_progress=0.0):
         self.peak = float(peak)
         self.warmup_steps = int(warmup_steps)
-        self.end = end  # a number, or a keras.Variable (make_optimizer's)
+        self.end = end  # numbers, or keras.Variables (make_optimizer's)
+        self.from_step = from_step
+        self.from_progress = from_progress
 
     def __call__(self, step):
         ops = keras.ops
         step = ops.cast(step, "float32")
         end = ops.cast(self.end, "float32")
+        from_progress = ops.cast(self.from_progress, "float32")
         planned = end > 0
         warmup = ops.where(planned, ops.minimum(float(self.warmup_steps), end),
                            float(self.warmup_steps))
         rising = self.peak * step / ops.maximum(warmup, 1.0)
-        progress = ops.clip((step - warmup) / ops.maximum(end - warmup, 1.0), 0.0, 1.0)
+        start = ops.maximum(ops.cast(self.from_step, "float32"), warmup)
+        progress = from_progress + (1.0 - from_progress) * ops.clip(
+            (step - start) / ops.maximum(end - start, 1.0), 0.0, 1.0)
         falling = ops.where(planned, 0.5 * self.peak * (1.0 + ops.cos(math.pi * progress)),
                             self.peak)
         return ops.where(step < warmup, rising, falling)
 
+    def values(self):
+        """(end, from_step, from_progress) as floats."""
+        return tuple(float(keras.ops.convert_to_numpy(value))
+                     for value in (self.end, self.from_step, self.from_progress))
+
+    def replan(self, step, end):
+        """Move the cosine's end to `end` at `step` (the number of steps done), keeping the
+        learning rate the next step gets: past the warm-up, the cosine's progress at `step`
+        becomes the start of its rest. For variables (make_optimizer's) only."""
+        old_end, from_step, from_progress = self.values()
+        warmup = min(self.warmup_steps, old_end) if old_end > 0 else self.warmup_steps
+        start = max(from_step, warmup)
+        if old_end > 0 and step >= start:
+            share = min(max((step - start) / max(old_end - start, 1.0), 0.0), 1.0)
+            self.from_progress.assign(from_progress + (1.0 - from_progress) * share)
+            self.from_step.assign(float(step))
+        self.end.assign(float(end))
+
     def get_config(self):
-        return {"peak": self.peak, "warmup_steps": self.warmup_steps,
-                "end": float(keras.ops.convert_to_numpy(self.end))}
+        end, from_step, from_progress = self.values()
+        return {"peak": self.peak, "warmup_steps": self.warmup_steps, "end": end,
+                "from_step": from_step, "from_progress": from_progress}
 
 
 def learning_rate_schedule(settings, total_steps):
@@ -93,19 +126,18 @@ def make_optimizer(settings, total_steps):
     if isinstance(schedule, PlannedCosine):
         # One of the optimizer's variables: checkpoints carry it, and every backend reads its
         # current value in the compiled step (JAX passes the optimizer's state in).
-        schedule.end = optimizer.add_variable(
-            (), initializer=keras.initializers.Constant(schedule.end), dtype="float32",
-            name=COSINE_END)
+        for attribute, name in zip(("end", "from_step", "from_progress"), COSINE_VARIABLES):
+            value = getattr(schedule, attribute)
+            setattr(schedule, attribute, optimizer.add_variable(
+                (), initializer=keras.initializers.Constant(value), dtype="float32", name=name))
     return optimizer
 
 
-def cosine_end_variable(optimizer):
-    """The variable holding the step at which an optimizer's cosine ends (make_optimizer's),
-    or None without --lr-schedule cosine."""
-    for variable in optimizer.variables:
-        if variable.name == COSINE_END:
-            return variable
-    return None
+def planned_cosine(optimizer):
+    """An optimizer's PlannedCosine (make_optimizer's, its variables the optimizer's), or None
+    without --lr-schedule cosine."""
+    schedule = getattr(optimizer, "_learning_rate", None)
+    return schedule if isinstance(schedule, PlannedCosine) else None
 
 
 def learning_rates(settings, total_steps, steps):

@@ -35,7 +35,7 @@ from ..checkpoints.run_folder import checkpoint_name
 from ..checkpoints.history import COLUMNS, read_rows
 from ..model.keras_compat import EpochProgress, moving_averages
 from ..logs import log, show_progress_bar
-from ..model.optimizer import PLATEAU_FACTOR, PLATEAU_PATIENCE, cosine_end_variable
+from ..model.optimizer import PLATEAU_FACTOR, PLATEAU_PATIENCE, planned_cosine
 from ..generation.sampling import generate_indices, greedy, make_chooser
 from ..system.signals import StopRequests
 from ..checkpoints.snapshots import snapshot
@@ -299,6 +299,13 @@ class GracefulInterrupt(keras.callbacks.Callback):
 PLAN_STEPS = 50
 PLAN_MIN_SHARE = 0.01
 PLAN_SHARE = 0.05
+# Then every REPLAN_SHARE of the budget the plan is fitted again, from the steps a second of
+# that last stretch (validation and checkpoint writes included, as they recur): a machine
+# that gets busier or quieter in the middle of a run still ends it within about that share
+# of its budget (issue 32). A re-plan that moves the end by less than REPLAN_LOGGED of the
+# steps is not logged: most of them are the same plan, give or take a few steps.
+REPLAN_SHARE = 0.05
+REPLAN_LOGGED = 0.1
 
 
 def clock_time(seconds_from_now=0.0):
@@ -319,18 +326,21 @@ class TimeBudget(keras.callbacks.Callback):
     out. With --lr-schedule cosine it makes a plan: the steps a second of the steps after the
     first one (compilation excluded; see PLAN_STEPS), then the cosine's end = this step +
     that rate x the time left (no later than `step_limit`, the --epochs bound), set in the
-    optimizer's variable `cosine_end` and logged on one line; the run stops at that step, where the
-    learning rate is 0. A resumed run keeps its checkpoint's plan (start.planned_steps)
-    unless its budget changed. Either way the epoch cut short ends as any epoch does: the
-    model's BUDGET_SPENT tells the other callbacks it was not interrupted."""
+    optimizer's schedule (`cosine`, a PlannedCosine) and logged on one line; the run stops at
+    that step, where the learning rate is 0. Every REPLAN_SHARE of the budget after that, the
+    plan is fitted again from the latest stretch's rate, the cosine carrying on smoothly to
+    the new end (PlannedCosine.replan). A resumed run keeps its checkpoint's plan
+    (start.planned_steps) unless its budget changed, and re-fits it as it goes. Either way the
+    epoch cut short ends as any epoch does: the model's BUDGET_SPENT tells the other
+    callbacks it was not interrupted."""
 
-    def __init__(self, minutes, start, cosine_end=None, step_limit=None, max_steps=None):
+    def __init__(self, minutes, start, cosine=None, step_limit=None, max_steps=None):
         super().__init__()
         self.budget = minutes * 60 if minutes else None  # seconds
         self.elapsed_before = start.elapsed_seconds
-        self.planned_steps = start.planned_steps if cosine_end is not None else None
+        self.planned_steps = start.planned_steps if cosine is not None else None
         self.steps_per_second = start.steps_per_second if self.planned_steps else None
-        self.cosine_end = cosine_end if minutes else None  # the optimizer's variable
+        self.cosine = cosine if minutes else None  # the optimizer's PlannedCosine
         self.step_limit = step_limit  # epochs x steps an epoch; None without a limit
         self.max_steps = max_steps  # --max-steps: the run stops there, mid-epoch if need be
         self.steps_done = False
@@ -380,7 +390,7 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
         if self.budget is None or self.spent:
             return
-        if self.cosine_end is not None and self.planned_steps is None:
+        if self.cosine is not None:
             self._plan()
         if self.planned_steps is not None:
             spent = self.steps >= self.planned_steps
@@ -392,28 +402,43 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
     def _plan(self):
-        """Time the steps after the first; once there are enough, fit the cosine's end."""
+        """Time the steps since the last plan; once there are enough, fit the cosine's end
+        to the time left: the first plan (see PLAN_STEPS), then a re-plan every REPLAN_SHARE
+        of the budget."""
         now = time.perf_counter()
         timed, seconds = self.steps - self.timing[0], now - self.timing[1]
-        enough = timed >= PLAN_STEPS and seconds >= PLAN_MIN_SHARE * self.budget
-        if timed == 0 or not (enough or seconds >= PLAN_SHARE * self.budget):
+        first = self.planned_steps is None
+        if first:
+            enough = timed >= PLAN_STEPS and seconds >= PLAN_MIN_SHARE * self.budget
+            if timed == 0 or not (enough or seconds >= PLAN_SHARE * self.budget):
+                return
+        elif timed == 0 or seconds < REPLAN_SHARE * self.budget:
             return
         rate = timed / seconds
         left = max(self.budget - self.elapsed(), 0.0)
-        planned = max(self.steps + round(rate * left), self.steps)
+        # A re-plan leaves at least one step, so that the cosine still reaches 0.
+        planned = max(self.steps + round(rate * left), self.steps + (0 if first else 1))
         bound = ""
         if self.step_limit and planned > self.step_limit:
             planned, bound = self.step_limit, " (the --epochs limit comes first)"
         # Keras' Callback.model first writes JAX's state back to the variables (JAX passes it
         # into each step and keeps it out of them during an epoch), so that fit reads them
-        # all again, this one included, before the next step; TensorFlow and PyTorch read the
-        # variable itself at every step.
+        # all again, these included, before the next step; TensorFlow and PyTorch read the
+        # variables themselves at every step.
         self.model  # noqa: B018 - the property's sync is the point
-        self.cosine_end.assign(float(planned))
+        self.cosine.replan(self.steps, planned)
+        before = self.planned_steps
         self.planned_steps, self.steps_per_second = planned, round(rate, 4)
-        log(f"time plan: {rate:.2f} steps/s over steps {self.timing[0] + 1}-{self.steps}, "
-            f"so the cosine reaches 0 at step {planned}{bound}, about "
-            f"{clock_time((planned - self.steps) / rate)}")
+        self.timing = (self.steps, now)
+        if first:
+            log(f"time plan: {rate:.2f} steps/s over steps {self.steps - timed + 1}-"
+                f"{self.steps}, so the cosine reaches 0 at step {planned}{bound}, about "
+                f"{clock_time((planned - self.steps) / rate)}")
+        elif abs(planned - before) >= REPLAN_LOGGED * before:
+            log(f"time plan revised: {rate:.2f} steps/s over the last {seconds:.0f}s (steps "
+                f"{self.steps - timed + 1}-{self.steps}), so the cosine reaches 0 at step "
+                f"{planned} instead of {before}{bound}, about "
+                f"{clock_time((planned - self.steps) / rate)}")
 
     def on_epoch_end(self, epoch, logs=None):
         if self.steps_done and not self.spent:
@@ -545,7 +570,7 @@ def _sample_writer(run):
 def run_callbacks(run, history_path, writes_files, verbose):
     """The callbacks of a prepared run (training.PreparedRun), in their order (see above)."""
     settings, start = run.settings, run.start
-    clock = TimeBudget(settings.minutes, start, cosine_end_variable(run.model.optimizer),
+    clock = TimeBudget(settings.minutes, start, planned_cosine(run.model.optimizer),
                        step_limit=run.step_limit, max_steps=settings.max_steps)
     checkpointer = BestOnlyCheckpoint(
         settings.checkpoint_dir, settings.bigger, settings.epochs, run.metadata,

@@ -31,7 +31,7 @@ import os
 from ..checkpoints.format import load_checkpoint
 from ..config import BY_NAME, CONTENT, FIXED, unbounded, with_derived
 from ..errors import UserError
-from ..model.optimizer import COSINE_END
+from ..model.optimizer import COSINE_VARIABLES
 from ..text.sources import describe_sources
 
 
@@ -202,15 +202,16 @@ def cosine_end(settings, start, step_limit):
 
 def restored_names(settings, checkpoint, start):
     """(skip, absent) for restore_training_state: the optimizer variables a resumed run sets
-    itself (a new --learning-rate; the cosine's end unless the run continues its plan), and
-    those older files do not have."""
+    itself (a new --learning-rate; the cosine's end and re-plan anchor unless the run continues
+    its plan), and those older files do not have."""
     # A new --learning-rate takes effect on resume; otherwise plateau's lowered rate is the
     # checkpoint's (the recorded setting is only where it started).
     keep_rate = settings.lr_schedule == "plateau" and "learning_rate" not in settings.explicit
     skip = () if keep_rate else ("learning_rate",)
     if not start.planned_steps:
-        skip += (COSINE_END,)
-    absent = (COSINE_END,) if checkpoint.metadata.format_version < 5 else ()
+        skip += COSINE_VARIABLES
+    version = checkpoint.metadata.format_version
+    absent = COSINE_VARIABLES if version < 5 else COSINE_VARIABLES[1:] if version < 7 else ()
     return skip, absent
 
 

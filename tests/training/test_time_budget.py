@@ -10,6 +10,7 @@ import h5py
 import numpy as np
 import pytest
 
+from charlstm.model.optimizer import COSINE_VARIABLES
 from charlstm.training.callbacks import TimeBudget
 from charlstm.checkpoints.format import TRAINING_STATE_GROUP, load_checkpoint
 from charlstm.config import UNBOUNDED_EPOCHS, resolve
@@ -106,14 +107,16 @@ def test_a_resumed_budget_run_trains_the_rest_of_its_plan(text_path, tmp_path, m
     resumed = run_main("train.py", "--resume", str(stopped))
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert f"the cosine ends at step {planned} (the checkpoint's plan)" in resumed.stderr
-    assert "time plan:" not in resumed.stderr  # no second plan
-    assert spent_line(resumed.stderr) == (planned, planned)
+    assert "time plan:" not in resumed.stderr  # no plan from scratch: the checkpoint's, re-fitted
+    # Re-fitted as it goes (REPLAN_SHARE), the plan's end is where the resumed run stops.
+    step, final = spent_line(resumed.stderr)
+    assert step == final
     rows = history(tmp_path)
     assert [int(row["epoch"]) for row in rows] == list(range(1, len(rows) + 1))
     assert float(rows[-1]["learning_rate"]) == 0
-    assert len(rows) == -(-planned // 60)  # the last epoch is the one the plan cut
+    assert len(rows) == -(-final // 60)  # the last epoch is the one the plan cut
     if rows[-1]["checkpoint"]:  # written when the epoch the plan cut improved
-        assert optimizer_steps(rows[-1]["checkpoint"]) == (planned, planned)
+        assert optimizer_steps(rows[-1]["checkpoint"]) == (final, final)
 
 
 @pytest.mark.slow
@@ -150,26 +153,30 @@ def test_the_fast_preset_is_ten_minutes_and_no_epoch_limit():
 
 
 @pytest.mark.slow
-def test_a_format_4_cosine_checkpoint_without_the_end_step_still_resumes(text_path, tmp_path):
-    """Files written before format 5 have no cosine_end_step in their optimizer state."""
+@pytest.mark.parametrize("version, missing", [(4, COSINE_VARIABLES), (6, COSINE_VARIABLES[1:])])
+def test_an_older_cosine_checkpoint_without_its_plan_variables_still_resumes(
+        text_path, tmp_path, version, missing):
+    """Files written before format 5 have no cosine_end_step in their optimizer state, and
+    before format 7 no re-plan anchor (cosine_from_step, cosine_from_progress)."""
     first = train(parse_args(["--text", text_path, *TINY, "--epochs", "2", "--steps-per-epoch",
                               "10", "--lr-schedule", "cosine", "--checkpoint-dir",
                               str(tmp_path)]), verbose=0)
-    def as_format_4(metadata):
-        metadata["format_version"] = 4
+    def as_older_format(metadata):
+        metadata["format_version"] = version
         for key in ("minutes", "elapsed_seconds", "steps", "planned_steps", "steps_per_second"):
-            metadata.pop(key, None)
+            if version < 5:
+                metadata.pop(key, None)
 
     (tmp_path / "old").mkdir()
     path = rewrite_metadata(first.best_checkpoint,
                             tmp_path / "old" / os.path.basename(first.best_checkpoint),
-                            as_format_4)
-    with h5py.File(path, "a") as handle:  # the optimizer's state without the end step
+                            as_older_format)
+    with h5py.File(path, "a") as handle:  # the optimizer's state without those variables
         group = handle[f"{TRAINING_STATE_GROUP}/optimizer"]
         paths = [name.decode() for name in group.attrs["paths"]]
         kept = [(name, group[f"{n:04d}"][()]) for n, name in enumerate(paths)
-                if name.split("/")[-1] != "cosine_end_step"]
-        assert len(kept) == len(paths) - 1
+                if name.split("/")[-1] not in missing]
+        assert len(kept) == len(paths) - len(missing)
         for n in range(len(paths)):
             del group[f"{n:04d}"]
         for n, (_, value) in enumerate(kept):
@@ -184,14 +191,18 @@ def test_a_format_4_cosine_checkpoint_without_the_end_step_still_resumes(text_pa
 def test_given_its_plan_a_resumed_budget_run_is_bit_for_bit_the_uninterrupted_one(
         text_path, tmp_path, monkeypatch):
     """The plan is the only part of a budget run that depends on the clock: fixed here (step
-    110, made at step 51), a run stopped at epoch 1 and resumed ends with every weight, moment
-    and step count of the run that was never stopped."""
+    100, made at step 51, re-fitted to step 110 at step 55), a run stopped at epoch 1 and
+    resumed ends with every weight, moment and step count of the run that was never
+    stopped."""
 
     def fixed_plan(self):
-        if self.steps == 51:
-            self.model  # noqa: B018 - writes JAX's state back, as TimeBudget._plan does
-            self.cosine_end.assign(110.0)
-            self.planned_steps, self.steps_per_second = 110, 1.0
+        self.model  # noqa: B018 - writes JAX's state back, as TimeBudget._plan does
+        if self.steps == 51:  # the first plan
+            self.cosine.replan(self.steps, 100)
+            self.planned_steps, self.steps_per_second = 100, 1.0
+        if self.steps == 55:  # a re-plan: the cosine goes on from where it was at step 55
+            self.cosine.replan(self.steps, 110)
+            self.planned_steps = 110
 
     monkeypatch.setattr(TimeBudget, "_plan", fixed_plan)
     flags = ["--text", text_path, *TINY, "--minutes", "5", "--lr-schedule", "cosine",
