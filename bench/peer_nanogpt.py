@@ -50,6 +50,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -204,6 +205,10 @@ def run_fast(minutes, seed):
     training_seconds = sum(float(value) for value in re.findall(
         r"^epoch \d+ .* time ([\d.]+)s", log, re.MULTILINE))
     score = child_json([sys.executable, __file__, "--score-fast", weights])
+    # Only the named checkpoint is kept (a run writes one each improving epoch, MBs each).
+    for name in os.listdir(folder):
+        if name.endswith(".hdf5") and os.path.join(folder, name) != weights:
+            os.remove(os.path.join(folder, name))
     return dict(score, steps=int(planned[-1][0]) if planned else None, monitor=monitor,
                 named_checkpoint=weights, seconds=round(seconds, 1),
                 training_seconds=round(training_seconds, 1), command=" ".join(command[1:]))
@@ -275,6 +280,7 @@ def run_nanogpt(args, minutes):
     """nanoGPT's recipe for the budget, and its best-validation checkpoint scored."""
     folder, held_out, seq_length = nanogpt_folder(args)
     step, evaluation = nanogpt_timing(args, folder)
+    shutil.rmtree(os.path.join(folder, "probe"), ignore_errors=True)
     budget = minutes * 60
     iterations = max(int(budget / (step + evaluation / NANOGPT_EVAL_INTERVAL)), 1)
     if iterations >= NANOGPT_EVAL_INTERVAL:
@@ -343,15 +349,18 @@ def mean_spread(runs):
 def table(results):
     budgets = sorted({run["minutes"] for run in results} | {5, 10, 20})
     machines = sorted({run["machine"] for run in results}) or ["none yet"]
-    windows = sorted({run["windows"] for run in results})
+    windows = ", ".join(f"{count:,}" for count in sorted({run["windows"] for run in results}))
     lines = [
         "# time to quality: --preset fast (the checkpoint the run names) beside nanoGPT's CPU "
         "recipe, same wall-clock budget, same text and split (python bench/peer_nanogpt.py)",
         "# held-out loss: the tutorial's objective (mean cross-entropy, nats) of the character "
-        f"after each 100-character window of the text's last 10% ({', '.join(map(str, windows)) or '?'} "
-        "targets); nanoGPT reads the 64 characters before each",
+        f"after each 100-character window of the text's last 10% ({windows or '?'} targets); "
+        "nanoGPT reads the 64 characters before each",
         f"# machine: {'; '.join(machines)}" + ("  (MIXED: figures not comparable)"
                                                if len(machines) > 1 else ""),
+        "# fast: train.py --preset fast --minutes M --seed S, the checkpoint its last line names",
+        "# nanogpt: its README's CPU recipe with its own code, max_iters = lr_decay_iters planned "
+        "from a probe of its speed to end at the budget; seed 1337 (its configurator has none)",
         "",
         f"{'minutes':>7}  {'recipe':<8} {'held-out':>16}  runs",
     ]
@@ -369,6 +378,9 @@ def table(results):
             lines.append(f"{minutes:>7g}  {recipe:<8} {mean:.4f} +- {spread:.4f}  {len(runs)}")
             for run in runs:
                 note = " STOPPED at twice its budget" if run.get("stopped") else ""
+                if recipe == "nanogpt":
+                    note += (f", probe {run['probe_step_seconds']:.3f} s an iteration"
+                             f"{', threads ' + str(run['threads']) if run.get('threads') else ''}")
                 lines.append(
                     f"{'':>7}    seed {run['seed']:<5} {run['held_out']:.4f}  steps "
                     f"{run['steps']}, named checkpoint's step {run['named_step']}, "
@@ -444,6 +456,10 @@ def main():
             os.path.join(args.nanogpt, "train.py")):
         parser.error(f"no nanoGPT checkout at {args.nanogpt}: clone karpathy/nanoGPT there, "
                      "or give --nanogpt DIR")
+    if "nanogpt" in recipes and not args.table_only and subprocess.run(
+            [args.peer_python, "-c", "import numpy, torch"], capture_output=True).returncode:
+        parser.error(f"{args.peer_python} cannot import torch and numpy: see "
+                     "bench/requirements-peer.txt, or give --peer-python PATH")
     if args.table_only:
         return save_table(table(read_results(args.results)), args.output)
     sys.path.insert(0, os.path.join(ROOT, "bench"))
