@@ -465,6 +465,7 @@ def main():
     sys.path.insert(0, os.path.join(ROOT, "bench"))
     from common import cpu_name
 
+    ran = 0
     for minutes in numbers(args.minutes, float):
         for seed in numbers(args.seeds, int):
             for recipe in recipes:
@@ -487,6 +488,10 @@ def main():
                 with open(args.results, "a") as handle:
                     handle.write(json.dumps(record) + "\n")
                 save_table(table(read_results(args.results)), args.output)
+                ran += 1
+    if not ran:
+        print("every run asked for is in the results already", file=sys.stderr)
+        save_table(table(read_results(args.results)), args.output)
 
 
 if __name__ == "__main__":
