@@ -38,3 +38,34 @@ FAST = {
 }
 
 PRESETS = {"fast": FAST}
+
+# Regularisation by the steps a run will get (issue 32). FAST was tuned where ten minutes buy
+# about 1,300 steps and the model underfits; a faster machine, more minutes or a GPU give it
+# many more, and it then overfits: more time made a worse model. So the preset picks its
+# regularisation from the steps the run is expected to train (--max-steps, --epochs, or the
+# steps a second a short probe of the model measures, times the --minutes), the last row
+# whose first step that reaches. Settings given explicitly still win. Rows from step-budget
+# sweeps of train.py --preset fast --max-steps N (bench/step_budgets.py,
+# bench/results/step_budgets.txt; held-out loss of the named checkpoint, tutorial objective)
+# and issue 32's probes (10 minutes, about 4,000 steps: 1.3368 with the second row's
+# settings, 1.3562 for the first row's best held-out checkpoint).
+BY_STEPS = {
+    "fast": (
+        (0, {"dropout": 0.2, "input_dropout": 0.0, "weight_decay": 0.0}),
+        (2500, {"dropout": 0.3, "input_dropout": 0.1, "weight_decay": 0.05}),
+    ),
+}
+
+
+def for_steps(preset, steps):
+    """The settings a preset picks for a run of about `steps` steps ({} for a preset without
+    a table).
+
+    >>> for_steps("fast", 1300)["dropout"], for_steps("fast", 4000)["dropout"]
+    (0.2, 0.3)
+    """
+    chosen = {}
+    for first_step, settings in BY_STEPS.get(preset, ()):
+        if steps >= first_step:
+            chosen = settings
+    return dict(chosen)

@@ -49,6 +49,7 @@ from ..logs import log
 from ..checkpoints.metadata import Metadata
 from ..model.models import Topology, build_model, compile_model
 from ..model.optimizer import describe_optimizer, make_optimizer
+from ..presets import BY_STEPS, for_steps
 from .plotting import default_output
 from .resume import (StartPoint, check_same_text, cosine_end, in_vocabulary, initialise_from,
                      restored_names, resume_from, start_point)
@@ -63,6 +64,11 @@ keras = import_keras()  # quietly, once: see charlstm.system.backend
 
 # warn_if_small: more weights than this many per character of training text.
 SMALL_TEXT_RATIO = 10
+# A preset with a table of settings by steps (presets.BY_STEPS) and a --minutes budget times
+# the model's steps first: PROBE_STEPS steps after the one that compiles, or as many as
+# PROBE_SECONDS allow (at least 3), on a model that is then thrown away.
+PROBE_STEPS = 30
+PROBE_SECONDS = 5.0
 
 
 @dataclasses.dataclass
@@ -271,6 +277,53 @@ def _build_compiled_model(settings, topology, total_steps, checkpoint, strategy,
     return model
 
 
+def probe_rate(settings, topology, batches):
+    """Steps a second of this run's model on this machine: a throwaway copy, trained on the
+    run's first batches (presets.BY_STEPS needs the steps a --minutes budget buys before the
+    model is built). Its compilation is not timed."""
+    model = build_compiled_model(settings, topology, 0, None, None)
+    model.train_on_batch(*batches.batch(0, 0))  # compiles
+    started, steps = time.perf_counter(), 0
+    while steps < PROBE_STEPS and (steps < 3 or time.perf_counter() - started < PROBE_SECONDS):
+        steps += 1
+        model.train_on_batch(*batches.batch(0, steps % batches.steps))
+    return steps / (time.perf_counter() - started), steps
+
+
+def scale_to_steps(settings, topology, batches, step_limit, strategy):
+    """(settings, log line or None): a preset's regularisation for the steps this run will get
+    (presets.BY_STEPS), in the settings not given explicitly. The steps: --max-steps or
+    --epochs' bound, or with --minutes a probe's steps a second x the budget. A new run of a
+    preset with a table only (resumed and --init-from runs keep their settings)."""
+    table = BY_STEPS.get(settings.preset)
+    if not table or settings.resume or settings.init_from:
+        return settings, None
+    free = [name for name in table[0][1] if name not in settings.explicit]
+    if not free:
+        return settings, None
+    if settings.minutes and (settings.dry_run or strategy is not None):
+        return settings, (f"--preset {settings.preset}: regularisation as tuned for 1,300 "
+                          "steps (the steps a --minutes budget buys are measured when a "
+                          "single-machine run starts)")
+    if settings.minutes:
+        rate, timed = probe_rate(settings, topology, batches)
+        steps = round(rate * settings.minutes * 60)
+        how = f"{rate:.2f} steps/s over {timed} probe steps x {settings.minutes:g} minutes"
+        if step_limit and step_limit < steps:
+            steps, how = step_limit, "the --epochs or --max-steps limit"
+    elif step_limit:
+        steps, how = step_limit, ("--max-steps" if settings.max_steps == step_limit
+                                  else "--epochs x the steps an epoch")
+    else:
+        return settings, None
+    chosen = {name: value for name, value in for_steps(settings.preset, steps).items()
+              if name in free}
+    settings = dataclasses.replace(settings, **chosen)
+    shown = ", ".join(f"{name.replace('_', ' ')} {value:g}" for name, value in chosen.items())
+    return settings, (f"--preset {settings.preset} for about {steps:,} steps ({how}): {shown} "
+                      "(bench/results/step_budgets.txt)")
+
+
 def topology_of(settings, vocab_size):
     """The model a run's settings describe, for a text of vocab_size characters."""
     embedding = settings.input_encoding == "embedding"
@@ -331,6 +384,11 @@ def prepare(settings, verbose=1):
         step_limit = settings.epochs * (settings.steps_per_epoch or batches.steps)
     if settings.max_steps:
         step_limit = min(step_limit or settings.max_steps, settings.max_steps)
+    settings, scaled = scale_to_steps(settings, topology, batches, step_limit, strategy)
+    if scaled:
+        log(scaled)
+        topology = topology_of(settings, len(vocabulary))
+        set_random_seed(settings.seed)  # the probe drew from it: the run starts as if none
     start = start_point(settings, checkpoint)
     total_steps = cosine_end(settings, start, step_limit)
     model = build_compiled_model(settings, topology, total_steps, checkpoint, strategy, start,
