@@ -90,7 +90,9 @@ def table(results):
              f"held out, checkpoint chosen on val_loss (python bench/step_budgets.py)",
              "# held-out loss of the named checkpoint, tutorial objective, every held-out "
              "window; mean +- standard deviation over seeds",
-             f"# machines: {', '.join(sorted({r['machine'] for r in results}))}", "",
+             f"# machines: {', '.join(sorted({r['machine'] for r in results}))}; budgets in "
+             "steps, so a run's figure does not depend on the machine's load (these shared "
+             "it with other work: their seconds in the JSON lines are not speeds)", "",
              f"{'steps':>6} {'recipe':<6} {'held-out':>18}  seeds  named step / epochs"]
     keys = sorted({(r["steps"], r["recipe"]) for r in results})
     for steps, recipe in keys:
