@@ -116,22 +116,16 @@ def write_nanogpt_data(folder):
 # --- scoring (each in a process of its own) ----------------------------------------------
 
 def score_fast(weights):
-    """The tutorial's objective on every window of the checkpoint's held-out part, split as
-    training split it (charlstm.generation.evaluation.split_parts); prints one JSON line."""
-    from types import SimpleNamespace
+    """The tutorial's objective on every window of the checkpoint's held-out part
+    (step_budgets.held_out_loss); prints one JSON line."""
+    from step_budgets import held_out_loss  # first: its `common` puts the project on the path
 
-    sys.path.insert(0, ROOT)
-    from charlstm.checkpoints.loading import load_for_generation
-    from charlstm.generation.evaluation import split_parts, tutorial_loss
+    from charlstm.checkpoints.format import load_checkpoint
 
-    model, checkpoint, indices = load_for_generation(weights, None, None)
-    fraction = checkpoint.metadata.setting("validation_split")
-    (_, _, _), (_, held_out, _) = split_parts(SimpleNamespace(text=None), checkpoint, indices,
-                                             fraction)
-    loss, windows = tutorial_loss(model, checkpoint.topology, held_out, checkpoint.seq_length)
-    print(json.dumps(dict(held_out=loss, windows=windows,
-                          named_epoch=checkpoint.metadata["epoch"],
-                          named_step=checkpoint.metadata.get("steps"))))
+    loss, windows = held_out_loss(weights)
+    metadata = load_checkpoint(weights).metadata
+    print(json.dumps(dict(held_out=loss, windows=windows, named_epoch=metadata["epoch"],
+                          named_step=metadata.get("steps"))))
 
 
 def score_nanogpt(checkpoint_path, val_bin, seq_length, nanogpt_dir):
